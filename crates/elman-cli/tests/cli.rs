@@ -1,0 +1,439 @@
+//! The `elman` binary as a user runs it: each test in its own temporary folder, asserting exit
+//! codes, messages and the files written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/tutorial_seed1"
+);
+const REPO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/tutorial.toml");
+
+fn elman(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_elman"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A failed run: exit code 2 and exactly one `error:` line, the last one, containing `needle`.
+fn assert_one_line_error(output: &Output, needle: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "stderr: {err}");
+    assert_eq!(err.lines().last(), Some(errors[0]), "stderr: {err}");
+    assert!(
+        errors[0].contains(needle),
+        "`{needle}` not in: {}",
+        errors[0]
+    );
+}
+
+fn json_floats(name: &str, key: Option<&str>) -> Vec<f64> {
+    let text = std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let value = key.map_or(&value, |k| &value[k]);
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+/// The named column of a CSV file written by a run.
+fn csv_column(path: &Path, column: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let index = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .map(|line| line.split(',').nth(index).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn out_arg(dir: &Path, name: &str) -> (PathBuf, String) {
+    let out = dir.join(name);
+    let arg = out.to_str().unwrap().to_string();
+    (out, arg)
+}
+
+/// The tutorial's run from the reference weights: the printed epochs, the CSV files and the
+/// predictions match the PyTorch run, and every promised file is there.
+#[test]
+fn tutorial_run_from_reference_weights_matches_pytorch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_s) = out_arg(dir.path(), "run");
+    let init = format!("{FIXTURE}/init.safetensors");
+    let output = elman(
+        dir.path(),
+        &[
+            "--backend",
+            "ndarray",
+            "--init-weights",
+            &init,
+            "--out",
+            &out_s,
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let expected = json_floats("losses.json", None);
+    let printed: Vec<(usize, f64)> = stdout(&output)
+        .lines()
+        .map(|line| {
+            let rest = line.strip_prefix("Epoch: ").expect(line);
+            let (epoch, loss) = rest.split_once(" loss ").expect(line);
+            (epoch.parse().unwrap(), loss.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        printed.iter().map(|p| p.0).collect::<Vec<_>>(),
+        (0..300).step_by(10).collect::<Vec<_>>()
+    );
+    for (epoch, loss) in &printed {
+        let rel = (loss - expected[*epoch]).abs() / expected[*epoch];
+        assert!(rel < 5e-4, "epoch {epoch}: {loss} vs {}", expected[*epoch]);
+    }
+
+    let losses = csv_column(&out.join("losses.csv"), "loss");
+    assert_eq!(losses.len(), 300);
+    assert_eq!(csv_column(&out.join("losses.csv"), "epoch")[299], 299.0);
+    for (epoch, (ours, theirs)) in losses.iter().zip(&expected).enumerate() {
+        assert!(
+            (ours - theirs).abs() / theirs < 5e-4,
+            "epoch {epoch}: {ours} vs {theirs}"
+        );
+    }
+
+    let predicted = csv_column(&out.join("predictions.csv"), "predicted");
+    let actual = csv_column(&out.join("predictions.csv"), "actual");
+    let time = csv_column(&out.join("predictions.csv"), "time");
+    let reference = json_floats("predictions.json", Some("predictions"));
+    let target = json_floats("predictions.json", Some("target"));
+    assert_eq!(predicted.len(), 20);
+    for i in 0..20 {
+        assert!((predicted[i] - reference[i]).abs() < 5e-4, "step {i}");
+        assert!((actual[i] - target[i]).abs() < 1e-6, "step {i}");
+    }
+    assert!((time[0] - 2.4).abs() < 1e-12 && (time[19] - 10.0).abs() < 1e-12);
+
+    let png = std::fs::read(out.join("predictions.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 10_000, "the plot is nearly empty");
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("backend = \"ndarray\""), "{config}");
+    for file in ["weights.safetensors", "init.safetensors"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    // The starting weights are written back unchanged.
+    for name in ["w1", "w2"] {
+        assert_eq!(
+            tensor_bytes(&out.join("init.safetensors"), name),
+            tensor_bytes(Path::new(&init), name),
+            "{name}"
+        );
+    }
+    assert!(stderr(&output).contains(&format!("wrote results to {}", out.display())));
+}
+
+/// The same short run on the CPU backends and on wgpu (Mesa's lavapipe here) agrees to float
+/// tolerance, from the same seeded draw.
+#[test]
+fn backends_agree_on_a_short_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for backend in ["ndarray", "flex", "wgpu"] {
+        let (out, out_s) = out_arg(dir.path(), backend);
+        let output = elman(
+            dir.path(),
+            &[
+                "--backend",
+                backend,
+                "--seed",
+                "4",
+                "--epochs",
+                "20",
+                "--out",
+                &out_s,
+            ],
+        );
+        assert!(output.status.success(), "{backend}: {}", stderr(&output));
+        assert_eq!(
+            std::fs::read(out.join("init.safetensors")).unwrap(),
+            std::fs::read(dir.path().join("ndarray/init.safetensors")).unwrap(),
+            "{backend}: the same seed draws the same weights"
+        );
+        runs.push((
+            backend,
+            csv_column(&out.join("losses.csv"), "loss"),
+            csv_column(&out.join("predictions.csv"), "predicted"),
+        ));
+    }
+    let (_, ref_losses, ref_pred) = &runs[0];
+    assert!(
+        ref_losses[19] < ref_losses[0],
+        "the run did not learn: {ref_losses:?}"
+    );
+    for (backend, losses, predicted) in &runs[1..] {
+        for (a, b) in losses.iter().zip(ref_losses) {
+            assert!(
+                (a - b).abs() / b < 1e-4,
+                "{backend}: loss {a} vs ndarray {b}"
+            );
+        }
+        for (a, b) in predicted.iter().zip(ref_pred) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "{backend}: prediction {a} vs ndarray {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_repo_config_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_s) = out_arg(dir.path(), "run");
+    let output = elman(
+        dir.path(),
+        &[
+            "--config",
+            REPO_CONFIG,
+            "--backend",
+            "flex",
+            "--epochs",
+            "11",
+            "--lr",
+            "0.05",
+            "--seed",
+            "9",
+            "--out",
+            &out_s,
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    for line in [
+        "backend = \"flex\"",
+        "seed = 9",
+        "n_epochs = 11",
+        "lr = 0.05",
+        "d_hidden = 6",
+    ] {
+        assert!(config.contains(line), "`{line}` not in {config}");
+    }
+    assert_eq!(
+        stdout(&output).lines().count(),
+        2,
+        "epochs 0 and 10 are printed"
+    );
+}
+
+#[test]
+fn unknown_backend_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = elman(dir.path(), &["--backend", "tpu"]);
+    assert_one_line_error(
+        &output,
+        "unknown backend `tpu` (expected one of: ndarray, flex, wgpu, cuda)",
+    );
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn backend_not_compiled_in_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = elman(dir.path(), &["--backend", "cuda", "--epochs", "1"]);
+    assert_one_line_error(&output, "rebuild with `--features cuda`");
+}
+
+#[test]
+fn config_errors_name_the_key_or_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown.toml",
+            "seed = 1\n[train]\nepoch = 3\n",
+            "unknown.toml:3: unknown field `epoch`",
+        ),
+        ("type.toml", "[train]\nlr = \"fast\"\n", "type.toml:2: "),
+        ("broken.toml", "seed = 1\n[model\n", "broken.toml:2: "),
+        (
+            "backend.toml",
+            "backend = \"tpu\"\n",
+            "unknown backend `tpu`",
+        ),
+        (
+            "value.toml",
+            "[model]\nd_hidden = 0\n",
+            "model.d_hidden must be at least 1",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let output = elman(dir.path(), &["--config", name]);
+        assert_one_line_error(&output, needle);
+    }
+    let output = elman(dir.path(), &["--config", "missing.toml"]);
+    assert_one_line_error(&output, "cannot read config missing.toml");
+    assert!(
+        !dir.path().join("runs").exists(),
+        "a failed run wrote results"
+    );
+}
+
+/// The dtype, shape and raw bytes of tensor `name` in a safetensors file.
+fn tensor_bytes(path: &Path, name: &str) -> (String, Vec<u64>, Vec<u8>) {
+    let file = std::fs::read(path).unwrap();
+    let len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&file[8..8 + len]).unwrap();
+    let entry = &header[name];
+    let range: Vec<usize> = entry["data_offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let shape = entry["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let data = file[8 + len + range[0]..8 + len + range[1]].to_vec();
+    (entry["dtype"].as_str().unwrap().to_string(), shape, data)
+}
+
+/// Writes a safetensors file with the given f32 tensors, all zeros.
+fn write_weights(path: &Path, tensors: &[(&str, Vec<usize>)]) {
+    let mut header = serde_json::Map::new();
+    let mut offset = 0;
+    for (name, shape) in tensors {
+        let bytes = shape.iter().product::<usize>() * 4;
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes]}),
+        );
+        offset += bytes;
+    }
+    let mut header = serde_json::to_vec(&header).unwrap();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend(header);
+    file.extend(vec![0u8; offset]);
+    std::fs::write(path, file).unwrap();
+}
+
+#[test]
+fn weight_file_errors_name_the_tensor_and_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_weights(
+        &dir.path().join("wide.safetensors"),
+        &[("w1", vec![8, 7]), ("w2", vec![7, 1])],
+    );
+    let output = elman(dir.path(), &["--init-weights", "wide.safetensors"]);
+    assert_one_line_error(&output, "tensor `w1` has shape [8, 7], expected [7, 6]");
+
+    write_weights(&dir.path().join("half.safetensors"), &[("w1", vec![7, 6])]);
+    let output = elman(dir.path(), &["--init-weights", "half.safetensors"]);
+    assert_one_line_error(&output, "no tensor `w2` (the file has: w1)");
+
+    write_weights(
+        &dir.path().join("odd.safetensors"),
+        &[("w1", vec![7, 6]), ("w2", vec![5, 1])],
+    );
+    let output = elman(dir.path(), &["--init-weights", "odd.safetensors"]);
+    assert_one_line_error(
+        &output,
+        "tensor `w1` has shape [7, 6] and `w2` has shape [5, 1]",
+    );
+
+    std::fs::write(dir.path().join("junk.safetensors"), b"not weights").unwrap();
+    let output = elman(dir.path(), &["--init-weights", "junk.safetensors"]);
+    assert_one_line_error(&output, "junk.safetensors: not a safetensors file");
+
+    let output = elman(dir.path(), &["--init-weights", "absent.safetensors"]);
+    assert_one_line_error(&output, "cannot read weights absent.safetensors");
+}
+
+#[test]
+fn diverging_run_names_epoch_and_step_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_s) = out_arg(dir.path(), "run");
+    let output = elman(
+        dir.path(),
+        &["--backend", "flex", "--lr", "100", "--out", &out_s],
+    );
+    assert_one_line_error(&output, "training diverged: the loss is");
+    let err = stderr(&output);
+    assert!(
+        err.contains(" at epoch ") && err.contains(", step "),
+        "{err}"
+    );
+    assert!(!out.exists(), "a diverged run left files behind");
+}
+
+#[test]
+fn an_occupied_output_folder_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_s) = out_arg(dir.path(), "run");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("losses.csv"), "mine").unwrap();
+    let output = elman(dir.path(), &["--epochs", "1", "--out", &out_s]);
+    assert_one_line_error(&output, "already holds files");
+    assert_eq!(
+        std::fs::read_to_string(out.join("losses.csv")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn default_output_goes_under_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = elman(dir.path(), &["--backend", "flex", "--epochs", "2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].as_ref().unwrap().path();
+    assert!(
+        run.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with("-flex")
+    );
+    assert!(run.join("losses.csv").is_file());
+}
+
+/// With every graphics driver hidden (no Vulkan ICD, no EGL vendor), `--backend wgpu` says what
+/// to install instead of panicking inside wgpu.
+#[test]
+fn wgpu_without_a_driver_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_elman"))
+        .args(["--backend", "wgpu", "--epochs", "1"])
+        .current_dir(dir.path())
+        .env("VK_ICD_FILENAMES", "/nonexistent")
+        .env("VK_DRIVER_FILES", "/nonexistent")
+        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "apt-get install mesa-vulkan-drivers libvulkan1");
+    assert!(!dir.path().join("runs").exists());
+}

@@ -1,0 +1,285 @@
+//! The Elman network of the tutorial "Introduction to Recurrent Neural Networks in PyTorch",
+//! as a Burn [`Module`] with the explicit context-state concatenation.
+//!
+//! One step, for a batch of `b` inputs (the tutorial has `b = 1`, `d_input = 1`,
+//! `d_hidden = 6`, `d_output = 1`):
+//!
+//! ```text
+//! xh        = [x_t ; h_{t-1}]     # [b, d_input + d_hidden]   the input layer: inputs, then context
+//! h_t       = tanh(xh · W1)       # [b, d_hidden]             W1: [d_input + d_hidden, d_hidden]
+//! y_t       = h_t · W2            # [b, d_output]             W2: [d_hidden, d_output]
+//! ```
+//!
+//! There are no biases. `h_t` is the new context: it feeds the context neurons at the next step.
+//!
+//! This crate does no IO. Initial weights are drawn on the host from a seeded generator
+//! ([`ElmanWeights::init`]) so that the same seed gives the same network on every backend.
+
+mod weights;
+
+pub use weights::{ElmanWeights, WeightsError};
+
+use burn::module::Param;
+use burn::prelude::*;
+
+/// The sizes and the initial weight scales of an [`Elman`] network.
+///
+/// The defaults are the tutorial's: 1 input, 6 hidden (context) neurons, 1 output,
+/// `W1 ~ N(0, 0.4)` and `W2 ~ N(0, 0.3)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElmanConfig {
+    /// Number of input features fed at each time step.
+    pub d_input: usize,
+    /// Number of hidden neurons, which is also the number of context neurons.
+    pub d_hidden: usize,
+    /// Number of outputs predicted at each time step.
+    pub d_output: usize,
+    /// Standard deviation of the normal draw of `W1`.
+    pub w1_std: f64,
+    /// Standard deviation of the normal draw of `W2`.
+    pub w2_std: f64,
+}
+
+impl Default for ElmanConfig {
+    fn default() -> Self {
+        Self {
+            d_input: 1,
+            d_hidden: 6,
+            d_output: 1,
+            w1_std: 0.4,
+            w2_std: 0.3,
+        }
+    }
+}
+
+impl ElmanConfig {
+    /// The shape of `W1`: `[d_input + d_hidden, d_hidden]`.
+    pub fn w1_shape(&self) -> [usize; 2] {
+        [self.d_input + self.d_hidden, self.d_hidden]
+    }
+
+    /// The shape of `W2`: `[d_hidden, d_output]`.
+    pub fn w2_shape(&self) -> [usize; 2] {
+        [self.d_hidden, self.d_output]
+    }
+
+    /// Draws the initial weights from `seed` on the host and puts them on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Elman {
+        ElmanWeights::init(self, seed).to_module(device)
+    }
+}
+
+/// The Elman network: two weight matrices and nothing else.
+#[derive(Module, Debug)]
+pub struct Elman {
+    /// Input layer (inputs, then context) to hidden layer: `[d_input + d_hidden, d_hidden]`.
+    pub w1: Param<Tensor<2>>,
+    /// Hidden layer to output: `[d_hidden, d_output]`.
+    pub w2: Param<Tensor<2>>,
+}
+
+/// The recurrent state carried from one step to the next: the context neurons.
+#[derive(Debug, Clone)]
+pub struct ElmanState {
+    /// `h_{t}`: `[batch, d_hidden]`.
+    pub context: Tensor<2>,
+}
+
+impl ElmanState {
+    /// The zero context each epoch and each prediction starts from: `[batch, d_hidden]`.
+    pub fn zeros(batch: usize, d_hidden: usize, device: &Device) -> Self {
+        Self {
+            context: Tensor::zeros([batch, d_hidden], device),
+        }
+    }
+
+    /// Cuts the context from the graph that produced it, as the tutorial does after each update.
+    pub fn detach(self) -> Self {
+        Self {
+            context: self.context.detach(),
+        }
+    }
+}
+
+impl Elman {
+    /// Number of input features.
+    pub fn d_input(&self) -> usize {
+        self.w1.dims()[0] - self.d_hidden()
+    }
+
+    /// Number of hidden (and context) neurons.
+    pub fn d_hidden(&self) -> usize {
+        self.w1.dims()[1]
+    }
+
+    /// Number of outputs.
+    pub fn d_output(&self) -> usize {
+        self.w2.dims()[1]
+    }
+
+    /// One time step: returns the output `[batch, d_output]` and the new context.
+    ///
+    /// # Panics
+    ///
+    /// If `input` is not `[batch, d_input]` or the context is not `[batch, d_hidden]`.
+    pub fn step(&self, input: Tensor<2>, state: ElmanState) -> (Tensor<2>, ElmanState) {
+        let [batch, d_input] = input.dims();
+        assert_eq!(d_input, self.d_input(), "input features");
+        assert_eq!(
+            state.context.dims(),
+            [batch, self.d_hidden()],
+            "context shape"
+        );
+        // The input layer: the inputs, then the context neurons.
+        let xh = Tensor::cat(vec![input, state.context], 1); // [batch, d_input + d_hidden]
+        let context = xh.matmul(self.w1.val()).tanh(); // [batch, d_hidden]
+        let output = context.clone().matmul(self.w2.val()); // [batch, d_output]
+        (output, ElmanState { context })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to_vec(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_into_vec_as::<f32>().unwrap()
+    }
+
+    /// One input, one hidden neuron, one output: `W1 = [[1], [2]]`, `W2 = [[3]]`.
+    /// With `x = 0.5` and context `0.2`: `h = tanh(0.5 * 1 + 0.2 * 2) = tanh(0.9) = 0.716_297_87`
+    /// and `y = 3 * h = 2.148_893_6`.
+    #[test]
+    fn one_step_by_hand() {
+        let device = Device::flex();
+        let weights = ElmanWeights {
+            w1: vec![1.0, 2.0],
+            w1_shape: [2, 1],
+            w2: vec![3.0],
+            w2_shape: [1, 1],
+        };
+        let model = weights.to_module(&device);
+        let input = Tensor::from_data(TensorData::new(vec![0.5f32], [1, 1]), &device);
+        let state = ElmanState {
+            context: Tensor::from_data(TensorData::new(vec![0.2f32], [1, 1]), &device),
+        };
+        let (output, state) = model.step(input, state);
+        let h = to_vec(state.context)[0];
+        let y = to_vec(output)[0];
+        assert!((h - 0.716_297_87).abs() < 1e-6, "{h}");
+        assert!((y - 2.148_893_6).abs() < 1e-5, "{y}");
+    }
+
+    #[test]
+    fn sizes_come_from_the_weights() {
+        let config = ElmanConfig {
+            d_input: 3,
+            d_hidden: 4,
+            d_output: 2,
+            ..ElmanConfig::default()
+        };
+        let model = config.init(0, &Device::flex());
+        assert_eq!(model.w1.dims(), [7, 4]);
+        assert_eq!(model.w2.dims(), [4, 2]);
+        assert_eq!(
+            (model.d_input(), model.d_hidden(), model.d_output()),
+            (3, 4, 2)
+        );
+        let device = Device::flex();
+        let (out, state) = model.step(
+            Tensor::ones([5, 3], &device),
+            ElmanState::zeros(5, 4, &device),
+        );
+        assert_eq!(out.dims(), [5, 2]);
+        assert_eq!(state.context.dims(), [5, 4]);
+    }
+
+    #[test]
+    fn weights_survive_the_trip_to_a_device_and_back() {
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 9);
+        let back = ElmanWeights::from_module(&weights.to_module(&Device::flex()));
+        assert_eq!(back, weights);
+    }
+
+    /// The loss of three unrolled steps from a zero context, in f64 on the host: the reference
+    /// for the finite differences.
+    fn host_loss(w: &ElmanWeights, xs: &[f64], ys: &[f64]) -> f64 {
+        let [rows, d_hidden] = w.w1_shape;
+        let mut h = vec![0.0f64; d_hidden];
+        let mut loss = 0.0;
+        for (&x, &y) in xs.iter().zip(ys) {
+            let xh: Vec<f64> = std::iter::once(x).chain(h.iter().copied()).collect();
+            h = (0..d_hidden)
+                .map(|j| {
+                    (0..rows)
+                        .map(|i| xh[i] * f64::from(w.w1[i * d_hidden + j]))
+                        .sum::<f64>()
+                        .tanh()
+                })
+                .collect();
+            let pred: f64 = (0..d_hidden).map(|j| h[j] * f64::from(w.w2[j])).sum();
+            loss += (pred - y).powi(2) / 2.0;
+        }
+        loss
+    }
+
+    /// Autodiff gradients of `W1` and `W2` through three unrolled steps (so through the
+    /// concatenated context too) agree with central finite differences.
+    #[test]
+    fn autodiff_gradients_match_finite_differences() {
+        let device = Device::flex().autodiff();
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
+        let xs = [0.9f64, 0.6, 0.1];
+        let ys = [0.6f64, 0.1, -0.4];
+
+        let model = weights.to_module(&device);
+        let mut state = ElmanState::zeros(1, 6, &device);
+        let mut loss = Tensor::<1>::zeros([1], &device);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let input = Tensor::from_data(TensorData::new(vec![x as f32], [1, 1]), &device);
+            let (pred, next) = model.step(input, state);
+            let target = Tensor::from_data(TensorData::new(vec![y as f32], [1, 1]), &device);
+            loss = loss + (pred - target).square().sum().div_scalar(2.0);
+            state = next;
+        }
+        let grads = loss.backward();
+        let g1 = to_vec(model.w1.grad(&grads).unwrap());
+        let g2 = to_vec(model.w2.grad(&grads).unwrap());
+
+        let eps = 1e-3;
+        let numeric = |which: usize, index: usize| {
+            let mut plus = weights.clone();
+            let mut minus = weights.clone();
+            let (p, m) = if which == 1 {
+                (&mut plus.w1[index], &mut minus.w1[index])
+            } else {
+                (&mut plus.w2[index], &mut minus.w2[index])
+            };
+            *p += eps as f32;
+            *m -= eps as f32;
+            let step = f64::from(*p) - f64::from(*m);
+            (host_loss(&plus, &xs, &ys) - host_loss(&minus, &xs, &ys)) / step
+        };
+        let mut largest = 0.0f64;
+        for (index, &g) in g1.iter().enumerate() {
+            let fd = numeric(1, index);
+            assert!(
+                (f64::from(g) - fd).abs() < 1e-4,
+                "dW1[{index}]: {g} vs {fd}"
+            );
+            largest = largest.max(fd.abs());
+        }
+        for (index, &g) in g2.iter().enumerate() {
+            let fd = numeric(2, index);
+            assert!(
+                (f64::from(g) - fd).abs() < 1e-4,
+                "dW2[{index}]: {g} vs {fd}"
+            );
+            largest = largest.max(fd.abs());
+        }
+        assert!(
+            largest > 1e-2,
+            "the check compared gradients that are all ~0"
+        );
+    }
+}

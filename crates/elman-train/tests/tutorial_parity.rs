@@ -1,0 +1,90 @@
+//! The loop against the original PyTorch code: from the same initial weights, every epoch's
+//! summed loss and every prediction must match the reference run in `tests/fixtures/`.
+
+use burn::prelude::Device;
+use elman_data::SineDataset;
+use elman_model::ElmanWeights;
+use elman_train::{TrainConfig, predict, train};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/tutorial_seed1"
+);
+
+fn read_json(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| match v.as_array() {
+            Some(row) => row.iter().map(|x| x.as_f64().unwrap()).collect(),
+            None => vec![v.as_f64().unwrap()],
+        })
+        .collect()
+}
+
+fn fixture_weights() -> ElmanWeights {
+    let init = read_json("init.json");
+    let to_f32 = |v: &serde_json::Value| floats(v).into_iter().map(|x| x as f32).collect();
+    ElmanWeights {
+        w1: to_f32(&init["w1"]),
+        w1_shape: [7, 6],
+        w2: to_f32(&init["w2"]),
+        w2_shape: [6, 1],
+    }
+}
+
+fn assert_parity(device: &Device) {
+    let weights = fixture_weights();
+    let data = SineDataset::tutorial();
+    let expected_inputs = floats(&read_json("predictions.json")["x"]);
+    for (ours, theirs) in data.inputs().iter().zip(&expected_inputs) {
+        assert_eq!(*ours, *theirs as f32, "the sine inputs differ");
+    }
+
+    let mut reported = Vec::new();
+    let report = train(&weights, &data, &TrainConfig::default(), device, |epoch| {
+        reported.push(epoch.loss)
+    })
+    .unwrap();
+    assert_eq!(reported, report.losses);
+
+    let expected = floats(&read_json("losses.json"));
+    assert_eq!(report.losses.len(), expected.len());
+    for (epoch, (ours, theirs)) in report.losses.iter().zip(&expected).enumerate() {
+        let rel = (ours - theirs).abs() / theirs.abs();
+        assert!(
+            rel < 5e-4,
+            "epoch {epoch}: loss {ours} vs PyTorch {theirs} (relative {rel:e})"
+        );
+    }
+
+    let predictions = predict(&report.model, &data.inputs());
+    let expected = floats(&read_json("predictions.json")["predictions"]);
+    assert_eq!(predictions.len(), 20);
+    for (step, (ours, theirs)) in predictions.iter().zip(&expected).enumerate() {
+        assert!(
+            (f64::from(*ours) - theirs).abs() < 5e-4,
+            "step {step}: prediction {ours} vs PyTorch {theirs}"
+        );
+    }
+}
+
+/// The backend the user named.
+#[test]
+fn matches_pytorch_on_ndarray() {
+    #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the tutorial command uses it.
+    let device = Device::ndarray();
+    assert_parity(&device);
+}
+
+/// Burn's recommended CPU backend.
+#[test]
+fn matches_pytorch_on_flex() {
+    assert_parity(&Device::flex());
+}
