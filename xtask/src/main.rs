@@ -2,6 +2,7 @@
 //!
 //! - `ci`: everything CI checks, in order: formatting, clippy with warnings denied, the whole
 //!   test suite, the docs with warnings denied, and a smoke run of the binary on each backend.
+//!   First it makes sure the `wgpu` tests have a Vulkan driver to run on.
 
 use std::process::{Command, ExitCode};
 
@@ -30,6 +31,7 @@ tasks:
   ci    fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu";
 
 fn ci() -> Result<(), String> {
+    ensure_vulkan_driver()?;
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(
         &[
@@ -102,4 +104,43 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     } else {
         Err(format!("`{}` failed ({status})", shown.join(" ")))
     }
+}
+
+/// The `wgpu` tests run for real, so they need a Vulkan driver. Without one (no GPU, no Mesa),
+/// install Mesa's software driver where this process may (root, with apt-get); elsewhere, say
+/// what to install and go on: the wgpu tests will then fail with the same advice.
+fn ensure_vulkan_driver() -> Result<(), String> {
+    let icd_dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
+    let has_icd = icd_dirs
+        .iter()
+        .any(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()));
+    if has_icd || !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+    let apt = std::path::Path::new("/usr/bin/apt-get").exists();
+    if !(root && apt) {
+        eprintln!(
+            "warning: no Vulkan driver found; the wgpu tests need one: `sudo apt-get install mesa-vulkan-drivers libvulkan1`"
+        );
+        return Ok(());
+    }
+    for args in [
+        &["update", "-q"][..],
+        &["install", "-y", "-q", "mesa-vulkan-drivers", "libvulkan1"][..],
+    ] {
+        println!("$ apt-get {}", args.join(" "));
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|err| format!("cannot run apt-get: {err}"))?;
+        if !status.success() {
+            return Err(format!("`apt-get {}` failed ({status})", args.join(" ")));
+        }
+    }
+    Ok(())
 }

@@ -280,9 +280,11 @@ mod tests {
 
     #[test]
     fn resolved_config_round_trips() {
-        let mut config = RunConfig::default();
-        config.seed = 42;
-        config.backend = "wgpu".into();
+        let config = RunConfig {
+            seed: 42,
+            backend: "wgpu".into(),
+            ..RunConfig::default()
+        };
         let back = RunConfig::from_toml(&config.to_toml(), "x").unwrap();
         assert_eq!(back, config);
     }
@@ -298,8 +300,10 @@ mod tests {
                 .to_string()
                 .starts_with("train.lr")
         );
-        let mut config = RunConfig::default();
-        config.backend = "tpu".into();
+        let config = RunConfig {
+            backend: "tpu".into(),
+            ..RunConfig::default()
+        };
         assert!(
             config
                 .validate()

@@ -329,7 +329,7 @@ fn write_weights(path: &Path, tensors: &[(&str, Vec<usize>)]) {
         offset += bytes;
     }
     let mut header = serde_json::to_vec(&header).unwrap();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut file = (header.len() as u64).to_le_bytes().to_vec();
