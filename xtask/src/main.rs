@@ -44,7 +44,7 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
-    cargo(&["test", "--workspace"], &[])?;
+    let (passed, failed) = cargo_test(&["test", "--workspace"])?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
@@ -81,7 +81,51 @@ fn ci() -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     println!("xtask ci: all checks passed");
+    // One closing line with the totals of every test binary, for whoever reads the log last.
+    println!("ci: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs `cargo test ...` like [`cargo`], echoing its output, and adds up the `test result:`
+/// lines of every test binary into (passed, failed).
+fn cargo_test(args: &[&str]) -> Result<(usize, usize), String> {
+    use std::io::BufRead;
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    println!("$ cargo {}", args.join(" "));
+    let mut child = Command::new(cargo)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.map_err(|err| format!("cannot read cargo's output: {err}"))?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count(rest, " passed");
+            failed += count(rest, " failed");
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok((passed, failed))
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// The number before `label` in a summary such as `ok. 15 passed; 0 failed; ...`.
+fn count(summary: &str, label: &str) -> usize {
+    summary
+        .split(';')
+        .find_map(|part| part.trim().strip_suffix(label))
+        .and_then(|n| n.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Runs `cargo <args>`, printing the command first.
@@ -143,4 +187,19 @@ fn ensure_vulkan_driver() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_come_from_cargo_test_summaries() {
+        let summary =
+            "ok. 15 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.09s";
+        assert_eq!(count(summary, " passed"), 15);
+        assert_eq!(count(summary, " failed"), 2);
+        assert_eq!(count("FAILED. 3 passed; 1 failed;", " passed"), 3);
+        assert_eq!(count("nothing here", " passed"), 0);
+    }
 }
