@@ -225,6 +225,7 @@ impl RunConfig {
         elman_train::TrainConfig {
             n_epochs: self.train.n_epochs,
             lr: self.train.lr,
+            ..elman_train::TrainConfig::default()
         }
     }
 }

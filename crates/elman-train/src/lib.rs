@@ -1,27 +1,70 @@
-//! The tutorial's training loop and its one-step-ahead prediction, written once for every
-//! backend: the caller picks the backend by the [`Device`] it passes in.
+//! The training loop and the uses of a trained network, written once for every backend: the
+//! caller picks the backend by the [`Device`] it passes in.
 //!
-//! Training is online SGD, as in the tutorial: every epoch starts from a zero context; at every
-//! time step the network does a forward step, the loss `(pred - target)^2 / 2` (summed) is
-//! backpropagated, `W1` and `W2` are updated by `w -= lr * grad`, the gradients are dropped and
-//! the context is detached from its history. The epoch's loss is the sum of its step losses.
+//! [`fit`] trains on mini-batches of sequences with truncated backpropagation through time:
+//! each batch starts from a zero context; the sequence is cut into windows of `bptt` steps; after
+//! each window the loss is backpropagated, the optimizer (SGD or Adam, optionally with
+//! gradient-norm clipping) updates `W1` and `W2`, and the context is carried into the next window
+//! but detached from its history. With batch 1, `bptt = 1`, SGD and the tutorial's loss
+//! `(pred - target)^2 / 2` this is exactly the tutorial's loop, which [`train`] runs.
 //!
-//! This crate prints nothing and reads no files: each epoch's loss goes to the caller's callback.
-
-use burn::optim::{GradientsParams, SgdConfig};
-use burn::prelude::*;
-use elman_data::{SineBatch, SineBatcher, SineDataset};
-use elman_model::{Elman, ElmanState, ElmanWeights};
+//! [`predict`] makes one-step-ahead predictions and [`generate`] a closed-loop forecast.
+//!
+//! This crate prints nothing and reads no files: each epoch's losses go to the caller's callback,
+//! together with a [`Snapshot`] the caller may turn into a checkpoint.
 
 use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::data::dataset::transform::ShuffledDataset;
+use burn::prelude::*;
+use elman_data::{SequenceBatcher, SequenceDataset, SineDataset};
+use elman_model::{Elman, ElmanState, ElmanWeights};
 
-/// How to train: the tutorial's defaults are 300 epochs at learning rate 0.1.
+mod optim;
+
+use optim::Optimizer;
+pub use optim::SavedOptimizer;
+
+/// The optimizer that updates the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerKind {
+    /// Plain SGD: `w -= lr * grad`, as in the tutorial.
+    Sgd,
+    /// Adam with PyTorch's defaults (beta 0.9 / 0.999, epsilon 1e-8).
+    Adam,
+}
+
+/// The loss of one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// The tutorial's `sum((pred - target)^2) / 2`; an epoch's loss is the sum of its windows'.
+    HalfSumSquares,
+    /// The mean squared error over the window's steps, sequences and outputs; an epoch's loss
+    /// is the mean of its windows'.
+    Mse,
+}
+
+/// How to train. The defaults are the tutorial's: 300 epochs of online SGD at learning rate 0.1,
+/// one sequence and one step per update, the halved sum of squares as the loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainConfig {
-    /// Number of passes over the sequence.
+    /// Number of passes over the training sequences.
     pub n_epochs: usize,
-    /// The SGD learning rate.
+    /// The learning rate.
     pub lr: f64,
+    /// Sequences per mini-batch.
+    pub batch_size: usize,
+    /// Steps per truncated-BPTT window (the context is detached between windows).
+    pub bptt: usize,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// The loss.
+    pub loss: LossKind,
+    /// Scale the gradients down so that their global L2 norm (both matrices together) is at
+    /// most this, before the update.
+    pub grad_clip: Option<f64>,
+    /// Shuffle the sequences each epoch, with a seed derived from this one and the epoch.
+    pub shuffle_seed: Option<u64>,
 }
 
 impl Default for TrainConfig {
@@ -29,6 +72,12 @@ impl Default for TrainConfig {
         Self {
             n_epochs: 300,
             lr: 0.1,
+            batch_size: 1,
+            bptt: 1,
+            optimizer: OptimizerKind::Sgd,
+            loss: LossKind::HalfSumSquares,
+            grad_clip: None,
+            shuffle_seed: None,
         }
     }
 }
@@ -38,17 +87,70 @@ impl Default for TrainConfig {
 pub struct EpochReport {
     /// The epoch, from 0.
     pub epoch: usize,
-    /// The sum of the epoch's step losses: what the tutorial prints.
+    /// The epoch's training loss (see [`LossKind`]): for the tutorial, the sum of its step losses.
     pub loss: f64,
+    /// The mean squared error on the validation sequences, when there are any.
+    pub valid_loss: Option<f64>,
+    /// Weight updates done in the epoch.
+    pub updates: usize,
 }
 
 /// The outcome of a training run.
 #[derive(Debug)]
 pub struct TrainReport {
-    /// The summed loss of every epoch, epoch 0 first.
+    /// The training loss of every epoch, epoch 0 first (including epochs before a resume).
     pub losses: Vec<f64>,
-    /// The trained network, on the device it was trained on (without autodiff).
+    /// The validation loss of every epoch, when there is a validation set.
+    pub valid_losses: Vec<f64>,
+    /// The network after the last epoch, on the training device (without autodiff).
     pub model: Elman,
+    /// The epoch with the lowest validation loss and the network after it.
+    pub best: Option<(usize, Elman)>,
+}
+
+/// Everything needed to continue a run later exactly where it stopped.
+#[derive(Debug, Clone)]
+pub struct TrainState {
+    /// The first epoch still to run.
+    pub next_epoch: usize,
+    /// The weights after the last finished epoch.
+    pub weights: ElmanWeights,
+    /// The optimizer's state.
+    pub optimizer: SavedOptimizer,
+    /// Training losses so far.
+    pub losses: Vec<f64>,
+    /// Validation losses so far.
+    pub valid_losses: Vec<f64>,
+    /// The best epoch so far and its weights.
+    pub best: Option<(usize, ElmanWeights)>,
+}
+
+/// The run as it stands at the end of an epoch; [`Snapshot::state`] turns it into a
+/// [`TrainState`] (a read of the weights from the device, so only call it when needed).
+pub struct Snapshot<'a> {
+    next_epoch: usize,
+    model: &'a Elman,
+    optim: &'a Optimizer,
+    losses: &'a [f64],
+    valid_losses: &'a [f64],
+    best: &'a Option<(usize, Elman)>,
+}
+
+impl Snapshot<'_> {
+    /// The state to write into a checkpoint.
+    pub fn state(&self) -> TrainState {
+        TrainState {
+            next_epoch: self.next_epoch,
+            weights: ElmanWeights::from_module(self.model),
+            optimizer: self.optim.save(),
+            losses: self.losses.to_vec(),
+            valid_losses: self.valid_losses.to_vec(),
+            best: self
+                .best
+                .as_ref()
+                .map(|(epoch, model)| (*epoch, ElmanWeights::from_module(model))),
+        }
+    }
 }
 
 /// Why training stopped early.
@@ -61,7 +163,7 @@ pub enum TrainError {
     NonFiniteLoss {
         /// The epoch, from 0.
         epoch: usize,
-        /// The time step within the epoch, from 0.
+        /// The update within the epoch, from 0 (the time step, in the tutorial's loop).
         step: usize,
         /// The non-finite loss.
         loss: f32,
@@ -69,17 +171,33 @@ pub enum TrainError {
     /// The learning rate is not a finite positive number.
     #[error("the learning rate must be a finite number above 0, got {0}")]
     InvalidLearningRate(f64),
+    /// A size in the configuration is zero.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
     /// The data has a different number of features than the network.
-    #[error("the data has 1 input and 1 output per step, the network has {d_input} and {d_output}")]
+    #[error(
+        "the data has {data_input} inputs and {data_output} outputs per step, the network has {d_input} and {d_output}"
+    )]
     DataShape {
+        /// The data's inputs per step.
+        data_input: usize,
+        /// The data's outputs per step.
+        data_output: usize,
         /// The network's input features.
         d_input: usize,
         /// The network's outputs.
         d_output: usize,
     },
+    /// There are no training sequences.
+    #[error("there are no training sequences")]
+    NoData,
+    /// A checkpoint's optimizer state does not fit the network.
+    #[error("the optimizer state does not fit the network: {0}")]
+    OptimizerState(String),
 }
 
-/// Trains the network that starts from `weights` on `data`, on `device`.
+/// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
+/// `data`, with `config` (the tutorial's is [`TrainConfig::default`]).
 ///
 /// `on_epoch` is called after every epoch with that epoch's summed loss.
 pub fn train(
@@ -89,52 +207,157 @@ pub fn train(
     device: &Device,
     mut on_epoch: impl FnMut(EpochReport),
 ) -> Result<TrainReport, TrainError> {
+    let sequences = SequenceDataset::from_tutorial(data);
+    fit(
+        weights,
+        &sequences,
+        None,
+        config,
+        device,
+        None,
+        |report, _| on_epoch(*report),
+    )
+}
+
+/// Trains the network that starts from `weights` (or from `resume`) on `train`, reporting the
+/// mean squared error on `valid` after every epoch when it holds sequences.
+///
+/// `on_epoch` is called after every epoch with its report and a [`Snapshot`] of the run.
+pub fn fit(
+    weights: &ElmanWeights,
+    train: &SequenceDataset,
+    valid: Option<&SequenceDataset>,
+    config: &TrainConfig,
+    device: &Device,
+    resume: Option<TrainState>,
+    mut on_epoch: impl FnMut(&EpochReport, &Snapshot<'_>),
+) -> Result<TrainReport, TrainError> {
+    // Check the settings and the data before any work.
     if !(config.lr.is_finite() && config.lr > 0.0) {
         return Err(TrainError::InvalidLearningRate(config.lr));
     }
-    let model_config = weights.config();
-    if model_config.d_input != 1 || model_config.d_output != 1 {
-        return Err(TrainError::DataShape {
-            d_input: model_config.d_input,
-            d_output: model_config.d_output,
-        });
+    if config.batch_size == 0 {
+        return Err(TrainError::Zero("the batch size"));
     }
+    if config.bptt == 0 {
+        return Err(TrainError::Zero("bptt"));
+    }
+    if train.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    let model_config = weights.config();
+    for data in std::iter::once(train).chain(valid) {
+        if (data.d_input(), data.d_output()) != (model_config.d_input, model_config.d_output) {
+            return Err(TrainError::DataShape {
+                data_input: data.d_input(),
+                data_output: data.d_output(),
+                d_input: model_config.d_input,
+                d_output: model_config.d_output,
+            });
+        }
+    }
+    let valid = valid.filter(|v| !v.is_empty());
+
+    // The model and the optimizer, fresh or as the checkpoint left them.
     let device = device.clone().autodiff();
-    let mut model = weights.to_module(&device);
-    let mut optim = SgdConfig::new().init();
-    let seq_len = data.seq_len();
-    // The whole sequence goes to the device once; each step takes one row of it.
-    let batch: SineBatch = SineBatcher.batch(data.items().to_vec(), &device);
-    let mut losses = Vec::with_capacity(config.n_epochs);
+    let (mut optim, mut model, mut losses, mut valid_losses, mut best, start) = match resume {
+        None => (
+            Optimizer::new(config),
+            weights.to_module(&device),
+            Vec::new(),
+            Vec::new(),
+            None,
+            0,
+        ),
+        Some(state) => {
+            let expected = match config.optimizer {
+                OptimizerKind::Sgd => 0,
+                OptimizerKind::Adam if state.optimizer.step == 0 => 0,
+                OptimizerKind::Adam => 4,
+            };
+            if state.optimizer.moments.len() != expected {
+                return Err(TrainError::OptimizerState(format!(
+                    "{} saved moments, {:?} needs {expected}",
+                    state.optimizer.moments.len(),
+                    config.optimizer
+                )));
+            }
+            let best = state
+                .best
+                .map(|(epoch, w)| (epoch, w.to_module(&device).valid()));
+            (
+                Optimizer::resume(config, &state.optimizer, &device),
+                state.weights.to_module(&device),
+                state.losses,
+                state.valid_losses,
+                best,
+                state.next_epoch,
+            )
+        }
+    };
+    let batcher = SequenceBatcher::for_dataset(train);
+    let seq_len = train.seq_len();
 
-    for epoch in 0..config.n_epochs {
-        let mut state = ElmanState::zeros(1, model_config.d_hidden, &device);
-        let mut step_losses = Vec::with_capacity(seq_len);
-        for step in 0..seq_len {
-            let input = batch.inputs.clone().slice(s![step..step + 1, ..]);
-            let target = batch.targets.clone().slice(s![step..step + 1, ..]);
+    for epoch in start..config.n_epochs {
+        // This epoch's order of the sequences.
+        let order: Vec<_> = match config.shuffle_seed {
+            Some(seed) => {
+                let shuffled = ShuffledDataset::new(train.clone(), seed.wrapping_add(epoch as u64));
+                (0..shuffled.len())
+                    .map(|i| shuffled.get(i).expect("in range"))
+                    .collect()
+            }
+            None => train.items().to_vec(),
+        };
 
-            // Forward.
-            let (pred, next) = model.step(input, state);
-            let loss = (pred - target).square().sum().div_scalar(2.0);
-            step_losses.push(loss.clone().detach());
+        let mut window_losses = Vec::new();
+        for items in order.chunks(config.batch_size) {
+            let batch = batcher.batch(items.to_vec(), &device);
+            let size = items.len();
+            let mut state = ElmanState::zeros(size, model_config.d_hidden, &device);
+            for window in (0..seq_len).step_by(config.bptt) {
+                let end = (window + config.bptt).min(seq_len);
 
-            // Backward.
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+                // Forward through the window.
+                let mut loss: Option<Tensor<1>> = None;
+                for t in window..end {
+                    let input = step_of(&batch.inputs, t);
+                    let target = step_of(&batch.targets, t);
+                    let (pred, next) = model.step(input, state);
+                    state = next;
+                    let squares = (pred - target).square().sum();
+                    loss = Some(match loss {
+                        Some(loss) => loss + squares,
+                        None => squares,
+                    });
+                }
+                let loss = loss.expect("a window has at least one step");
+                let loss = match config.loss {
+                    LossKind::HalfSumSquares => loss.div_scalar(2.0),
+                    LossKind::Mse => {
+                        loss.div_scalar(((end - window) * size * model_config.d_output) as f64)
+                    }
+                };
+                window_losses.push(loss.clone().detach());
 
-            // Update: plain SGD, w -= lr * grad; the gradients are dropped with `grads`.
-            model = optim.step(config.lr, model, grads);
+                // Backward.
+                let grads = loss.backward();
 
-            // The context carries on to the next step without its history.
-            state = next.detach();
+                // Update; the gradients are dropped with `grads`.
+                model = optim.step(model, &grads);
+
+                // The context carries on into the next window without its history.
+                state = state.detach();
+            }
         }
 
-        // Sync point: the epoch's step losses come to the host once.
-        let step_losses = Tensor::cat(step_losses, 0)
+        // Sync point: the epoch's window losses come to the host once.
+        let updates = window_losses.len();
+        let window_losses = Tensor::cat(window_losses, 0)
             .into_data()
             .try_into_vec_as::<f32>()
             .expect("float losses");
-        if let Some((step, &loss)) = step_losses
+        if let Some((step, &loss)) = window_losses
             .iter()
             .enumerate()
             .find(|(_, loss)| !loss.is_finite())
@@ -142,15 +365,80 @@ pub fn train(
             return Err(TrainError::NonFiniteLoss { epoch, step, loss });
         }
         // The tutorial sums the step losses in a Python float (f64).
-        let loss = step_losses.iter().map(|&l| f64::from(l)).sum();
+        let sum: f64 = window_losses.iter().map(|&l| f64::from(l)).sum();
+        let loss = match config.loss {
+            LossKind::HalfSumSquares => sum,
+            LossKind::Mse => sum / updates as f64,
+        };
         losses.push(loss);
-        on_epoch(EpochReport { epoch, loss });
+
+        // Validate, and keep the best network.
+        let valid_loss = valid.map(|valid| evaluate(&model, valid));
+        if let Some(valid_loss) = valid_loss {
+            valid_losses.push(valid_loss);
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| valid_loss < valid_losses[*b])
+            {
+                best = Some((epoch, model.valid()));
+            }
+        }
+
+        let report = EpochReport {
+            epoch,
+            loss,
+            valid_loss,
+            updates,
+        };
+        let snapshot = Snapshot {
+            next_epoch: epoch + 1,
+            model: &model,
+            optim: &optim,
+            losses: &losses,
+            valid_losses: &valid_losses,
+            best: &best,
+        };
+        on_epoch(&report, &snapshot);
     }
 
     Ok(TrainReport {
         losses,
+        valid_losses,
         model: model.valid(),
+        best,
     })
+}
+
+/// Step `t` of a `[batch, seq_len, features]` tensor, as `[batch, features]`.
+fn step_of(sequence: &Tensor<3>, t: usize) -> Tensor<2> {
+    let [batch, _, features] = sequence.dims();
+    sequence
+        .clone()
+        .slice(s![.., t..t + 1, ..])
+        .reshape([batch, features])
+}
+
+/// The mean squared error of one-step-ahead predictions over every step, sequence and output of
+/// `data`, each sequence run from a zero context.
+pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
+    let model = model.valid();
+    let device = model.w1.device();
+    let batcher = SequenceBatcher::for_dataset(data);
+    let mut total = 0.0;
+    for items in data.items().chunks(256) {
+        let batch = batcher.batch(items.to_vec(), &device);
+        let mut state = ElmanState::zeros(items.len(), model.d_hidden(), &device);
+        let mut sum: Option<Tensor<1>> = None;
+        for t in 0..data.seq_len() {
+            let (pred, next) = model.step(step_of(&batch.inputs, t), state);
+            state = next;
+            let squares = (pred - step_of(&batch.targets, t)).square().sum();
+            sum = Some(sum.map_or(squares.clone(), |s| s + squares));
+        }
+        // Sync point.
+        total += sum.map_or(0.0, |s| f64::from(s.into_scalar::<f32>()));
+    }
+    total / (data.len() * data.seq_len() * data.d_output()).max(1) as f64
 }
 
 /// One-step-ahead predictions: from a zero context, feeds `inputs` one at a time, carrying the
@@ -160,30 +448,61 @@ pub fn train(
 ///
 /// If the network does not have one input and one output.
 pub fn predict(model: &Elman, inputs: &[f32]) -> Vec<f32> {
+    generate(model, inputs, 0).0
+}
+
+/// Closed-loop forecasting: warms the context up on `prefix` (from a zero context, one value per
+/// step), then feeds each prediction back as the next input for `horizon` steps.
+///
+/// Returns the one-step-ahead predictions made during the warm-up (one per prefix value) and the
+/// `horizon` forecast values. The first forecast value is the prediction after the last prefix
+/// value, so it is also the warm-up's last prediction.
+///
+/// # Panics
+///
+/// If the network does not have one input and one output.
+pub fn generate(model: &Elman, prefix: &[f32], horizon: usize) -> (Vec<f32>, Vec<f32>) {
     assert_eq!(
         (model.d_input(), model.d_output()),
         (1, 1),
-        "predict feeds one value per step"
+        "generate feeds one value per step"
     );
     let model = model.valid();
     let device = model.w1.device();
     let inputs =
-        Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [inputs.len(), 1]), &device);
+        Tensor::<2>::from_data(TensorData::new(prefix.to_vec(), [prefix.len(), 1]), &device);
     let mut state = ElmanState::zeros(1, model.d_hidden(), &device);
-    let mut outputs = Vec::with_capacity(inputs.dims()[0]);
-    for step in 0..inputs.dims()[0] {
+    let mut warmup = Vec::with_capacity(prefix.len());
+    for step in 0..prefix.len() {
         let (output, next) = model.step(inputs.clone().slice(s![step..step + 1, ..]), state);
-        outputs.push(output);
+        warmup.push(output);
         state = next;
     }
-    if outputs.is_empty() {
-        return Vec::new();
+    let mut forecast = Vec::with_capacity(horizon);
+    if horizon > 0 {
+        let mut last = match warmup.last() {
+            Some(last) => last.clone(),
+            None => Tensor::zeros([1, 1], &device),
+        };
+        forecast.push(last.clone());
+        for _ in 1..horizon {
+            let (output, next) = model.step(last, state);
+            state = next;
+            last = output;
+            forecast.push(last.clone());
+        }
     }
-    // Sync point.
-    Tensor::cat(outputs, 0)
-        .into_data()
-        .try_into_vec_as::<f32>()
-        .expect("float predictions")
+    // Sync point: everything comes to the host at once.
+    let read = |values: Vec<Tensor<2>>| -> Vec<f32> {
+        if values.is_empty() {
+            return Vec::new();
+        }
+        Tensor::cat(values, 0)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("float predictions")
+    };
+    (read(warmup), read(forecast))
 }
 
 #[cfg(test)]
@@ -201,6 +520,7 @@ mod tests {
         let config = TrainConfig {
             n_epochs: 1,
             lr: 1e-9,
+            ..TrainConfig::default()
         };
         let report = train(&weights, &data, &config, &Device::flex(), |_| {}).unwrap();
         let expected: f64 = data
@@ -223,6 +543,7 @@ mod tests {
         let config = TrainConfig {
             n_epochs: 50,
             lr: 100.0,
+            ..TrainConfig::default()
         };
         let mut epochs = 0;
         let err = train(&weights, &data, &config, &Device::flex(), |_| epochs += 1).unwrap_err();
@@ -247,6 +568,7 @@ mod tests {
         let config = TrainConfig {
             n_epochs: 1,
             lr: 0.0,
+            ..TrainConfig::default()
         };
         let err = train(&weights, &data, &config, &Device::flex(), |_| {}).unwrap_err();
         assert_eq!(err, TrainError::InvalidLearningRate(0.0));
@@ -263,11 +585,268 @@ mod tests {
         let config = TrainConfig {
             n_epochs: 5,
             lr: 0.1,
+            ..TrainConfig::default()
         };
         let report = train(&weights, &data, &config, &device, |_| {}).unwrap();
         let trained = predict(&report.model, &data.inputs());
         assert_eq!(trained.len(), 20);
         assert_ne!(trained, untrained);
         assert!(predict(&report.model, &[]).is_empty());
+    }
+
+    fn sines(n_series: usize, seq_len: usize, seed: u64) -> SequenceDataset {
+        elman_data::SineWaves {
+            n_series,
+            seq_len,
+            seed,
+            ..elman_data::SineWaves::default()
+        }
+        .generate()
+    }
+
+    fn to_vec(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_into_vec_as::<f32>().unwrap()
+    }
+
+    /// With a learning rate too small to move the weights, each window's loss is the MSE of
+    /// its steps, continuing from the context the previous window left: the mean over three
+    /// equal windows is then the MSE of the whole sequence run in one go. Resetting the context
+    /// at a border would change it.
+    #[test]
+    fn context_carries_across_window_borders() {
+        let data = sines(4, 9, 3);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 3);
+        let config = TrainConfig {
+            n_epochs: 1,
+            lr: 1e-12,
+            batch_size: 4,
+            bptt: 3,
+            loss: LossKind::Mse,
+            ..TrainConfig::default()
+        };
+        let report = fit(
+            &weights,
+            &data,
+            None,
+            &config,
+            &Device::flex(),
+            None,
+            |r, _| assert_eq!(r.updates, 3),
+        )
+        .unwrap();
+        let whole = evaluate(&weights.to_module(&Device::flex()), &data);
+        assert!(
+            (report.losses[0] - whole).abs() < 1e-6 * whole,
+            "{} vs {whole}",
+            report.losses[0]
+        );
+    }
+
+    /// One window over the whole sequence is full backpropagation through time: the update
+    /// equals `w - lr * grad` of the summed loss of all steps, gradients flowing back through
+    /// every step's context. Windows of one step update differently.
+    #[test]
+    fn one_window_is_full_bptt() {
+        let data = sines(1, 6, 8);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 8);
+        let device = Device::flex();
+        let full = TrainConfig {
+            n_epochs: 1,
+            bptt: 6,
+            ..TrainConfig::default()
+        };
+        let report = fit(&weights, &data, None, &full, &device, None, |_, _| {}).unwrap();
+        let trained = ElmanWeights::from_module(&report.model);
+
+        // The same gradient, by hand: six steps, no detach, one backward.
+        let ad = device.clone().autodiff();
+        let model = weights.to_module(&ad);
+        let item = &data.items()[0];
+        let mut state = ElmanState::zeros(1, 6, &ad);
+        let mut loss = Tensor::<1>::zeros([1], &ad);
+        for t in 0..6 {
+            let x = Tensor::from_data(TensorData::new(vec![item.inputs[t]], [1, 1]), &ad);
+            let y = Tensor::from_data(TensorData::new(vec![item.targets[t]], [1, 1]), &ad);
+            let (pred, next) = model.step(x, state);
+            state = next;
+            loss = loss + (pred - y).square().sum().div_scalar(2.0);
+        }
+        let grads = loss.backward();
+        let g1 = to_vec(model.w1.grad(&grads).unwrap());
+        for (i, ((w, g), after)) in weights.w1.iter().zip(&g1).zip(&trained.w1).enumerate() {
+            let expected = w - 0.1 * g;
+            assert!(
+                (expected - after).abs() < 1e-6,
+                "w1[{i}]: {after} vs {expected}"
+            );
+        }
+
+        let one_step = TrainConfig { bptt: 1, ..full };
+        let report = fit(&weights, &data, None, &one_step, &device, None, |_, _| {}).unwrap();
+        assert_ne!(ElmanWeights::from_module(&report.model).w1, trained.w1);
+    }
+
+    #[test]
+    fn adam_in_batches_learns_many_sines_and_keeps_the_best() {
+        let (train_set, valid) = sines(64, 16, 5).split(0.25);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
+        let config = TrainConfig {
+            n_epochs: 15,
+            lr: 0.02,
+            batch_size: 16,
+            bptt: 8,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: Some(1.0),
+            shuffle_seed: Some(7),
+        };
+        let report = fit(
+            &weights,
+            &train_set,
+            Some(&valid),
+            &config,
+            &Device::flex(),
+            None,
+            |_, _| {},
+        )
+        .unwrap();
+        let first = report.valid_losses[0];
+        let last = *report.valid_losses.last().unwrap();
+        assert!(last < first / 4.0, "validation MSE {first} -> {last}");
+        let (best_epoch, best) = report.best.unwrap();
+        let lowest = report.valid_losses.iter().cloned().fold(f64::MAX, f64::min);
+        assert_eq!(report.valid_losses[best_epoch], lowest);
+        assert!((evaluate(&best, &valid) - lowest).abs() < 1e-6);
+    }
+
+    /// Stopping after two epochs and resuming from the snapshot gives the same losses as the
+    /// uninterrupted run: the optimizer state, the shuffling and the history all carry over.
+    #[test]
+    fn resume_continues_exactly() {
+        let (train_set, valid) = sines(24, 8, 6).split(0.25);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
+        let config = TrainConfig {
+            n_epochs: 4,
+            lr: 0.01,
+            batch_size: 6,
+            bptt: 4,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: None,
+            shuffle_seed: Some(11),
+        };
+        let device = Device::flex();
+        let mut saved = None;
+        let whole = fit(
+            &weights,
+            &train_set,
+            Some(&valid),
+            &config,
+            &device,
+            None,
+            |r, snap| {
+                if r.epoch == 1 {
+                    saved = Some(snap.state());
+                }
+            },
+        )
+        .unwrap();
+        let state = saved.unwrap();
+        assert_eq!(state.next_epoch, 2);
+        let resumed = fit(
+            &weights,
+            &train_set,
+            Some(&valid),
+            &config,
+            &device,
+            Some(state),
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(resumed.losses, whole.losses);
+        assert_eq!(resumed.valid_losses, whole.valid_losses);
+        assert_eq!(
+            ElmanWeights::from_module(&resumed.model),
+            ElmanWeights::from_module(&whole.model)
+        );
+    }
+
+    #[test]
+    fn the_same_shuffle_seed_gives_the_same_run() {
+        let data = sines(12, 5, 2);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 2);
+        let config = TrainConfig {
+            n_epochs: 2,
+            batch_size: 3,
+            shuffle_seed: Some(1),
+            loss: LossKind::Mse,
+            ..TrainConfig::default()
+        };
+        let run = |config: &TrainConfig| {
+            fit(
+                &weights,
+                &data,
+                None,
+                config,
+                &Device::flex(),
+                None,
+                |_, _| {},
+            )
+            .unwrap()
+            .losses
+        };
+        assert_eq!(run(&config), run(&config));
+        let other = TrainConfig {
+            shuffle_seed: Some(2),
+            ..config
+        };
+        assert_ne!(run(&config), run(&other));
+    }
+
+    #[test]
+    fn generate_warms_up_then_feeds_back() {
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 4);
+        let model = weights.to_module(&Device::flex());
+        let prefix: Vec<f32> = (0..10).map(|t| (t as f32 * 0.3).sin()).collect();
+        let (warmup, forecast) = generate(&model, &prefix, 5);
+        assert_eq!((warmup.len(), forecast.len()), (10, 5));
+        assert_eq!(forecast[0], warmup[9]);
+        assert_eq!(warmup, predict(&model, &prefix));
+        // Feeding the forecast back by hand gives the same values.
+        let mut fed = prefix.clone();
+        fed.extend_from_slice(&forecast[..4]);
+        let (again, _) = generate(&model, &fed, 0);
+        for (a, b) in again[10..].iter().zip(&forecast[1..]) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        assert!(generate(&model, &prefix, 0).1.is_empty());
+    }
+
+    #[test]
+    fn data_of_the_wrong_width_is_refused() {
+        let data = SequenceDataset::new(
+            vec![elman_data::SequenceItem {
+                inputs: vec![0.0; 4],
+                targets: vec![0.0; 2],
+            }],
+            2,
+            2,
+            1,
+        );
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 0);
+        let err = fit(
+            &weights,
+            &data,
+            None,
+            &TrainConfig::default(),
+            &Device::flex(),
+            None,
+            |_, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the data has 2 inputs and 1 outputs per step, the network has 1 and 1"
+        );
     }
 }
