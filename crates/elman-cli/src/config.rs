@@ -20,10 +20,86 @@ pub struct RunConfig {
     pub seed: u64,
     /// The network.
     pub model: ModelSection,
-    /// The sine sequence.
+    /// The tutorial's sine sequence (used when neither `[sines]` nor `[csv]` is given).
     pub data: DataSection,
+    /// Many random sine waves instead of the tutorial's one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sines: Option<SinesSection>,
+    /// A series from a CSV file instead of the tutorial's wave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvSection>,
     /// The training loop.
     pub train: TrainSection,
+}
+
+/// `[sines]`: many waves `a sin(w t + phase) + noise`, each predicting its next point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinesSection {
+    /// Number of waves (a `valid_fraction` of them is kept for validation).
+    pub n_series: usize,
+    /// Steps per wave.
+    pub seq_len: usize,
+    /// Range of the amplitude.
+    pub amplitude: [f64; 2],
+    /// Range of the angular frequency, radians per step.
+    pub frequency: [f64; 2],
+    /// Standard deviation of the additive Gaussian noise.
+    pub noise_std: f64,
+}
+
+impl Default for SinesSection {
+    fn default() -> Self {
+        let waves = elman_data::SineWaves::default();
+        Self {
+            n_series: waves.n_series,
+            seq_len: waves.seq_len,
+            amplitude: [waves.amplitude.0, waves.amplitude.1],
+            frequency: [waves.frequency.0, waves.frequency.1],
+            noise_std: waves.noise_std,
+        }
+    }
+}
+
+/// `[csv]`: a user's series, predicting the `target` column's next value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvSection {
+    /// The CSV file (a header line is required); relative paths start at the config's folder.
+    pub path: PathBuf,
+    /// The column to predict.
+    pub target: String,
+    /// The columns fed as inputs (default: the target alone).
+    pub inputs: Vec<String>,
+    /// Empty fields: "error", "skip" (drop the row) or "interpolate" (linearly).
+    pub missing: String,
+    /// Steps per training sequence cut from the series.
+    pub window: usize,
+    /// Steps between the starts of two training sequences.
+    pub stride: usize,
+    /// Steps at the end of the series held out for forecasting (never trained or validated on).
+    pub test_steps: usize,
+    /// Length of the seasonal cycle for the seasonal-naive baseline (0: repeat the last value).
+    pub season: usize,
+    /// Learn the change over this many steps, `y[t] - y[t - difference]`, instead of the level
+    /// (0: the level itself); predictions are turned back into levels.
+    pub difference: usize,
+}
+
+impl Default for CsvSection {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::new(),
+            target: String::new(),
+            inputs: Vec::new(),
+            missing: "error".into(),
+            window: 64,
+            stride: 8,
+            test_steps: 0,
+            season: 0,
+            difference: 0,
+        }
+    }
 }
 
 /// `[model]`: the network's sizes and initial scales.
@@ -60,6 +136,20 @@ pub struct TrainSection {
     pub lr: f64,
     /// Print the epoch's loss every this many epochs (0: never).
     pub log_every: usize,
+    /// Sequences per mini-batch.
+    pub batch_size: usize,
+    /// Steps per truncated-BPTT window.
+    pub bptt: usize,
+    /// "sgd" or "adam".
+    pub optimizer: String,
+    /// "tutorial" (the halved sum of squares) or "mse".
+    pub loss: String,
+    /// Largest global L2 norm of the gradients (0: no clipping).
+    pub grad_clip: f64,
+    /// Shuffle the training sequences each epoch (seeded).
+    pub shuffle: bool,
+    /// Fraction of the sequences (the last ones in time, for a series) kept for validation.
+    pub valid_fraction: f64,
 }
 
 impl Default for RunConfig {
@@ -69,6 +159,8 @@ impl Default for RunConfig {
             seed: 1,
             model: ModelSection::default(),
             data: DataSection::default(),
+            sines: None,
+            csv: None,
             train: TrainSection::default(),
         }
     }
@@ -102,6 +194,13 @@ impl Default for TrainSection {
             n_epochs: train.n_epochs,
             lr: train.lr,
             log_every: 10,
+            batch_size: train.batch_size,
+            bptt: train.bptt,
+            optimizer: "sgd".into(),
+            loss: "tutorial".into(),
+            grad_clip: 0.0,
+            shuffle: false,
+            valid_fraction: 0.0,
         }
     }
 }
@@ -172,7 +271,15 @@ impl RunConfig {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let config = Self::from_toml(&text, &path.display().to_string())?;
+        let mut config = Self::from_toml(&text, &path.display().to_string())?;
+        // A relative CSV path starts at the config's folder, wherever the command runs from.
+        if let Some(csv) = &mut config.csv
+            && csv.path.is_relative()
+            && !csv.path.as_os_str().is_empty()
+        {
+            let joined = path.parent().unwrap_or(Path::new(".")).join(&csv.path);
+            csv.path = std::fs::canonicalize(&joined).unwrap_or(joined);
+        }
         Ok((config, Some(path)))
     }
 
@@ -201,6 +308,51 @@ impl RunConfig {
         if !(self.data.start.is_finite() && self.data.end.is_finite()) {
             bail!("data.start and data.end must be finite numbers");
         }
+        if self.sines.is_some() && self.csv.is_some() {
+            bail!("a config takes [sines] or [csv], not both");
+        }
+        if let Some(sines) = &self.sines {
+            if sines.n_series == 0 || sines.seq_len == 0 {
+                bail!("sines.n_series and sines.seq_len must be at least 1");
+            }
+            for (key, [lo, hi]) in [
+                ("sines.amplitude", sines.amplitude),
+                ("sines.frequency", sines.frequency),
+            ] {
+                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                    bail!("{key} must be two finite numbers, the smaller first, got [{lo}, {hi}]");
+                }
+            }
+            if !(sines.noise_std.is_finite() && sines.noise_std >= 0.0) {
+                bail!("sines.noise_std must be a finite number of at least 0");
+            }
+        }
+        if let Some(csv) = &self.csv {
+            if csv.path.as_os_str().is_empty() {
+                bail!("csv.path is missing");
+            }
+            if csv.target.is_empty() {
+                bail!("csv.target is missing: name the column to predict");
+            }
+            self.missing_values()?;
+            if csv.window == 0 || csv.stride == 0 {
+                bail!("csv.window and csv.stride must be at least 1");
+            }
+        }
+        self.optimizer()?;
+        self.loss()?;
+        if self.train.batch_size == 0 || self.train.bptt == 0 {
+            bail!("train.batch_size and train.bptt must be at least 1");
+        }
+        if !(self.train.grad_clip.is_finite() && self.train.grad_clip >= 0.0) {
+            bail!("train.grad_clip must be a finite number of at least 0 (0: no clipping)");
+        }
+        if !(0.0..1.0).contains(&self.train.valid_fraction) {
+            bail!(
+                "train.valid_fraction must be at least 0 and below 1, got {}",
+                self.train.valid_fraction
+            );
+        }
         if !(self.train.lr.is_finite() && self.train.lr > 0.0) {
             bail!(
                 "train.lr must be a finite number above 0, got {}",
@@ -210,9 +362,42 @@ impl RunConfig {
         Ok(())
     }
 
-    /// The network's configuration.
-    pub fn model_config(&self) -> elman_model::ElmanConfig {
+    /// `csv.missing` as the reader's policy.
+    pub fn missing_values(&self) -> Result<elman_data::MissingValues> {
+        let missing = self
+            .csv
+            .as_ref()
+            .map_or("error", |csv| csv.missing.as_str());
+        Ok(match missing {
+            "error" => elman_data::MissingValues::Error,
+            "skip" => elman_data::MissingValues::Skip,
+            "interpolate" => elman_data::MissingValues::Interpolate,
+            other => {
+                bail!("csv.missing must be \"error\", \"skip\" or \"interpolate\", got \"{other}\"")
+            }
+        })
+    }
+
+    fn optimizer(&self) -> Result<elman_train::OptimizerKind> {
+        Ok(match self.train.optimizer.as_str() {
+            "sgd" => elman_train::OptimizerKind::Sgd,
+            "adam" => elman_train::OptimizerKind::Adam,
+            other => bail!("train.optimizer must be \"sgd\" or \"adam\", got \"{other}\""),
+        })
+    }
+
+    fn loss(&self) -> Result<elman_train::LossKind> {
+        Ok(match self.train.loss.as_str() {
+            "tutorial" => elman_train::LossKind::HalfSumSquares,
+            "mse" => elman_train::LossKind::Mse,
+            other => bail!("train.loss must be \"tutorial\" or \"mse\", got \"{other}\""),
+        })
+    }
+
+    /// The network's configuration, for data with `d_input` inputs per step.
+    pub fn model_config(&self, d_input: usize) -> elman_model::ElmanConfig {
         elman_model::ElmanConfig {
+            d_input,
             d_hidden: self.model.d_hidden,
             w1_std: self.model.w1_std,
             w2_std: self.model.w2_std,
@@ -220,13 +405,18 @@ impl RunConfig {
         }
     }
 
-    /// The training loop's configuration.
-    pub fn train_config(&self) -> elman_train::TrainConfig {
-        elman_train::TrainConfig {
+    /// The training loop's configuration (call [`RunConfig::validate`] first).
+    pub fn train_config(&self) -> Result<elman_train::TrainConfig> {
+        Ok(elman_train::TrainConfig {
             n_epochs: self.train.n_epochs,
             lr: self.train.lr,
-            ..elman_train::TrainConfig::default()
-        }
+            batch_size: self.train.batch_size,
+            bptt: self.train.bptt,
+            optimizer: self.optimizer()?,
+            loss: self.loss()?,
+            grad_clip: (self.train.grad_clip > 0.0).then_some(self.train.grad_clip),
+            shuffle_seed: self.train.shuffle.then_some(self.seed),
+        })
     }
 }
 

@@ -107,13 +107,45 @@ fn names<'a>(file: &'a SafeTensors<'a>) -> Vec<&'a str> {
     names
 }
 
-/// `epoch,loss` for every epoch.
-pub fn losses_csv(losses: &[f64]) -> String {
-    let mut csv = String::from("epoch,loss\n");
+/// `epoch,loss` for every epoch, with a `valid_loss` column when there is one.
+pub fn losses_csv(losses: &[f64], valid_losses: &[f64]) -> String {
+    let with_valid = !valid_losses.is_empty();
+    let mut csv = String::from(if with_valid {
+        "epoch,loss,valid_loss\n"
+    } else {
+        "epoch,loss\n"
+    });
     for (epoch, loss) in losses.iter().enumerate() {
-        writeln!(csv, "{epoch},{loss}").expect("writing to a String");
+        match valid_losses.get(epoch) {
+            Some(valid) => writeln!(csv, "{epoch},{loss},{valid}"),
+            None => writeln!(csv, "{epoch},{loss}"),
+        }
+        .expect("writing to a String");
     }
     csv
+}
+
+/// Rows of numbers under a header, one column per name.
+pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> String {
+    let mut csv = header.join(",");
+    csv.push('\n');
+    let rows = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+    for row in 0..rows {
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|c| c.get(row).map_or(String::new(), |v| v.to_string()))
+            .collect();
+        csv.push_str(&fields.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// Writes a JSON object, pretty-printed, atomically.
+pub fn write_json(path: &Path, value: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
 }
 
 /// `time,actual,predicted`: at each time `t[i + 1]`, the true value and its one-step-ahead
@@ -173,8 +205,16 @@ mod tests {
     #[test]
     fn csv_layouts() {
         assert_eq!(
-            losses_csv(&[2.5, 1.0, 0.25]),
+            losses_csv(&[2.5, 1.0, 0.25], &[]),
             "epoch,loss\n0,2.5\n1,1\n2,0.25\n"
+        );
+        assert_eq!(
+            losses_csv(&[2.5, 1.0], &[3.0, 0.5]),
+            "epoch,loss,valid_loss\n0,2.5,3\n1,1,0.5\n"
+        );
+        assert_eq!(
+            columns_csv(&["step", "y"], &[&[0.0, 1.0], &[0.5]]),
+            "step,y\n0,0.5\n1,\n"
         );
         assert_eq!(
             predictions_csv(&[2.4, 2.8], &[0.5, 0.25], &[0.5, 0.125]),

@@ -1,57 +1,115 @@
-//! `elman`: trains the tutorial's Elman network on a sine wave and writes what it learned.
+//! `elman`: trains the tutorial's Elman network and uses what it learned.
 //!
 //! Glue over the library crates: settings come from defaults, then a TOML config, then flags;
-//! the backend name becomes a Burn device here and nowhere else; training and prediction run in
-//! `elman-train`; the results are written as CSV, PNG, TOML and safetensors files.
+//! the backend name becomes a Burn device here and nowhere else; training, prediction and
+//! forecasting run in `elman-train`; the results are written as CSV, JSON, PNG, TOML and
+//! safetensors files.
 
 mod backend;
+mod checkpoint;
 mod config;
+mod data;
 mod files;
+mod inference;
 mod plot;
+mod progress;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
-use elman_data::SineDataset;
-use elman_model::ElmanWeights;
-use plotters::style::RGBColor;
+use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
 use crate::config::RunConfig;
 
-/// Train the Elman network of "Introduction to Recurrent Neural Networks in PyTorch" to
-/// predict a sine wave one step ahead, on a CPU or GPU backend.
+/// Train the Elman network of "Introduction to Recurrent Neural Networks in PyTorch" on a CPU or
+/// GPU backend, and use it to predict and forecast. With no subcommand, `elman` trains: with no
+/// other argument, the tutorial's run.
 #[derive(Debug, Parser)]
 #[command(name = "elman", version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Common {
     /// TOML config to read (default: configs/tutorial.toml when it exists, else built-in defaults).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
     /// Backend to run on: ndarray, flex, wgpu or cuda (overrides the config's `backend`).
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    #[arg(long, value_name = "NAME", global = true)]
+    pub backend: Option<String>,
     /// Number of epochs (overrides `train.n_epochs`).
-    #[arg(long, value_name = "N")]
-    epochs: Option<usize>,
+    #[arg(long, value_name = "N", global = true)]
+    pub epochs: Option<usize>,
     /// Learning rate (overrides `train.lr`).
-    #[arg(long, value_name = "LR")]
-    lr: Option<f64>,
-    /// Seed of the initial weight draw (overrides `seed`).
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
+    #[arg(long, value_name = "LR", global = true)]
+    pub lr: Option<f64>,
+    /// Seed of the initial weight draw, the generated waves and the shuffling (overrides `seed`).
+    #[arg(long, value_name = "N", global = true)]
+    pub seed: Option<u64>,
+    /// Folder to write the results into; it must not hold files yet (default: a new folder under runs/).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `elman train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
     /// Start from these weights (safetensors with f32 tensors `w1` and `w2`) instead of a draw.
     #[arg(long, value_name = "FILE")]
-    init_weights: Option<PathBuf>,
-    /// Folder to write the results into; it must not hold files yet (default: a new folder under runs/).
+    pub init_weights: Option<PathBuf>,
+    /// Continue the run in this folder from its checkpoint (results go to the same folder).
+    #[arg(long, value_name = "DIR", conflicts_with = "init_weights")]
+    pub resume: Option<PathBuf>,
+}
+
+/// Options of `elman predict` and `elman generate`.
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// The run folder whose trained network to use (it holds checkpoint.safetensors).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub from: PathBuf,
+    /// Use the network after the last epoch instead of the one with the best validation loss.
+    #[arg(long)]
+    pub last: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a network (what `elman` does with no subcommand).
+    Train(TrainArgs),
+    /// One-step-ahead predictions of a trained network over its data.
+    Predict(UseArgs),
+    /// A closed-loop forecast: warm up on the series, then feed each prediction back.
+    Generate {
+        #[command(flatten)]
+        from: UseArgs,
+        /// Steps to forecast (default: the config's `csv.test_steps`, or half the sequence).
+        #[arg(long, value_name = "N")]
+        horizon: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => train::run(&cli.common, &cli.train),
+        Some(Command::Train(args)) => train::run(&cli.common, &args),
+        Some(Command::Predict(args)) => inference::predict(&cli.common, &args),
+        Some(Command::Generate { from, horizon }) => {
+            inference::generate(&cli.common, &from, horizon)
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -60,124 +118,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    // Settings: defaults, then the file, then the flags.
-    let (mut config, source) = RunConfig::load(cli.config.as_deref())?;
-    if let Some(backend) = cli.backend {
-        config.backend = backend;
+/// Applies the flags that override config keys, then checks the result.
+pub fn apply_flags(config: &mut RunConfig, common: &Common) -> Result<Backend> {
+    if let Some(backend) = &common.backend {
+        config.backend = backend.clone();
     }
-    if let Some(epochs) = cli.epochs {
+    if let Some(epochs) = common.epochs {
         config.train.n_epochs = epochs;
     }
-    if let Some(lr) = cli.lr {
+    if let Some(lr) = common.lr {
         config.train.lr = lr;
     }
-    if let Some(seed) = cli.seed {
+    if let Some(seed) = common.seed {
         config.seed = seed;
     }
     config.validate()?;
-    let backend: Backend = config.backend.parse()?;
-    let out = output_folder(cli.out.as_deref(), backend)?;
-
-    // Initial weights: a seeded draw on the host, or a file.
-    let model_config = config.model_config();
-    let weights = match &cli.init_weights {
-        Some(path) => {
-            let weights = files::read_weights(path)?;
-            weights
-                .check_fits(&model_config)
-                .with_context(|| format!("weights {}", path.display()))?;
-            weights
-        }
-        None => ElmanWeights::init(&model_config, config.seed),
-    };
-    let device = backend.device()?;
-    let data = SineDataset::new(config.data.start, config.data.end, config.data.seq_len);
-
-    // Train.
-    let init = match &cli.init_weights {
-        Some(path) => format!("weights from {}", path.display()),
-        None => format!("seed {}", config.seed),
-    };
-    let config_name = source.map_or("built-in defaults".to_string(), |p| p.display().to_string());
-    eprintln!(
-        "elman: {} epochs, lr {}, {init}, on {backend} ({config_name})",
-        config.train.n_epochs, config.train.lr
-    );
-    let started = Instant::now();
-    let log_every = config.train.log_every;
-    let report = elman_train::train(&weights, &data, &config.train_config(), &device, |epoch| {
-        if log_every > 0 && epoch.epoch % log_every == 0 {
-            println!("Epoch: {} loss {}", epoch.epoch, epoch.loss);
-        }
-    })?;
-    let elapsed = started.elapsed();
-    let steps = config.train.n_epochs * data.seq_len();
-    eprintln!(
-        "elman: trained {steps} steps in {:.2} s ({:.1} µs/step)",
-        elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1e6 / steps.max(1) as f64
-    );
-
-    // Predict one step ahead from a zero context.
-    let predicted = elman_train::predict(&report.model, &data.inputs());
-
-    // Write the results, each file whole or not at all.
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    let trained = ElmanWeights::from_module(&report.model);
-    let times = data.times();
-    files::write_atomic(
-        &out.join("init.safetensors"),
-        &files::weights_to_safetensors(&weights)?,
-    )?;
-    files::write_atomic(
-        &out.join("weights.safetensors"),
-        &files::weights_to_safetensors(&trained)?,
-    )?;
-    files::write_atomic(
-        &out.join("losses.csv"),
-        files::losses_csv(&report.losses).as_bytes(),
-    )?;
-    files::write_atomic(
-        &out.join("predictions.csv"),
-        files::predictions_csv(&times[1..], &data.targets(), &predicted).as_bytes(),
-    )?;
-    files::write_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
-    let inputs = data.inputs();
-    plot::scatter_png(
-        &out.join("predictions.png"),
-        &format!("Elman RNN on {backend}: sine wave, one step ahead"),
-        &[
-            plot::Series {
-                label: "Actual",
-                points: times
-                    .iter()
-                    .zip(&inputs)
-                    .map(|(&t, &v)| (t, v.into()))
-                    .collect(),
-                color: RGBColor(31, 119, 180),
-                size: 8,
-            },
-            plot::Series {
-                label: "Predicted",
-                points: times[1..]
-                    .iter()
-                    .zip(&predicted)
-                    .map(|(&t, &v)| (t, v.into()))
-                    .collect(),
-                color: RGBColor(255, 127, 14),
-                size: 5,
-            },
-        ],
-    )?;
-    eprintln!("elman: wrote results to {}", out.display());
-    Ok(())
+    config.backend.parse()
 }
 
 /// The folder to write into: `--out` if given (it must not hold files yet, so no earlier
 /// results are overwritten), else a new folder under `runs/` named by the time and backend.
-fn output_folder(out: Option<&Path>, backend: Backend) -> Result<PathBuf> {
+pub fn output_folder(out: Option<&Path>, label: &str) -> Result<PathBuf> {
     if let Some(out) = out {
         if out.exists() {
             if !out.is_dir() {
@@ -197,7 +158,7 @@ fn output_folder(out: Option<&Path>, backend: Backend) -> Result<PathBuf> {
         return Ok(out.to_path_buf());
     }
     let stamp = utc_stamp(std::time::SystemTime::now());
-    let base = PathBuf::from("runs").join(format!("{stamp}-{backend}"));
+    let base = PathBuf::from("runs").join(format!("{stamp}-{label}"));
     let mut candidate = base.clone();
     let mut n = 2;
     while candidate.exists() {

@@ -1,10 +1,11 @@
-//! The tutorial's picture: actual points and one-step-ahead predictions as a scatter plot,
-//! drawn by plotters' pure-Rust bitmap backend with an embedded font (no system fonts needed).
+//! Pictures a person would look at: scatter and line charts drawn by plotters' pure-Rust bitmap
+//! backend with an embedded font (no system fonts needed), written atomically as PNG.
 
 use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -19,83 +20,197 @@ fn ensure_font() {
     });
 }
 
+/// The tutorial's colours (matplotlib's first two), then two more.
+pub const BLUE: RGBColor = RGBColor(31, 119, 180);
+/// Second series colour.
+pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
+/// Third series colour.
+pub const GREEN: RGBColor = RGBColor(44, 160, 44);
+/// Fourth series colour.
+pub const GREY: RGBColor = RGBColor(127, 127, 127);
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy)]
+pub enum Mark {
+    /// Filled circles of this radius in pixels.
+    Points(i32),
+    /// A line of this width in pixels.
+    Line(u32),
+}
+
 /// One series of points.
 pub struct Series<'a> {
     /// Legend label.
     pub label: &'a str,
-    /// Points as (time, value).
+    /// Points as (x, y).
     pub points: Vec<(f64, f64)>,
-    /// Marker colour.
+    /// Colour.
     pub color: RGBColor,
-    /// Marker radius in pixels.
-    pub size: i32,
+    /// Points or a line.
+    pub mark: Mark,
 }
 
-/// Draws a scatter plot of `series` into the PNG file `path`, atomically.
-pub fn scatter_png(path: &Path, title: &str, series: &[Series<'_>]) -> Result<()> {
-    ensure_font();
-    let points = series.iter().flat_map(|s| s.points.iter().copied());
-    let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y) in points {
-        x_min = x_min.min(x);
-        x_max = x_max.max(x);
-        y_min = y_min.min(y);
-        y_max = y_max.max(y);
-    }
-    if x_min > x_max {
-        return Err(anyhow!("nothing to plot in {}", path.display()));
-    }
-    let pad_x = ((x_max - x_min) * 0.05).max(1e-6);
-    let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
+/// A chart: title, axis names, and whether the y axis is logarithmic.
+pub struct Chart<'a> {
+    /// Title above the plot.
+    pub title: &'a str,
+    /// Name of the x axis.
+    pub x_label: &'a str,
+    /// Name of the y axis.
+    pub y_label: &'a str,
+    /// Logarithmic y axis (for losses).
+    pub log_y: bool,
+}
 
+fn bounds(series: &[Series<'_>], log_y: bool) -> Option<(f64, f64, f64, f64)> {
+    let mut b = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (x, y) in series.iter().flat_map(|s| s.points.iter().copied()) {
+        if !x.is_finite() || !y.is_finite() || (log_y && y <= 0.0) {
+            continue;
+        }
+        b = (b.0.min(x), b.1.max(x), b.2.min(y), b.3.max(y));
+    }
+    (b.0 <= b.1).then_some(b)
+}
+
+/// Draws `series` into the PNG file `path`, atomically.
+pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> {
+    ensure_font();
+    let (x_min, x_max, y_min, y_max) = bounds(series, chart.log_y)
+        .ok_or_else(|| anyhow!("nothing to plot in {}", path.display()))?;
+    let pad_x = ((x_max - x_min) * 0.03).max(1e-6);
     // plotters picks the image format from the extension, so the temporary file keeps `.png`.
     let tmp = path.with_extension("tmp.png");
-    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = BitMapBackend::new(&tmp, (900, 600)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 26))
-            .margin(20)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (x_min - pad_x)..(x_max + pad_x),
-                (y_min - pad_y)..(y_max + pad_y),
-            )?;
-        chart
-            .configure_mesh()
-            .x_desc("time")
-            // No "-0.0" labels: a rounded negative zero reads as a bug.
-            .y_label_formatter(&|v| format!("{:.1}", if v.abs() < 0.05 { 0.0 } else { *v }))
-            .y_desc("value")
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 18))
-            .draw()?;
-        for s in series {
-            let color = s.color;
-            let size = s.size;
-            chart
-                .draw_series(
+        let x = (x_min - pad_x)..(x_max + pad_x);
+        if chart.log_y {
+            let y = (y_min * 0.7)..(y_max * 1.4);
+            let mut ctx = builder(&root, chart).build_cartesian_2d(x, y.log_scale())?;
+            ctx.configure_mesh()
+                .x_desc(chart.x_label)
+                .y_desc(chart.y_label)
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 18))
+                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .draw()?;
+            draw_series(&mut ctx, series)?;
+        } else {
+            let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
+            let y = (y_min - pad_y)..(y_max + pad_y);
+            let mut ctx = builder(&root, chart).build_cartesian_2d(x, y)?;
+            ctx.configure_mesh()
+                .x_desc(chart.x_label)
+                .y_desc(chart.y_label)
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 18))
+                // No "-0.0" labels: a rounded negative zero reads as a bug.
+                .y_label_formatter(&|v| {
+                    let v = if v.abs() < 1e-9 * (1.0 + v.abs()) {
+                        0.0
+                    } else {
+                        *v
+                    };
+                    format!("{v}")
+                })
+                .draw()?;
+            draw_series(&mut ctx, series)?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    if let Err(err) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(anyhow!("{err}")).with_context(|| format!("cannot draw {}", path.display()));
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn builder<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    chart: &Chart<'_>,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(chart.title, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(70);
+    builder
+}
+
+fn draw_series<'a, X, Y>(
+    ctx: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    series: &[Series<'_>],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for s in series {
+        let color = s.color;
+        match s.mark {
+            Mark::Points(size) => {
+                ctx.draw_series(
                     s.points
                         .iter()
                         .map(|&p| Circle::new(p, size, color.filled())),
                 )?
                 .label(s.label)
                 .legend(move |(x, y)| Circle::new((x + 10, y), size.min(8), color.filled()));
+            }
+            Mark::Line(width) => {
+                let style = color.stroke_width(width);
+                ctx.draw_series(LineSeries::new(s.points.iter().copied(), style))?
+                    .label(s.label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 18))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    };
-    if let Err(err) = draw() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow!("{err}")).with_context(|| format!("cannot draw {}", path.display()));
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    ctx.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 18))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_a_png_and_refuses_an_empty_chart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss.png");
+        let chart = Chart {
+            title: "loss",
+            x_label: "epoch",
+            y_label: "loss",
+            log_y: true,
+        };
+        let series = [Series {
+            label: "train",
+            points: vec![(0.0, 1.0), (1.0, 0.1), (2.0, 0.01)],
+            color: BLUE,
+            mark: Mark::Line(2),
+        }];
+        png(&path, &chart, &series).unwrap();
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"\x89PNG");
+        let empty = [Series {
+            label: "none",
+            points: vec![],
+            color: BLUE,
+            mark: Mark::Points(3),
+        }];
+        let err = png(&dir.path().join("empty.png"), &chart, &empty).unwrap_err();
+        assert!(err.to_string().starts_with("nothing to plot"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+    }
 }

@@ -384,7 +384,10 @@ fn diverging_run_names_epoch_and_step_and_writes_nothing() {
         err.contains(" at epoch ") && err.contains(", step "),
         "{err}"
     );
-    assert!(!out.exists(), "a diverged run left files behind");
+    assert!(
+        !out.exists(),
+        "a run that diverged in its first epoch left files behind"
+    );
 }
 
 #[test]
@@ -435,5 +438,231 @@ fn wgpu_without_a_driver_says_what_to_install() {
         .output()
         .unwrap();
     assert_one_line_error(&output, "apt-get install mesa-vulkan-drivers libvulkan1");
+    assert!(!dir.path().join("runs").exists());
+}
+
+/// A small version of `configs/sines.toml`, fast enough for a test.
+const SMALL_SINES: &str = r#"
+backend = "flex"
+seed = 3
+[model]
+d_hidden = 8
+w1_std = 0.3
+w2_std = 0.3
+[sines]
+n_series = 40
+seq_len = 16
+[train]
+n_epochs = 4
+lr = 0.01
+log_every = 1
+batch_size = 8
+bptt = 4
+optimizer = "adam"
+loss = "mse"
+grad_clip = 1.0
+shuffle = true
+valid_fraction = 0.25
+"#;
+
+#[test]
+fn batched_training_on_sines_writes_validation_results() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sines.toml"), SMALL_SINES).unwrap();
+    let output = elman(
+        dir.path(),
+        &["train", "--config", "sines.toml", "--out", "run"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let run = dir.path().join("run");
+    let valid = csv_column(&run.join("losses.csv"), "valid_loss");
+    assert_eq!(valid.len(), 4);
+    assert!(stdout(&output).lines().all(|l| l.contains(" valid_loss ")));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let best = metrics["best_epoch"].as_u64().unwrap() as usize;
+    let valid_mse = metrics["valid_mse"].as_f64().unwrap();
+    assert!(
+        (valid_mse - valid[best]).abs() <= 1e-12 * valid_mse,
+        "{valid_mse} vs {}",
+        valid[best]
+    );
+    assert!(
+        valid.iter().all(|&v| v >= valid[best]),
+        "best is the lowest: {valid:?}"
+    );
+    for file in [
+        "loss.png",
+        "predictions.png",
+        "best.safetensors",
+        "weights.safetensors",
+        "checkpoint.safetensors",
+    ] {
+        assert!(run.join(file).is_file(), "{file}");
+    }
+    // Not a terminal: no progress bar, only plain lines.
+    assert!(!stderr(&output).contains('\r') && !stderr(&output).contains("steps/s"));
+}
+
+/// Stopping after two epochs and resuming to four gives the losses of four epochs in one go.
+#[test]
+fn resume_gives_the_same_losses_as_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sines.toml"), SMALL_SINES).unwrap();
+    let whole = elman(
+        dir.path(),
+        &["train", "--config", "sines.toml", "--out", "whole"],
+    );
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let part = elman(
+        dir.path(),
+        &[
+            "train",
+            "--config",
+            "sines.toml",
+            "--epochs",
+            "2",
+            "--out",
+            "part",
+        ],
+    );
+    assert!(part.status.success(), "{}", stderr(&part));
+    let resumed = elman(dir.path(), &["train", "--resume", "part", "--epochs", "4"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains("from epoch 2"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("part/losses.csv")).unwrap(),
+        std::fs::read_to_string(dir.path().join("whole/losses.csv")).unwrap()
+    );
+    let again = elman(dir.path(), &["train", "--resume", "part", "--epochs", "4"]);
+    assert_one_line_error(&again, "already has 4 epochs");
+    let missing = elman(dir.path(), &["train", "--resume", "nowhere"]);
+    assert_one_line_error(
+        &missing,
+        "cannot read checkpoint nowhere/checkpoint.safetensors",
+    );
+}
+
+/// A seasonal series with a trend: `10 + 0.05 t + sin(2 pi t / 12)`, 240 rows, one of them empty.
+fn seasonal_csv() -> String {
+    let mut csv = String::from("t,y\n");
+    for t in 0..240 {
+        let y = 10.0 + 0.05 * t as f64 + (std::f64::consts::TAU * t as f64 / 12.0).sin();
+        if t == 100 {
+            csv.push_str("100,\n");
+        } else {
+            csv.push_str(&format!("{t},{y}\n"));
+        }
+    }
+    csv
+}
+
+const SEASONAL: &str = r#"
+backend = "flex"
+[model]
+d_hidden = 8
+w1_std = 0.3
+w2_std = 0.3
+[csv]
+path = "series.csv"
+target = "y"
+missing = "interpolate"
+window = 24
+stride = 4
+test_steps = 12
+season = 12
+difference = 12
+[train]
+n_epochs = 3
+lr = 0.01
+batch_size = 8
+bptt = 8
+optimizer = "adam"
+loss = "mse"
+valid_fraction = 0.1
+"#;
+
+#[test]
+fn predict_and_generate_use_a_trained_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
+    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "seasonal.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+
+    let predict = elman(dir.path(), &["predict", "--from", "run", "--out", "pred"]);
+    assert!(predict.status.success(), "{}", stderr(&predict));
+    let actual = csv_column(&dir.path().join("pred/predictions.csv"), "actual");
+    let steps = csv_column(&dir.path().join("pred/predictions.csv"), "step");
+    // Rows 13..228 of the file (after the 12 rows the differencing uses, before the test year).
+    assert_eq!((steps[0], *steps.last().unwrap()), (13.0, 227.0));
+    assert!(
+        (actual[0] - (10.0 + 0.05 * 13.0 + (std::f64::consts::TAU * 13.0 / 12.0).sin())).abs()
+            < 1e-4
+    );
+
+    let generate = elman(dir.path(), &["generate", "--from", "run", "--out", "gen"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    let forecast = dir.path().join("gen/forecast.csv");
+    let header = std::fs::read_to_string(&forecast).unwrap();
+    assert!(
+        header.starts_with("step,actual,predicted,baseline\n"),
+        "{header}"
+    );
+    assert_eq!(
+        csv_column(&forecast, "step"),
+        (228..240).map(f64::from).collect::<Vec<_>>()
+    );
+    let baseline = csv_column(&forecast, "baseline");
+    let actual = csv_column(&forecast, "actual");
+    // The seasonal-naive baseline repeats the last cycle: a year's trend, 0.6, below the truth.
+    for (b, a) in baseline.iter().zip(&actual) {
+        assert!((a - b - 0.6).abs() < 1e-3, "{a} vs {b}");
+    }
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("gen/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    assert!((metrics["baseline_mse"].as_f64().unwrap() - 0.36).abs() < 1e-3);
+    assert!(metrics["forecast_mse"].as_f64().unwrap().is_finite());
+    assert!(dir.path().join("gen/forecast.png").is_file());
+
+    let longer = elman(
+        dir.path(),
+        &[
+            "generate",
+            "--from",
+            "run",
+            "--horizon",
+            "30",
+            "--out",
+            "gen30",
+        ],
+    );
+    assert!(longer.status.success(), "{}", stderr(&longer));
+    let predicted = csv_column(&dir.path().join("gen30/forecast.csv"), "predicted");
+    assert_eq!(predicted.len(), 30);
+}
+
+#[test]
+fn bad_csv_data_is_one_line_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
+    std::fs::write(dir.path().join("series.csv"), "t,y\n0,1\n1,oops\n").unwrap();
+    let output = elman(dir.path(), &["train", "--config", "seasonal.toml"]);
+    assert_one_line_error(&output, "line 3: column `y`: `oops` is not a number");
+    std::fs::write(dir.path().join("series.csv"), "t,z\n0,1\n").unwrap();
+    let output = elman(dir.path(), &["train", "--config", "seasonal.toml"]);
+    assert_one_line_error(&output, "no column `y` (the header has: t, z)");
+    std::fs::remove_file(dir.path().join("series.csv")).unwrap();
+    let output = elman(dir.path(), &["train", "--config", "seasonal.toml"]);
+    assert_one_line_error(&output, "cannot read data");
     assert!(!dir.path().join("runs").exists());
 }
