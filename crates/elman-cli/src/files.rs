@@ -133,12 +133,23 @@ pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> String {
     for row in 0..rows {
         let fields: Vec<String> = columns
             .iter()
-            .map(|c| c.get(row).map_or(String::new(), |v| v.to_string()))
+            .map(|c| c.get(row).map_or(String::new(), |&v| number(v)))
             .collect();
         csv.push_str(&fields.join(","));
         csv.push('\n');
     }
     csv
+}
+
+/// A number as its shortest text: an `f32` value (most data here) as an `f32`, so that 369.8
+/// reads `369.8`, not `369.79998779296875`.
+fn number(value: f64) -> String {
+    let single = value as f32;
+    if f64::from(single) == value {
+        single.to_string()
+    } else {
+        value.to_string()
+    }
 }
 
 /// Writes a JSON object, pretty-printed, atomically.
@@ -215,6 +226,10 @@ mod tests {
         assert_eq!(
             columns_csv(&["step", "y"], &[&[0.0, 1.0], &[0.5]]),
             "step,y\n0,0.5\n1,\n"
+        );
+        assert_eq!(
+            columns_csv(&["y"], &[&[f64::from(369.8f32), 0.1]]),
+            "y\n369.8\n0.1\n"
         );
         assert_eq!(
             predictions_csv(&[2.4, 2.8], &[0.5, 0.25], &[0.5, 0.125]),

@@ -31,9 +31,9 @@ pub fn write_predictions(
     model: &Elman,
 ) -> Result<Map<String, Value>> {
     let mut metrics = Map::new();
-    let chart = |title| plot::Chart {
+    let chart = |title, x_label| plot::Chart {
         title,
-        x_label: "time",
+        x_label,
         y_label: "value",
         log_y: false,
     };
@@ -85,7 +85,7 @@ pub fn write_predictions(
         };
         return plot::png(
             &out.join("predictions.png"),
-            &chart("One step ahead"),
+            &chart("One step ahead", "step"),
             &[
                 plot::Series {
                     label: "Actual",
@@ -121,7 +121,7 @@ pub fn write_predictions(
         let points = |values: &[f64]| steps.iter().copied().zip(values.iter().copied()).collect();
         return plot::png(
             &out.join("predictions.png"),
-            &chart("A validation wave, one step ahead"),
+            &chart("A validation wave, one step ahead", "step"),
             &[
                 plot::Series {
                     label: "Actual",
@@ -155,10 +155,10 @@ pub fn write_predictions(
     let inputs = data.inputs();
     plot::png(
         &out.join("predictions.png"),
-        &chart(&format!(
-            "Elman RNN on {}: sine wave, one step ahead",
-            config.backend
-        )),
+        &chart(
+            &format!("Elman RNN on {}: sine wave, one step ahead", config.backend),
+            "time",
+        ),
         &[
             plot::Series {
                 label: "Actual",

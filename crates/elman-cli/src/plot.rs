@@ -100,20 +100,14 @@ pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> 
             let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
             let y = (y_min - pad_y)..(y_max + pad_y);
             let mut ctx = builder(&root, chart).build_cartesian_2d(x, y)?;
+            let (x_digits, y_digits) = (decimals(x_max - x_min), decimals(y_max - y_min));
             ctx.configure_mesh()
                 .x_desc(chart.x_label)
                 .y_desc(chart.y_label)
                 .label_style(("sans-serif", 16))
                 .axis_desc_style(("sans-serif", 18))
-                // No "-0.0" labels: a rounded negative zero reads as a bug.
-                .y_label_formatter(&|v| {
-                    let v = if v.abs() < 1e-9 * (1.0 + v.abs()) {
-                        0.0
-                    } else {
-                        *v
-                    };
-                    format!("{v}")
-                })
+                .x_label_formatter(&|v| label(*v, x_digits))
+                .y_label_formatter(&|v| label(*v, y_digits))
                 .draw()?;
             draw_series(&mut ctx, series)?;
         }
@@ -125,6 +119,25 @@ pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> 
         return Err(anyhow!("{err}")).with_context(|| format!("cannot draw {}", path.display()));
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Decimals that tell apart ticks spread over `span` (about ten of them).
+fn decimals(span: f64) -> usize {
+    let step = span / 10.0;
+    if step >= 1.0 || step <= 0.0 || !step.is_finite() {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    }
+}
+
+/// A tick label with `digits` decimals, never "-0".
+fn label(value: f64, digits: usize) -> String {
+    let text = format!("{value:.digits$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
+    }
 }
 
 fn builder<'a, 'b>(
@@ -180,6 +193,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ticks over a span of 2 are about 0.2 apart: one decimal; over 300, none; and a rounded
+    /// negative zero loses its sign.
+    #[test]
+    fn tick_labels_by_hand() {
+        assert_eq!(decimals(2.0), 1);
+        assert_eq!(decimals(300.0), 0);
+        assert_eq!(decimals(0.05), 3);
+        assert_eq!(label(0.399_999_999_98, 1), "0.4");
+        assert_eq!(label(-0.000_01, 1), "0.0");
+        assert_eq!(label(-0.25, 2), "-0.25");
+    }
 
     #[test]
     fn draws_a_png_and_refuses_an_empty_chart() {
