@@ -2,7 +2,11 @@
 //!
 //! - `ci`: everything CI checks, in order: formatting, clippy with warnings denied, the whole
 //!   test suite, the docs with warnings denied, and a smoke run of the binary on each backend.
-//!   First it makes sure the `wgpu` tests have a Vulkan driver to run on.
+//!   First it makes sure the `wgpu` tests have a Vulkan driver to run on. Last it runs
+//!   `examples`.
+//! - `examples`: trains `configs/sines.toml` and `configs/co2.toml`, forecasts the held-out CO2
+//!   year, and checks the results the README reports: a validation MSE below 1e-3 on the waves,
+//!   and a CO2 forecast better than the seasonal-naive baseline.
 
 use std::process::{Command, ExitCode};
 
@@ -10,6 +14,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("examples") => examples(),
         Some("help" | "--help" | "-h") | None => {
             println!("{HELP}");
             Ok(())
@@ -28,7 +33,8 @@ fn main() -> ExitCode {
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci    fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu";
+  ci        fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu, examples
+  examples  train configs/sines.toml and configs/co2.toml and check the README's results";
 
 fn ci() -> Result<(), String> {
     ensure_vulkan_driver()?;
@@ -80,6 +86,7 @@ fn ci() -> Result<(), String> {
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    examples()?;
     println!("xtask ci: all checks passed");
     // One closing line with the totals of every test binary, for whoever reads the log last.
     println!("ci: {passed} passed, {failed} failed");
@@ -150,6 +157,77 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     }
 }
 
+/// Runs the README's examples into `<target>/examples` and checks their metrics.
+fn examples() -> Result<(), String> {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
+    let dir = std::path::Path::new(&target).join("examples");
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "-p", "elman-cli", "--"];
+        all.extend_from_slice(args);
+        cargo(&all, &[])
+    };
+    run(&[
+        "train",
+        "--config",
+        "configs/sines.toml",
+        "--out",
+        &path("sines"),
+    ])?;
+    run(&[
+        "train",
+        "--config",
+        "configs/co2.toml",
+        "--out",
+        &path("co2"),
+    ])?;
+    run(&[
+        "generate",
+        "--from",
+        &path("co2"),
+        "--out",
+        &path("co2-forecast"),
+    ])?;
+
+    let sines = metric(&dir.join("sines/metrics.json"), "valid_mse")?;
+    let forecast = metric(&dir.join("co2-forecast/metrics.json"), "forecast_mse")?;
+    let baseline = metric(&dir.join("co2-forecast/metrics.json"), "baseline_mse")?;
+    println!("examples: sines valid_mse {sines:.3e} (needs < 1e-3)");
+    println!(
+        "examples: co2 forecast_mse {forecast:.3} vs seasonal-naive baseline_mse {baseline:.3}"
+    );
+    if sines.is_nan() || sines >= 1e-3 {
+        return Err(format!("sines: validation MSE {sines} is not below 1e-3"));
+    }
+    if forecast.is_nan() || forecast >= baseline {
+        return Err(format!(
+            "co2: forecast MSE {forecast} is not below the baseline's {baseline}"
+        ));
+    }
+    Ok(())
+}
+
+/// The number after `"key":` in a JSON file (enough for the flat metrics files the command
+/// writes, without a JSON dependency here).
+fn metric(path: &std::path::Path, key: &str) -> Result<f64, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let needle = format!("\"{key}\":");
+    let start = text
+        .find(&needle)
+        .ok_or_else(|| format!("{} has no {key}", path.display()))?
+        + needle.len();
+    let number: String = text[start..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+        .collect();
+    number
+        .parse()
+        .map_err(|_| format!("{}: {key} is not a number", path.display()))
+}
+
 /// The `wgpu` tests run for real, so they need a Vulkan driver. Without one (no GPU, no Mesa),
 /// install Mesa's software driver where this process may (root, with apt-get); elsewhere, say
 /// what to install and go on: the wgpu tests will then fail with the same advice.
@@ -192,6 +270,18 @@ fn ensure_vulkan_driver() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::count;
+
+    #[test]
+    fn metrics_are_read_by_key() {
+        let dir = std::env::temp_dir().join(format!("xtask-metric-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics.json");
+        std::fs::write(&path, "{\n  \"a_mse\": 1.5e-4,\n  \"b\": 2\n}\n").unwrap();
+        assert_eq!(super::metric(&path, "a_mse").unwrap(), 1.5e-4);
+        assert_eq!(super::metric(&path, "b").unwrap(), 2.0);
+        assert!(super::metric(&path, "c").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn counts_come_from_cargo_test_summaries() {

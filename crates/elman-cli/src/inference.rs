@@ -41,11 +41,7 @@ pub fn write_predictions(
         // The user's series: every row from a zero context at row 0, in original units.
         let d_input = series.inputs.len();
         let inputs = series.scaled_inputs(&prepared.scaler, 0..series.test_start - 1);
-        let predicted = if d_input == 1 {
-            elman_train::predict(model, &inputs)
-        } else {
-            bail!("predictions over several input columns are not supported yet")
-        };
+        let predicted = elman_train::predict(model, &inputs);
         let predicted = prepared.scaler.unscale_column(d_input, &predicted);
         // Back to levels: series row r is file row r + lag.
         let lag = series.difference;

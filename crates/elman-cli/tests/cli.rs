@@ -666,3 +666,24 @@ fn bad_csv_data_is_one_line_naming_the_line() {
     assert_one_line_error(&output, "cannot read data");
     assert!(!dir.path().join("runs").exists());
 }
+
+/// Two input columns (the series and its time) predicting one: training and one-step
+/// predictions work; a closed-loop forecast, which feeds the prediction back as the only
+/// input, is refused in one line.
+#[test]
+fn several_input_columns_train_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
+    let config = SEASONAL.replace("target = \"y\"", "target = \"y\"\ninputs = [\"y\", \"t\"]");
+    std::fs::write(dir.path().join("two.toml"), config).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "two.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    let predicted = csv_column(&dir.path().join("run/predictions.csv"), "predicted");
+    assert_eq!(predicted.len(), 215);
+    assert!(predicted.iter().all(|p| p.is_finite()));
+    let generate = elman(dir.path(), &["generate", "--from", "run"]);
+    assert_one_line_error(&generate, "needs csv.inputs to be the target alone");
+}

@@ -441,14 +441,40 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     total / (data.len() * data.seq_len() * data.d_output()).max(1) as f64
 }
 
-/// One-step-ahead predictions: from a zero context, feeds `inputs` one at a time, carrying the
-/// context along, and returns the prediction made at each step.
+/// One-step-ahead predictions: from a zero context, feeds `inputs` one step at a time
+/// (`d_input` values per step, step-major), carrying the context along, and returns the
+/// `d_output` values predicted at each step.
 ///
 /// # Panics
 ///
-/// If the network does not have one input and one output.
+/// If `inputs` does not hold whole steps of the network's `d_input` values.
 pub fn predict(model: &Elman, inputs: &[f32]) -> Vec<f32> {
-    generate(model, inputs, 0).0
+    let d_input = model.d_input();
+    assert_eq!(inputs.len() % d_input, 0, "inputs hold whole steps");
+    let steps = inputs.len() / d_input;
+    let model = model.valid();
+    let device = model.w1.device();
+    let inputs =
+        Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [steps, d_input]), &device);
+    let mut state = ElmanState::zeros(1, model.d_hidden(), &device);
+    let mut outputs = Vec::with_capacity(steps);
+    for step in 0..steps {
+        let (output, next) = model.step(inputs.clone().slice(s![step..step + 1, ..]), state);
+        outputs.push(output);
+        state = next;
+    }
+    read_rows(outputs)
+}
+
+/// Sync point: rows of outputs come to the host at once.
+fn read_rows(rows: Vec<Tensor<2>>) -> Vec<f32> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    Tensor::cat(rows, 0)
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float outputs")
 }
 
 /// Closed-loop forecasting: warms the context up on `prefix` (from a zero context, one value per
@@ -492,17 +518,7 @@ pub fn generate(model: &Elman, prefix: &[f32], horizon: usize) -> (Vec<f32>, Vec
             forecast.push(last.clone());
         }
     }
-    // Sync point: everything comes to the host at once.
-    let read = |values: Vec<Tensor<2>>| -> Vec<f32> {
-        if values.is_empty() {
-            return Vec::new();
-        }
-        Tensor::cat(values, 0)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .expect("float predictions")
-    };
-    (read(warmup), read(forecast))
+    (read_rows(warmup), read_rows(forecast))
 }
 
 #[cfg(test)]
