@@ -150,6 +150,9 @@ pub struct TrainSection {
     pub shuffle: bool,
     /// Fraction of the sequences (the last ones in time, for a series) kept for validation.
     pub valid_fraction: f64,
+    /// Compute the gradients by hand where that is exact (batch 1, bptt 1); false: always
+    /// Burn's autodiff.
+    pub fused: bool,
 }
 
 impl Default for RunConfig {
@@ -201,6 +204,7 @@ impl Default for TrainSection {
             grad_clip: 0.0,
             shuffle: false,
             valid_fraction: 0.0,
+            fused: true,
         }
     }
 }
@@ -416,6 +420,7 @@ impl RunConfig {
             loss: self.loss()?,
             grad_clip: (self.train.grad_clip > 0.0).then_some(self.train.grad_clip),
             shuffle_seed: self.train.shuffle.then_some(self.seed),
+            fused: self.train.fused,
         })
     }
 }

@@ -67,6 +67,9 @@ pub struct TrainArgs {
     /// Start from these weights (safetensors with f32 tensors `w1` and `w2`) instead of a draw.
     #[arg(long, value_name = "FILE")]
     pub init_weights: Option<PathBuf>,
+    /// Compute the gradients with Burn's autodiff even where the fused one-step path applies.
+    #[arg(long)]
+    pub autodiff: bool,
     /// Continue the run in this folder from its checkpoint (results go to the same folder).
     #[arg(long, value_name = "DIR", conflicts_with = "init_weights")]
     pub resume: Option<PathBuf>,

@@ -35,6 +35,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         }
     };
     let backend = apply_flags(&mut config, common)?;
+    if args.autodiff {
+        config.train.fused = false;
+    }
     let train_config = config.train_config()?;
     let out = match &args.resume {
         Some(dir) => dir.clone(),
@@ -73,17 +76,25 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         (None, None) => format!("seed {}", config.seed),
     };
     eprintln!(
-        "elman: {} epochs, lr {}, {init}, on {backend} ({source}); {} training sequences of {} steps",
+        "elman: {} epochs, lr {}, {init}, on {backend} ({source}); {} training sequences of {} steps; gradients: {}",
         config.train.n_epochs,
         config.train.lr,
         prepared.train.items().len(),
-        prepared.train.seq_len()
+        prepared.train.seq_len(),
+        train_config.gradient_path()
     );
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create output folder {}", out.display()))?;
     let fresh = resume.is_none();
 
     // Train, reporting each epoch and checkpointing it.
+    let first_epoch = resume.as_ref().map_or(0, |c| c.state.next_epoch);
+    let updates_per_epoch = prepared
+        .train
+        .items()
+        .len()
+        .div_ceil(config.train.batch_size)
+        * prepared.train.seq_len().div_ceil(config.train.bptt);
     let started = Instant::now();
     let log_every = config.train.log_every;
     let mut progress = Progress::new(config.train.n_epochs);
@@ -133,7 +144,13 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     };
     let elapsed = started.elapsed();
     let epochs_run = report.losses.len();
-    eprintln!("elman: trained in {:.2} s", elapsed.as_secs_f64());
+    let updates = report.losses.len().saturating_sub(first_epoch) * updates_per_epoch;
+    eprintln!(
+        "elman: trained in {:.2} s ({:.1} µs per update, {})",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / updates.max(1) as f64,
+        report.path
+    );
 
     if fresh {
         files::write_atomic(

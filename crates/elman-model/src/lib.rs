@@ -136,6 +136,29 @@ impl Elman {
         let output = context.clone().matmul(self.w2.val()); // [batch, d_output]
         (output, ElmanState { context })
     }
+
+    /// A run of `steps` time steps: [`Elman::step`] repeated, the outputs stacked.
+    ///
+    /// Returns the outputs `[batch, steps, d_output]` and the context after the last step.
+    ///
+    /// # Panics
+    ///
+    /// If `inputs` is not `[batch, steps, d_input]` or the context is not `[batch, d_hidden]`.
+    pub fn forward(&self, inputs: Tensor<3>, state: ElmanState) -> (Tensor<3>, ElmanState) {
+        let [batch, steps, d_input] = inputs.dims();
+        let mut state = state;
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let input = inputs
+                .clone()
+                .slice(s![.., t..t + 1, ..])
+                .reshape([batch, d_input]);
+            let (output, next) = self.step(input, state);
+            outputs.push(output);
+            state = next;
+        }
+        (Tensor::stack(outputs, 1), state)
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +215,38 @@ mod tests {
         );
         assert_eq!(out.dims(), [5, 2]);
         assert_eq!(state.context.dims(), [5, 4]);
+    }
+
+    /// A run of steps at once gives what the steps one by one give.
+    #[test]
+    fn forward_over_steps_is_the_step_repeated() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 5,
+            d_output: 3,
+            ..ElmanConfig::default()
+        };
+        let device = Device::flex();
+        let model = config.init(4, &device);
+        let inputs = Tensor::<3>::random([3, 4, 2], burn::tensor::Distribution::Default, &device);
+        let start = ElmanState {
+            context: Tensor::random([3, 5], burn::tensor::Distribution::Default, &device),
+        };
+        let (outputs, end) = model.forward(inputs.clone(), start.clone());
+        assert_eq!(outputs.dims(), [3, 4, 3]);
+        let mut state = start;
+        for t in 0..4 {
+            let x = inputs.clone().slice(s![.., t..t + 1, ..]).reshape([3, 2]);
+            let (y, next) = model.step(x, state);
+            state = next;
+            let at_t = outputs.clone().slice(s![.., t..t + 1, ..]).reshape([3, 3]);
+            for (a, b) in to_vec(y).iter().zip(to_vec(at_t)) {
+                assert!((a - b).abs() < 1e-6, "step {t}: {a} vs {b}");
+            }
+        }
+        for (a, b) in to_vec(state.context).iter().zip(to_vec(end.context)) {
+            assert!((a - b).abs() < 1e-6);
+        }
     }
 
     #[test]

@@ -15,13 +15,16 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
+use burn::data::dataset::InMemDataset;
 use burn::data::dataset::transform::ShuffledDataset;
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset, SineDataset};
 use elman_model::{Elman, ElmanState, ElmanWeights};
 
+mod fused;
 mod optim;
 
+pub use fused::{OneStep, one_step_gradients};
 use optim::Optimizer;
 pub use optim::SavedOptimizer;
 
@@ -65,6 +68,38 @@ pub struct TrainConfig {
     pub grad_clip: Option<f64>,
     /// Shuffle the sequences each epoch, with a seed derived from this one and the epoch.
     pub shuffle_seed: Option<u64>,
+    /// Compute the gradients by hand where that is exact (batch 1, `bptt = 1`: the tutorial's
+    /// case) instead of through Burn's autodiff. See [`GradientPath`].
+    pub fused: bool,
+}
+
+/// How the gradients of a run are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradientPath {
+    /// Burn's autodiff: a graph per window, `loss.backward()`.
+    Autodiff,
+    /// The one-step gradients derived by hand, with no graph (batch 1, `bptt = 1` only).
+    Fused,
+}
+
+impl std::fmt::Display for GradientPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GradientPath::Autodiff => "autodiff",
+            GradientPath::Fused => "fused one-step gradients",
+        })
+    }
+}
+
+impl TrainConfig {
+    /// The path [`fit`] takes with this configuration.
+    pub fn gradient_path(&self) -> GradientPath {
+        if self.fused && self.batch_size == 1 && self.bptt == 1 {
+            GradientPath::Fused
+        } else {
+            GradientPath::Autodiff
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -78,6 +113,7 @@ impl Default for TrainConfig {
             loss: LossKind::HalfSumSquares,
             grad_clip: None,
             shuffle_seed: None,
+            fused: true,
         }
     }
 }
@@ -106,6 +142,8 @@ pub struct TrainReport {
     pub model: Elman,
     /// The epoch with the lowest validation loss and the network after it.
     pub best: Option<(usize, Elman)>,
+    /// How the gradients were computed.
+    pub path: GradientPath,
 }
 
 /// Everything needed to continue a run later exactly where it stopped.
@@ -296,67 +334,81 @@ pub fn fit(
         }
     };
     let batcher = SequenceBatcher::for_dataset(train);
-    let seq_len = train.seq_len();
+
+    let path = config.gradient_path();
+    let steps = match path {
+        GradientPath::Fused => fused::steps(train, &device),
+        GradientPath::Autodiff => Vec::new(),
+    };
+    // dL/d(output) = scale · (output - target), for one step of one sequence.
+    let scale = match config.loss {
+        LossKind::HalfSumSquares => 1.0,
+        LossKind::Mse => 2.0 / model_config.d_output as f64,
+    };
 
     for epoch in start..config.n_epochs {
         // This epoch's order of the sequences.
-        let order: Vec<_> = match config.shuffle_seed {
+        let order: Vec<usize> = match config.shuffle_seed {
             Some(seed) => {
-                let shuffled = ShuffledDataset::new(train.clone(), seed.wrapping_add(epoch as u64));
+                let indices = InMemDataset::new((0..train.len()).collect::<Vec<usize>>());
+                let shuffled = ShuffledDataset::new(indices, seed.wrapping_add(epoch as u64));
                 (0..shuffled.len())
                     .map(|i| shuffled.get(i).expect("in range"))
                     .collect()
             }
-            None => train.items().to_vec(),
+            None => (0..train.len()).collect(),
         };
 
-        let mut window_losses = Vec::new();
-        for items in order.chunks(config.batch_size) {
-            let batch = batcher.batch(items.to_vec(), &device);
-            let size = items.len();
-            let mut state = ElmanState::zeros(size, model_config.d_hidden, &device);
-            for window in (0..seq_len).step_by(config.bptt) {
-                let end = (window + config.bptt).min(seq_len);
-
-                // Forward through the window.
-                let mut loss: Option<Tensor<1>> = None;
-                for t in window..end {
-                    let input = step_of(&batch.inputs, t);
-                    let target = step_of(&batch.targets, t);
-                    let (pred, next) = model.step(input, state);
-                    state = next;
-                    let squares = (pred - target).square().sum();
-                    loss = Some(match loss {
-                        Some(loss) => loss + squares,
-                        None => squares,
-                    });
-                }
-                let loss = loss.expect("a window has at least one step");
-                let loss = match config.loss {
-                    LossKind::HalfSumSquares => loss.div_scalar(2.0),
-                    LossKind::Mse => {
-                        loss.div_scalar(((end - window) * size * model_config.d_output) as f64)
-                    }
-                };
-                window_losses.push(loss.clone().detach());
-
-                // Backward.
-                let grads = loss.backward();
-
-                // Update; the gradients are dropped with `grads`.
-                model = optim.step(model, &grads);
-
-                // The context carries on into the next window without its history.
-                state = state.detach();
+        // Sync point: either way, the epoch's losses come to the host once, one per update.
+        let window_losses: Vec<f32> = match path {
+            GradientPath::Fused => {
+                let weights = [
+                    model.w1.val().without_autodiff(),
+                    model.w2.val().without_autodiff(),
+                ];
+                let ([w1, w2], residuals) = fused::epoch(
+                    weights,
+                    &mut optim,
+                    &order,
+                    &steps,
+                    model_config.d_hidden,
+                    scale,
+                );
+                model.w1 = model.w1.map(|_| w1.autodiff().require_grad());
+                model.w2 = model.w2.map(|_| w2.autodiff().require_grad());
+                let residuals = Tensor::cat(residuals, 0)
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("float residuals");
+                residuals
+                    .chunks(model_config.d_output)
+                    .map(|r| {
+                        let squares: f32 = r.iter().map(|r| r * r).sum();
+                        match config.loss {
+                            LossKind::HalfSumSquares => squares / 2.0,
+                            LossKind::Mse => squares / model_config.d_output as f32,
+                        }
+                    })
+                    .collect()
             }
-        }
-
-        // Sync point: the epoch's window losses come to the host once.
+            GradientPath::Autodiff => {
+                let losses = autodiff_epoch(
+                    &mut model,
+                    &mut optim,
+                    &order,
+                    train,
+                    &batcher,
+                    config,
+                    model_config.d_hidden,
+                    &device,
+                );
+                Tensor::cat(losses, 0)
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("float losses")
+            }
+        };
         let updates = window_losses.len();
-        let window_losses = Tensor::cat(window_losses, 0)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .expect("float losses");
         if let Some((step, &loss)) = window_losses
             .iter()
             .enumerate()
@@ -406,16 +458,57 @@ pub fn fit(
         valid_losses,
         model: model.valid(),
         best,
+        path,
     })
 }
 
-/// Step `t` of a `[batch, seq_len, features]` tensor, as `[batch, features]`.
-fn step_of(sequence: &Tensor<3>, t: usize) -> Tensor<2> {
-    let [batch, _, features] = sequence.dims();
-    sequence
-        .clone()
-        .slice(s![.., t..t + 1, ..])
-        .reshape([batch, features])
+/// One epoch through Burn's autodiff: mini-batches of the sequences `order`, each cut into
+/// truncated-BPTT windows. Returns each window's loss, still on the device.
+#[allow(clippy::too_many_arguments)] // the loop's state, spelled out rather than bundled
+fn autodiff_epoch(
+    model: &mut Elman,
+    optim: &mut Optimizer,
+    order: &[usize],
+    train: &SequenceDataset,
+    batcher: &SequenceBatcher,
+    config: &TrainConfig,
+    d_hidden: usize,
+    device: &Device,
+) -> Vec<Tensor<1>> {
+    let seq_len = train.seq_len();
+    let d_output = train.d_output();
+    let mut window_losses = Vec::new();
+    for indices in order.chunks(config.batch_size) {
+        let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
+        let batch = batcher.batch(items, device);
+        let size = indices.len();
+        let mut state = ElmanState::zeros(size, d_hidden, device);
+        for window in (0..seq_len).step_by(config.bptt) {
+            let end = (window + config.bptt).min(seq_len);
+
+            // Forward through the window.
+            let inputs = batch.inputs.clone().slice(s![.., window..end, ..]);
+            let targets = batch.targets.clone().slice(s![.., window..end, ..]);
+            let (outputs, next) = model.forward(inputs, state);
+            state = next;
+            let squares = (outputs - targets).square().sum();
+            let loss = match config.loss {
+                LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                LossKind::Mse => squares.div_scalar(((end - window) * size * d_output) as f64),
+            };
+            window_losses.push(loss.clone().detach());
+
+            // Backward.
+            let grads = loss.backward();
+
+            // Update; the gradients are dropped with `grads`.
+            *model = optim.step(model.clone(), &grads);
+
+            // The context carries on into the next window without its history.
+            state = state.detach();
+        }
+    }
+    window_losses
 }
 
 /// The mean squared error of one-step-ahead predictions over every step, sequence and output of
@@ -427,16 +520,11 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     let mut total = 0.0;
     for items in data.items().chunks(256) {
         let batch = batcher.batch(items.to_vec(), &device);
-        let mut state = ElmanState::zeros(items.len(), model.d_hidden(), &device);
-        let mut sum: Option<Tensor<1>> = None;
-        for t in 0..data.seq_len() {
-            let (pred, next) = model.step(step_of(&batch.inputs, t), state);
-            state = next;
-            let squares = (pred - step_of(&batch.targets, t)).square().sum();
-            sum = Some(sum.map_or(squares.clone(), |s| s + squares));
-        }
+        let state = ElmanState::zeros(items.len(), model.d_hidden(), &device);
+        let (outputs, _) = model.forward(batch.inputs, state);
+        let sum = (outputs - batch.targets).square().sum();
         // Sync point.
-        total += sum.map_or(0.0, |s| f64::from(s.into_scalar::<f32>()));
+        total += f64::from(sum.into_scalar::<f32>());
     }
     total / (data.len() * data.seq_len() * data.d_output()).max(1) as f64
 }
@@ -715,6 +803,7 @@ mod tests {
             loss: LossKind::Mse,
             grad_clip: Some(1.0),
             shuffle_seed: Some(7),
+            fused: true,
         };
         let report = fit(
             &weights,
@@ -750,6 +839,7 @@ mod tests {
             loss: LossKind::Mse,
             grad_clip: None,
             shuffle_seed: Some(11),
+            fused: true,
         };
         let device = Device::flex();
         let mut saved = None;
@@ -864,5 +954,124 @@ mod tests {
             err.to_string(),
             "the data has 2 inputs and 1 outputs per step, the network has 1 and 1"
         );
+    }
+
+    /// The hand-derived gradients of one step equal Burn's autodiff gradients, from a non-zero
+    /// context, for both losses' scales.
+    #[test]
+    fn fused_gradients_match_autodiff() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 5,
+            d_output: 3,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 12);
+        let device = Device::flex();
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7], [1, 2]), &device);
+        let h = Tensor::<2>::from_data(
+            TensorData::new(vec![0.1f32, -0.2, 0.5, 0.0, 0.9], [1, 5]),
+            &device,
+        );
+        let target =
+            Tensor::<2>::from_data(TensorData::new(vec![0.2f32, -0.1, 0.4], [1, 3]), &device);
+        for (loss, scale) in [(LossKind::HalfSumSquares, 1.0), (LossKind::Mse, 2.0 / 3.0)] {
+            let plain = weights.to_module(&device);
+            let step = one_step_gradients(
+                &plain.w1.val(),
+                &plain.w2.val(),
+                x.clone(),
+                h.clone(),
+                target.clone(),
+                scale,
+            );
+
+            let ad = device.clone().autodiff();
+            let model = weights.to_module(&ad);
+            let (pred, _) = model.step(
+                x.clone().autodiff(),
+                ElmanState {
+                    context: h.clone().autodiff(),
+                },
+            );
+            let squares = (pred - target.clone().autodiff()).square().sum();
+            let value = match loss {
+                LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                LossKind::Mse => squares.div_scalar(3.0),
+            };
+            let grads = value.backward();
+            let pairs = [
+                (
+                    to_vec(step.grad_w1.clone()),
+                    to_vec(model.w1.grad(&grads).unwrap()),
+                ),
+                (
+                    to_vec(step.grad_w2.clone()),
+                    to_vec(model.w2.grad(&grads).unwrap()),
+                ),
+            ];
+            for (fused, autodiff) in pairs {
+                assert_eq!(fused.len(), autodiff.len());
+                for (f, a) in fused.iter().zip(&autodiff) {
+                    assert!((f - a).abs() < 1e-6, "{loss:?}: {f} vs {a}");
+                }
+                assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
+            }
+        }
+    }
+
+    /// The tutorial's run through both paths: the same losses to float tolerance, and the
+    /// report says which path ran.
+    #[test]
+    fn fused_and_autodiff_runs_agree() {
+        let data = SineDataset::tutorial();
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 21);
+        let device = Device::flex();
+        let fused = TrainConfig {
+            n_epochs: 40,
+            ..TrainConfig::default()
+        };
+        let autodiff = TrainConfig {
+            fused: false,
+            ..fused
+        };
+        assert_eq!(fused.gradient_path(), GradientPath::Fused);
+        assert_eq!(autodiff.gradient_path(), GradientPath::Autodiff);
+        let a = train(&weights, &data, &fused, &device, |_| {}).unwrap();
+        let b = train(&weights, &data, &autodiff, &device, |_| {}).unwrap();
+        assert_eq!(
+            (a.path, b.path),
+            (GradientPath::Fused, GradientPath::Autodiff)
+        );
+        for (epoch, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-5 * y,
+                "epoch {epoch}: fused {x} vs autodiff {y}"
+            );
+        }
+        // Adam and the MSE on many sequences, shuffled, go through the fused path too.
+        let waves = sines(6, 10, 4);
+        let adam = TrainConfig {
+            n_epochs: 3,
+            lr: 0.01,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: Some(0.5),
+            shuffle_seed: Some(3),
+            ..TrainConfig::default()
+        };
+        let run = |config: &TrainConfig| {
+            fit(&weights, &waves, None, config, &device, None, |_, _| {}).unwrap()
+        };
+        let (a, b) = (
+            run(&adam),
+            run(&TrainConfig {
+                fused: false,
+                ..adam
+            }),
+        );
+        for (x, y) in a.losses.iter().zip(&b.losses) {
+            assert!((x - y).abs() <= 1e-5 * y, "adam: fused {x} vs autodiff {y}");
+        }
     }
 }

@@ -99,8 +99,37 @@ impl Optimizer {
                 .expect("both weights take part in the loss")
                 .without_autodiff()
         };
-        let mut g = [grad(&model.w1), grad(&model.w2)];
+        let g = [grad(&model.w1), grad(&model.w2)];
+        let w = [
+            model.w1.val().without_autodiff(),
+            model.w2.val().without_autodiff(),
+        ];
+        let [w1, w2] = self.update(w, g);
 
+        // New leaves that require gradients, with the same parameter ids.
+        model.w1 = model.w1.map(|_| w1.autodiff().require_grad());
+        model.w2 = model.w2.map(|_| w2.autodiff().require_grad());
+        model
+    }
+
+    /// Whether [`Optimizer::update`] is plain `w - lr * g`, which a caller may fold into its own
+    /// arithmetic.
+    pub(crate) fn is_plain_sgd(&self) -> bool {
+        self.kind == OptimizerKind::Sgd && self.grad_clip.is_none()
+    }
+
+    /// The learning rate.
+    pub(crate) fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Counts an update the caller did itself (see [`Optimizer::is_plain_sgd`]).
+    pub(crate) fn count_step(&mut self) {
+        self.state.step += 1;
+    }
+
+    /// One update of the weights `w` (without autodiff) from their gradients `g`.
+    pub(crate) fn update(&mut self, w: [Tensor<2>; 2], mut g: [Tensor<2>; 2]) -> [Tensor<2>; 2] {
         // Clip the global L2 norm of both gradients together, on the device (no sync).
         if let Some(max_norm) = self.grad_clip {
             let norm = (g[0].clone().square().sum() + g[1].clone().square().sum()).sqrt();
@@ -143,15 +172,8 @@ impl Optimizer {
                 updates
             }
         };
-
-        // Update: new leaves that require gradients, with the same parameter ids.
+        let [w1, w2] = w;
         let [u1, u2] = updates;
-        model.w1 = model
-            .w1
-            .map(|w| (w.without_autodiff() - u1).autodiff().require_grad());
-        model.w2 = model
-            .w2
-            .map(|w| (w.without_autodiff() - u2).autodiff().require_grad());
-        model
+        [w1 - u1, w2 - u2]
     }
 }

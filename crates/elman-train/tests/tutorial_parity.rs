@@ -39,7 +39,7 @@ fn fixture_weights() -> ElmanWeights {
     }
 }
 
-fn assert_parity(device: &Device) {
+fn assert_parity(device: &Device, config: &TrainConfig) {
     let weights = fixture_weights();
     let data = SineDataset::tutorial();
     let expected_inputs = floats(&read_json("predictions.json")["x"]);
@@ -48,7 +48,7 @@ fn assert_parity(device: &Device) {
     }
 
     let mut reported = Vec::new();
-    let report = train(&weights, &data, &TrainConfig::default(), device, |epoch| {
+    let report = train(&weights, &data, config, device, |epoch| {
         reported.push(epoch.loss)
     })
     .unwrap();
@@ -75,16 +75,38 @@ fn assert_parity(device: &Device) {
     }
 }
 
-/// The backend the user named.
-#[test]
-fn matches_pytorch_on_ndarray() {
+fn ndarray() -> Device {
     #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the tutorial command uses it.
-    let device = Device::ndarray();
-    assert_parity(&device);
+    Device::ndarray()
 }
 
-/// Burn's recommended CPU backend.
+const AUTODIFF: TrainConfig = TrainConfig {
+    n_epochs: 300,
+    lr: 0.1,
+    batch_size: 1,
+    bptt: 1,
+    optimizer: elman_train::OptimizerKind::Sgd,
+    loss: elman_train::LossKind::HalfSumSquares,
+    grad_clip: None,
+    shuffle_seed: None,
+    fused: false,
+};
+
+/// The backend the user named, through the fused one-step gradients (the default).
+#[test]
+fn matches_pytorch_on_ndarray() {
+    assert_parity(&ndarray(), &TrainConfig::default());
+}
+
+/// The backend the user named, through Burn's autodiff, as the tutorial teaches.
+#[test]
+fn matches_pytorch_on_ndarray_through_autodiff() {
+    assert_parity(&ndarray(), &AUTODIFF);
+}
+
+/// Burn's recommended CPU backend, both ways.
 #[test]
 fn matches_pytorch_on_flex() {
-    assert_parity(&Device::flex());
+    assert_parity(&Device::flex(), &TrainConfig::default());
+    assert_parity(&Device::flex(), &AUTODIFF);
 }

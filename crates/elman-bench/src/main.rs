@@ -1,0 +1,222 @@
+//! The benchmark workloads behind `cargo xtask bench`, one JSON line per result on stdout.
+//!
+//! `elman-bench` alone runs every workload on every backend, each in a child process of its own
+//! (`elman-bench --one WORKLOAD BACKEND PATH THREADS`) so that each result carries the peak
+//! resident memory of that workload alone. Workloads:
+//!
+//! - `tutorial`: the tutorial's whole run, 300 epochs of online SGD on the 20-step wave
+//!   (6,000 updates), in µs per update, through the fused path and through autodiff;
+//! - `batched`: full BPTT over 64-step sine waves, batches of 256, hidden 64, Adam: training
+//!   and inference in sequences per second;
+//! - `batched-256`: the same with hidden 256.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use burn::prelude::Device;
+use elman_data::{SineDataset, SineWaves};
+use elman_model::{ElmanConfig, ElmanWeights};
+use elman_train::{LossKind, OptimizerKind, TrainConfig};
+
+fn device(backend: &str) -> Option<Device> {
+    match backend {
+        // The deprecated backend the tutorial's command names, measured beside flex.
+        #[allow(deprecated)]
+        "ndarray" => Some(Device::ndarray()),
+        "flex" => Some(Device::flex()),
+        "wgpu" => Some(Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)),
+        _ => None,
+    }
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn line(
+    workload: &str,
+    backend: &str,
+    path: &str,
+    threads: usize,
+    figure: f64,
+    unit: &str,
+) -> String {
+    format!(
+        "{{\"workload\":\"{workload}\",\"backend\":\"{backend}\",\"path\":\"{path}\",\"threads\":{threads},\"figure\":{figure},\"unit\":\"{unit}\",\"peak_rss_mib\":{:.1}}}",
+        peak_rss_mib()
+    )
+}
+
+/// The tutorial's run, best of `repeats`: µs per update.
+fn tutorial(device: &Device, fused: bool, repeats: usize) -> f64 {
+    let data = SineDataset::tutorial();
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 1);
+    let config = TrainConfig {
+        fused,
+        ..TrainConfig::default()
+    };
+    let steps = (config.n_epochs * data.seq_len()) as f64;
+    (0..repeats)
+        .map(|_| {
+            let started = Instant::now();
+            let report =
+                elman_train::train(&weights, &data, &config, device, |_| {}).expect("trains");
+            assert!(report.losses.last().is_some_and(|l| l.is_finite()));
+            started.elapsed().as_secs_f64() * 1e6 / steps
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second.
+fn batched(device: &Device, d_hidden: usize, epochs: usize) -> (f64, f64) {
+    let waves = SineWaves {
+        n_series: 1024,
+        seq_len: 64,
+        ..SineWaves::default()
+    }
+    .generate();
+    let model = ElmanConfig {
+        d_hidden,
+        w1_std: 0.1,
+        w2_std: 0.1,
+        ..ElmanConfig::default()
+    };
+    let weights = ElmanWeights::init(&model, 1);
+    let config = TrainConfig {
+        n_epochs: 1,
+        lr: 1e-3,
+        batch_size: 256,
+        bptt: 64,
+        optimizer: OptimizerKind::Adam,
+        loss: LossKind::Mse,
+        grad_clip: None,
+        shuffle_seed: None,
+        fused: false,
+    };
+    // One epoch to warm up (kernels, allocations), then the timed ones.
+    let mut report =
+        elman_train::fit(&weights, &waves, None, &config, device, None, |_, _| {}).expect("trains");
+    let started = Instant::now();
+    for _ in 0..epochs {
+        let weights = ElmanWeights::from_module(&report.model);
+        report = elman_train::fit(&weights, &waves, None, &config, device, None, |_, _| {})
+            .expect("trains");
+    }
+    let train = (epochs * waves.items().len()) as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mse = elman_train::evaluate(&report.model, &waves);
+    assert!(mse.is_finite());
+    let infer = waves.items().len() as f64 / started.elapsed().as_secs_f64();
+    (train, infer)
+}
+
+/// Runs one workload in this process and prints its lines.
+fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), String> {
+    let device = device(backend).ok_or_else(|| format!("unknown backend `{backend}`"))?;
+    match workload {
+        "tutorial" => {
+            let us = tutorial(&device, path == "fused", 3);
+            println!("{}", line(workload, backend, path, threads, us, "us/step"));
+        }
+        "batched" | "batched-256" => {
+            let d_hidden = if workload == "batched" { 64 } else { 256 };
+            let (train, infer) = batched(&device, d_hidden, 2);
+            println!(
+                "{}",
+                line(workload, backend, "autodiff", threads, train, "train seq/s")
+            );
+            println!(
+                "{}",
+                line(
+                    &format!("{workload}-inference"),
+                    backend,
+                    "forward",
+                    threads,
+                    infer,
+                    "seq/s"
+                )
+            );
+        }
+        other => return Err(format!("unknown workload `{other}`")),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["--one", workload, backend, path, threads] => threads
+            .parse()
+            .map_err(|_| format!("threads `{threads}` is not a number"))
+            .and_then(|threads| one(workload, backend, path, threads)),
+        rest => run_all(rest),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Every workload on every backend named (default: all), each in a child process.
+fn run_all(args: &[&str]) -> Result<(), String> {
+    let mut backends = vec!["flex", "ndarray", "wgpu"];
+    let mut workloads = vec!["tutorial", "batched", "batched-256"];
+    let mut threads = 1;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match *arg {
+            "--backends" => backends = value()?.split(',').collect(),
+            "--workloads" => workloads = value()?.split(',').collect(),
+            "--threads" => {
+                threads = value()?
+                    .parse()
+                    .map_err(|_| "--threads takes a number".to_string())?
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (use --backends, --workloads, --threads)"
+                ));
+            }
+        }
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    for workload in &workloads {
+        for backend in &backends {
+            let paths: &[&str] = if *workload == "tutorial" {
+                &["fused", "autodiff"]
+            } else {
+                &["autodiff"]
+            };
+            for path in paths {
+                eprintln!("bench: {workload} on {backend} ({path}, {threads} thread(s))");
+                let status = Command::new(&exe)
+                    .args(["--one", workload, backend, path, &threads.to_string()])
+                    .env("RAYON_NUM_THREADS", threads.to_string())
+                    .status()
+                    .map_err(|e| e.to_string())?;
+                if !status.success() {
+                    return Err(format!("{workload} on {backend} failed ({status})"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
