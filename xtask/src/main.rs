@@ -4,9 +4,12 @@
 //!   test suite, the docs with warnings denied, and a smoke run of the binary on each backend.
 //!   First it makes sure the `wgpu` tests have a Vulkan driver to run on. Last it runs
 //!   `examples`.
+//! - `bench`: the benchmark suite (see `bench.rs`).
 //! - `examples`: trains `configs/sines.toml` and `configs/co2.toml`, forecasts the held-out CO2
 //!   year, and checks the results the README reports: a validation MSE below 1e-3 on the waves,
 //!   and a CO2 forecast better than the seasonal-naive baseline.
+
+mod bench;
 
 use std::process::{Command, ExitCode};
 
@@ -15,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("examples") => examples(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{HELP}");
             Ok(())
@@ -34,7 +38,14 @@ const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
   ci        fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu, examples
-  examples  train configs/sines.toml and configs/co2.toml and check the README's results";
+  examples  train configs/sines.toml and configs/co2.toml and check the README's results
+  bench     the benchmark suite in release mode (target/bench/results.jsonl and results.md)
+              --compare          also run bench/pytorch/ (needs python3 with torch) and show ratios
+              --check            also build the last release (bench/BASELINE) and fail if a
+                                 workload is more than 20% slower in a side-by-side run
+              --check-rev REV    the same against another git revision
+              --threads N        threads for both sides (default 1)
+              --backends a,b     --workloads a,b   a subset";
 
 fn ci() -> Result<(), String> {
     ensure_vulkan_driver()?;

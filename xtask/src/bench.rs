@@ -1,0 +1,363 @@
+//! `cargo xtask bench`: the benchmark suite in release mode, its results as JSON lines and a
+//! Markdown table, side by side with PyTorch (`--compare`) and with an earlier build (`--check`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One result line, as `elman-bench` and the PyTorch scripts print it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub workload: String,
+    pub backend: String,
+    pub path: String,
+    pub threads: u64,
+    pub figure: f64,
+    pub unit: String,
+    pub peak_rss_mib: f64,
+}
+
+/// The text value of `"key":"..."` or the number of `"key":...` in a one-line JSON object.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = line[start..].trim_start().strip_prefix(':')?.trim_start();
+    if let Some(text) = rest.strip_prefix('"') {
+        return text.split('"').next();
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+impl Measurement {
+    /// Parses a result line; `None` for other lines.
+    pub fn parse(line: &str) -> Option<Self> {
+        Some(Self {
+            workload: field(line, "workload")?.to_string(),
+            backend: field(line, "backend")?.to_string(),
+            path: field(line, "path")?.to_string(),
+            threads: field(line, "threads")?.parse().ok()?,
+            figure: field(line, "figure")?.parse().ok()?,
+            unit: field(line, "unit")?.to_string(),
+            peak_rss_mib: field(line, "peak_rss_mib")?.parse().ok()?,
+        })
+    }
+
+    fn to_json(&self) -> String {
+        format!(
+            "{{\"workload\":\"{}\",\"backend\":\"{}\",\"path\":\"{}\",\"threads\":{},\"figure\":{},\"unit\":\"{}\",\"peak_rss_mib\":{}}}",
+            self.workload,
+            self.backend,
+            self.path,
+            self.threads,
+            self.figure,
+            self.unit,
+            self.peak_rss_mib
+        )
+    }
+
+    /// Whether a larger figure is better (throughput) or worse (time per step).
+    fn higher_is_better(&self) -> bool {
+        self.unit.ends_with("/s")
+    }
+
+    /// How many times better than `other` (above 1: this one is faster).
+    fn speedup_over(&self, other: &Measurement) -> f64 {
+        if self.higher_is_better() {
+            self.figure / other.figure
+        } else {
+            other.figure / self.figure
+        }
+    }
+}
+
+struct Options {
+    compare: bool,
+    check: Option<String>,
+    threads: u64,
+    args: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        compare: false,
+        check: None,
+        threads: 1,
+        args: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--compare" => options.compare = true,
+            "--check" => {
+                let rev = std::fs::read_to_string("bench/BASELINE")
+                    .map_err(|e| format!("cannot read bench/BASELINE: {e}"))?;
+                options.check = Some(rev.trim().to_string());
+            }
+            "--check-rev" => {
+                options.check = Some(
+                    args.next()
+                        .ok_or("--check-rev needs a git revision")?
+                        .clone(),
+                )
+            }
+            "--threads" => {
+                options.threads = args
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or("--threads needs a number")?
+            }
+            "--backends" | "--workloads" => {
+                options.args.push(arg.clone());
+                options
+                    .args
+                    .push(args.next().ok_or(format!("{arg} needs a value"))?.clone());
+            }
+            other => return Err(format!("unknown option `{other}` for bench")),
+        }
+    }
+    Ok(options)
+}
+
+fn target_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string()))
+}
+
+/// Builds `elman-bench` in release mode from the workspace at `root`, returning the binary.
+fn build(root: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    println!(
+        "$ cargo build --release -p elman-bench   (in {})",
+        root.display()
+    );
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "elman-bench"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building elman-bench in {} failed", root.display()));
+    }
+    let target = if target_dir().is_absolute() {
+        target_dir()
+    } else {
+        root.join(target_dir())
+    };
+    Ok(target.join("release").join("elman-bench"))
+}
+
+/// Runs a bench program and collects its result lines.
+fn run(program: &Path, args: &[String]) -> Result<Vec<Measurement>, String> {
+    println!("$ {} {}", program.display(), args.join(" "));
+    let output = Command::new(program)
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if !output.status.success() {
+        return Err(format!("{} failed ({})", program.display(), output.status));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(Measurement::parse)
+        .collect())
+}
+
+/// PyTorch's side of the comparison, when a Python with torch is here.
+fn pytorch(threads: u64) -> Result<Vec<Measurement>, String> {
+    let has_torch = Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_torch {
+        eprintln!(
+            "bench: no python3 with torch here: `pip install -r bench/pytorch/requirements.txt` to compare"
+        );
+        return Ok(Vec::new());
+    }
+    let threads = threads.to_string();
+    let mut results = Vec::new();
+    for script in [
+        vec!["bench/pytorch/tutorial.py", "--threads", &threads],
+        vec!["bench/pytorch/batched.py", "--threads", &threads],
+        vec![
+            "bench/pytorch/batched.py",
+            "--threads",
+            &threads,
+            "--hidden",
+            "256",
+        ],
+    ] {
+        let args: Vec<String> = script.iter().map(|s| s.to_string()).collect();
+        results.extend(run(Path::new("python3"), &args)?);
+    }
+    Ok(results)
+}
+
+/// The Markdown table of `results`, with each one's speed-up over PyTorch where it ran.
+pub fn table(results: &[Measurement]) -> String {
+    let reference: BTreeMap<&str, &Measurement> = results
+        .iter()
+        .filter(|r| r.backend == "pytorch")
+        .map(|r| (r.workload.as_str(), r))
+        .collect();
+    let mut md = String::from(
+        "| workload | backend | path | threads | result | peak RSS | vs PyTorch |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        let ratio = match reference.get(r.workload.as_str()) {
+            Some(p) if r.backend != "pytorch" => format!("{:.2}x", r.speedup_over(p)),
+            _ => String::new(),
+        };
+        let figure = if r.figure >= 100.0 {
+            format!("{:.0}", r.figure)
+        } else {
+            format!("{:.2}", r.figure)
+        };
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {figure} {} | {:.1} MiB | {ratio} |",
+            r.workload, r.backend, r.path, r.threads, r.unit, r.peak_rss_mib
+        )
+        .expect("writing to a String");
+    }
+    md
+}
+
+/// `cargo xtask bench [--compare] [--check | --check-rev REV] [--threads N] [--backends ..] [--workloads ..]`
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    let mut bench_args = options.args.clone();
+    bench_args.extend(["--threads".to_string(), options.threads.to_string()]);
+    let ours = build(Path::new("."))?;
+
+    // Side by side with an earlier build: both binaries, alternately, best of two each.
+    let mut baseline = Vec::new();
+    let mut results = run(&ours, &bench_args)?;
+    if let Some(rev) = &options.check {
+        let src = target_dir().join("bench").join("baseline-src");
+        let _ = Command::new("git")
+            .args(["worktree", "remove", "--force"])
+            .arg(&src)
+            .status();
+        let status = Command::new("git")
+            .args(["worktree", "add", "--detach"])
+            .arg(&src)
+            .arg(rev)
+            .status()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !status.success() {
+            return Err(format!("cannot check out {rev}"));
+        }
+        let theirs = build(&src.canonicalize().map_err(|e| e.to_string())?)?;
+        baseline = run(&theirs, &bench_args)?;
+        let again = run(&ours, &bench_args)?;
+        let more = run(&theirs, &bench_args)?;
+        results = best_of(results, again);
+        baseline = best_of(baseline, more);
+    }
+    if options.compare {
+        results.extend(pytorch(options.threads)?);
+    }
+
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let jsonl: String = results.iter().map(|r| r.to_json() + "\n").collect();
+    std::fs::write(dir.join("results.jsonl"), jsonl).map_err(|e| e.to_string())?;
+    let md = table(&results);
+    std::fs::write(dir.join("results.md"), &md).map_err(|e| e.to_string())?;
+    println!("\n{md}");
+    println!(
+        "bench: wrote {} and results.md",
+        dir.join("results.jsonl").display()
+    );
+
+    if options.check.is_some() {
+        let mut slower = Vec::new();
+        for r in &results {
+            let Some(b) = baseline
+                .iter()
+                .find(|b| (&b.workload, &b.backend, &b.path) == (&r.workload, &r.backend, &r.path))
+            else {
+                continue;
+            };
+            let speedup = r.speedup_over(b);
+            println!(
+                "check: {} on {} ({}): {:.2}x the baseline's speed",
+                r.workload, r.backend, r.path, speedup
+            );
+            if speedup < 1.0 / 1.2 {
+                slower.push(format!("{} on {} ({})", r.workload, r.backend, r.path));
+            }
+        }
+        if !slower.is_empty() {
+            return Err(format!(
+                "more than 20% slower than the baseline: {}",
+                slower.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// For each result of `a`, the better of it and its twin in `b`.
+fn best_of(a: Vec<Measurement>, b: Vec<Measurement>) -> Vec<Measurement> {
+    a.into_iter()
+        .map(|r| {
+            let twin = b
+                .iter()
+                .find(|t| (&t.workload, &t.backend, &t.path) == (&r.workload, &r.backend, &r.path));
+            match twin {
+                Some(t) if t.speedup_over(&r) > 1.0 => t.clone(),
+                _ => r,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"workload":"tutorial","backend":"flex","path":"fused","threads":1,"figure":4.5,"unit":"us/step","peak_rss_mib":15.4}"#;
+
+    #[test]
+    fn result_lines_round_trip() {
+        let r = Measurement::parse(LINE).unwrap();
+        assert_eq!(r.workload, "tutorial");
+        assert_eq!(r.figure, 4.5);
+        assert_eq!(Measurement::parse(&r.to_json()), Some(r));
+        assert_eq!(Measurement::parse("bench: tutorial on flex"), None);
+        // Python's json.dumps puts spaces after the colons.
+        let py = r#"{"workload": "tutorial", "backend": "pytorch", "path": "autograd", "threads": 1, "figure": 141.2, "unit": "us/step", "peak_rss_mib": 537.1}"#;
+        assert_eq!(Measurement::parse(py).unwrap().figure, 141.2);
+    }
+
+    /// 141 µs against 4.5 µs per step is 31.3 times faster; 8,000 against 16,000 sequences per
+    /// second is half as fast.
+    #[test]
+    fn speedups_by_hand() {
+        let ours = Measurement::parse(LINE).unwrap();
+        let theirs = Measurement {
+            backend: "pytorch".into(),
+            figure: 141.0,
+            ..ours.clone()
+        };
+        assert!((ours.speedup_over(&theirs) - 31.333).abs() < 1e-3);
+        let table = table(&[ours.clone(), theirs]);
+        assert!(
+            table.contains("| tutorial | flex | fused | 1 | 4.50 us/step | 15.4 MiB | 31.33x |"),
+            "{table}"
+        );
+        let fast = Measurement {
+            unit: "train seq/s".into(),
+            figure: 8000.0,
+            ..ours.clone()
+        };
+        let slow = Measurement {
+            figure: 16000.0,
+            ..fast.clone()
+        };
+        assert_eq!(fast.speedup_over(&slow), 0.5);
+    }
+}
