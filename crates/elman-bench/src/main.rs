@@ -10,6 +10,8 @@
 //!   and inference in sequences per second;
 //! - `batched-256`: the same with hidden 256.
 
+mod chart;
+
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -159,6 +161,7 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
+        ["--chart", results, png] => draw_chart(results, png),
         ["--one", workload, backend, path, threads] => threads
             .parse()
             .map_err(|_| format!("threads `{threads}` is not a number"))
@@ -172,6 +175,53 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Draws the ratios to PyTorch found in the JSON lines file `results` into `png`.
+fn draw_chart(results: &str, png: &str) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(results).map_err(|e| format!("cannot read {results}: {e}"))?;
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let mut bars = Vec::new();
+    for line in &lines {
+        let (workload, backend) = (field(line, "workload"), field(line, "backend"));
+        if backend == "pytorch" {
+            continue;
+        }
+        let Some(reference) = lines
+            .iter()
+            .find(|r| field(r, "backend") == "pytorch" && field(r, "workload") == workload)
+        else {
+            continue;
+        };
+        let (ours, theirs) = (
+            line["figure"].as_f64().unwrap_or(0.0),
+            reference["figure"].as_f64().unwrap_or(0.0),
+        );
+        let ratio = if field(line, "unit").ends_with("/s") {
+            ours / theirs
+        } else {
+            theirs / ours
+        };
+        bars.push(chart::Bar {
+            label: format!("{workload} · {backend} ({})", field(line, "path")),
+            ratio,
+        });
+    }
+    if bars.is_empty() {
+        return Err(format!(
+            "{results} has no results with a PyTorch twin (run `cargo xtask bench --compare`)"
+        ));
+    }
+    chart::bars(
+        std::path::Path::new(png),
+        "elman against PyTorch, 1 thread each",
+        &bars,
+    )
 }
 
 /// Every workload on every backend named (default: all), each in a child process.

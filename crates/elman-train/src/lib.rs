@@ -337,7 +337,7 @@ pub fn fit(
 
     let path = config.gradient_path();
     let steps = match path {
-        GradientPath::Fused => fused::steps(train, &device),
+        GradientPath::Fused => fused::steps(train, model_config.d_hidden, &device),
         GradientPath::Autodiff => Vec::new(),
     };
     // dL/d(output) = scale · (output - target), for one step of one sequence.

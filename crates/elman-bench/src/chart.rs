@@ -1,0 +1,77 @@
+//! The README's bar chart: how many times faster than PyTorch each backend runs each workload.
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+/// One bar: its label and its ratio.
+pub struct Bar {
+    /// "workload · backend (path)".
+    pub label: String,
+    /// Times faster than PyTorch.
+    pub ratio: f64,
+}
+
+/// Draws horizontal bars into the PNG file `path`, with a line at 1x (as fast as PyTorch).
+pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), String> {
+    static FONT: &[u8] = include_bytes!("../../elman-cli/assets/DejaVuSans.ttf");
+    let _ = register_font("sans-serif", FontStyle::Normal, FONT);
+    let max = bars.iter().map(|b| b.ratio).fold(1.0, f64::max) * 2.5;
+    let height = 120 + 40 * bars.len() as u32;
+    let low = bars.iter().map(|b| b.ratio).fold(1.0, f64::min) * 0.5;
+    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+        let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = bars.len();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(40)
+            .y_label_area_size(330)
+            .build_cartesian_2d(
+                (low..max).log_scale(),
+                (0..n.saturating_sub(1)).into_segmented(),
+            )?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|y| match y {
+                SegmentValue::CenterOf(i) if *i < n => bars[n - 1 - i].label.clone(),
+                _ => String::new(),
+            })
+            .x_label_formatter(&|x| format!("{x}x"))
+            .x_desc("times as fast as PyTorch, log scale (same machine, same run, same threads)")
+            .label_style(("sans-serif", 15))
+            .draw()?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
+            let y = n - 1 - i;
+            let color = if bar.ratio >= 1.0 {
+                RGBColor(44, 160, 44)
+            } else {
+                RGBColor(214, 39, 40)
+            };
+            Rectangle::new(
+                [
+                    (low, SegmentValue::Exact(y)),
+                    (bar.ratio, SegmentValue::Exact(y + 1)),
+                ],
+                color.filled(),
+            )
+        }))?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
+            let y = n - 1 - i;
+            Text::new(
+                format!(" {:.2}x", bar.ratio),
+                (bar.ratio, SegmentValue::CenterOf(y)),
+                ("sans-serif", 15),
+            )
+        }))?;
+        chart.draw_series(LineSeries::new(
+            [(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))],
+            BLACK.stroke_width(2),
+        ))?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| format!("cannot draw {}: {e}", path.display()))
+}
