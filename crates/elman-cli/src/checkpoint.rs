@@ -7,7 +7,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use elman_data::Scaler;
-use elman_model::ElmanWeights;
 use elman_train::{SavedOptimizer, TrainState};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
@@ -123,39 +122,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
     let config = RunConfig::from_toml(field("config")?, "the checkpoint's config")?;
 
     let file = SafeTensors::deserialize(bytes).context("not a safetensors file")?;
-    let tensor = |name: &str| -> Result<Option<(Vec<f32>, [usize; 2])>> {
-        let Ok(view) = file.tensor(name) else {
-            return Ok(None);
-        };
-        let &[rows, cols] = view.shape() else {
-            bail!("tensor `{name}` is not a matrix");
-        };
-        if view.dtype() != Dtype::F32 {
-            bail!("tensor `{name}` is not f32");
-        }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        Ok(Some((values, [rows, cols])))
-    };
-    let weights = |prefix: &str| -> Result<Option<ElmanWeights>> {
-        let (Some((w1, w1_shape)), Some((w2, w2_shape))) = (
-            tensor(&format!("{prefix}w1"))?,
-            tensor(&format!("{prefix}w2"))?,
-        ) else {
-            return Ok(None);
-        };
-        let weights = ElmanWeights {
-            w1,
-            w1_shape,
-            w2,
-            w2_shape,
-        };
-        weights.validate()?;
-        Ok(Some(weights))
-    };
+    let weights = |prefix: &str| files::weights_in(&file, prefix);
     let current = weights("")?.context("the checkpoint has no weights `w1` and `w2`")?;
     let best = match (history.best_epoch, weights("best.")?) {
         (Some(epoch), Some(best)) => Some((epoch, best)),
@@ -163,7 +130,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
         (Some(_), None) => bail!("the checkpoint names a best epoch but has no best weights"),
     };
     let mut moments = Vec::new();
-    while let Some(moment) = tensor(&format!("optimizer.moment{}", moments.len()))? {
+    while let Some(moment) = files::matrix(&file, &format!("optimizer.moment{}", moments.len()))? {
         moments.push(moment);
     }
     Ok(Checkpoint {
@@ -186,7 +153,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use elman_model::ElmanConfig;
+    use elman_model::{ElmanConfig, ElmanWeights};
 
     #[test]
     fn a_checkpoint_round_trips() {

@@ -62,35 +62,51 @@ pub fn read_weights(path: &Path) -> Result<ElmanWeights> {
 /// Parses weights from safetensors bytes.
 pub fn weights_from_safetensors(bytes: &[u8]) -> Result<ElmanWeights> {
     let file = SafeTensors::deserialize(bytes).context("not a safetensors file")?;
-    let read = |name: &str| -> Result<(Vec<f32>, [usize; 2])> {
-        let view = match file.tensor(name) {
-            Ok(view) => view,
-            Err(_) => bail!(
+    for name in ["w1", "w2"] {
+        if file.tensor(name).is_err() {
+            bail!(
                 "no tensor `{name}` (the file has: {})",
                 names(&file).join(", ")
-            ),
-        };
-        let shape: [usize; 2] = match view.shape() {
-            &[rows, cols] => [rows, cols],
-            other => bail!("tensor `{name}` has shape {other:?}, expected 2 dimensions"),
-        };
-        let values = match view.dtype() {
-            Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F64 => view
-                .data()
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-                .collect(),
-            other => bail!("tensor `{name}` is {other:?}, expected F32"),
-        };
-        Ok((values, shape))
+            );
+        }
+    }
+    Ok(weights_in(&file, "")?.expect("both tensors are there"))
+}
+
+/// The f32 matrix `name` of a safetensors file (f64 is narrowed), or `None` when it has none.
+pub fn matrix(file: &SafeTensors<'_>, name: &str) -> Result<Option<(Vec<f32>, [usize; 2])>> {
+    let Ok(view) = file.tensor(name) else {
+        return Ok(None);
     };
-    let (w1, w1_shape) = read("w1")?;
-    let (w2, w2_shape) = read("w2")?;
+    let shape: [usize; 2] = match view.shape() {
+        &[rows, cols] => [rows, cols],
+        other => bail!("tensor `{name}` has shape {other:?}, expected 2 dimensions"),
+    };
+    let values = match view.dtype() {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F64 => view
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+            .collect(),
+        other => bail!("tensor `{name}` is {other:?}, expected F32"),
+    };
+    Ok(Some((values, shape)))
+}
+
+/// The weights `{prefix}w1` and `{prefix}w2` of a safetensors file, checked, or `None` when
+/// either is missing.
+pub fn weights_in(file: &SafeTensors<'_>, prefix: &str) -> Result<Option<ElmanWeights>> {
+    let (Some((w1, w1_shape)), Some((w2, w2_shape))) = (
+        matrix(file, &format!("{prefix}w1"))?,
+        matrix(file, &format!("{prefix}w2"))?,
+    ) else {
+        return Ok(None);
+    };
     let weights = ElmanWeights {
         w1,
         w1_shape,
@@ -98,7 +114,7 @@ pub fn weights_from_safetensors(bytes: &[u8]) -> Result<ElmanWeights> {
         w2_shape,
     };
     weights.validate()?;
-    Ok(weights)
+    Ok(Some(weights))
 }
 
 fn names<'a>(file: &'a SafeTensors<'a>) -> Vec<&'a str> {

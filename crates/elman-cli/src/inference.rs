@@ -61,43 +61,17 @@ pub fn write_predictions(
                 mse(&actual[valid.clone()], &predicted[valid]).into(),
             );
         }
-        files::write_atomic(
-            &out.join("predictions.csv"),
-            files::columns_csv(
-                &["step", "actual", "predicted"],
-                &[&steps, &actual, &predicted],
-            )
-            .as_bytes(),
-        )?;
         // The picture: the validation span and as much history again before it.
         let shown = (series.test_start - series.valid_start).max(200);
         let from = steps.len().saturating_sub(2 * shown);
-        let line = |values: &[f64]| {
-            steps[from..]
-                .iter()
-                .copied()
-                .zip(values[from..].iter().copied())
-                .collect()
-        };
-        return plot::png(
-            &out.join("predictions.png"),
-            &chart("One step ahead", "step"),
-            &[
-                plot::Series {
-                    label: "Actual",
-                    points: line(&actual),
-                    color: plot::BLUE,
-                    mark: plot::Mark::Line(2),
-                },
-                plot::Series {
-                    label: "Predicted",
-                    points: line(&predicted),
-                    color: plot::ORANGE,
-                    mark: plot::Mark::Line(1),
-                },
-            ],
-        )
-        .map(|()| metrics);
+        write_steps(
+            out,
+            "One step ahead",
+            (&steps, &actual, &predicted),
+            from,
+            [plot::Mark::Line(2), plot::Mark::Line(1)],
+        )?;
+        return Ok(metrics);
     }
     if config.sines.is_some() {
         // The first validation wave (or training wave), step by step.
@@ -106,34 +80,14 @@ pub fn write_predictions(
         let predicted = f64s(&elman_train::predict(model, &item.inputs));
         let actual = f64s(&item.targets);
         let steps: Vec<f64> = (1..=actual.len()).map(|s| s as f64).collect();
-        files::write_atomic(
-            &out.join("predictions.csv"),
-            files::columns_csv(
-                &["step", "actual", "predicted"],
-                &[&steps, &actual, &predicted],
-            )
-            .as_bytes(),
+        write_steps(
+            out,
+            "A validation wave, one step ahead",
+            (&steps, &actual, &predicted),
+            0,
+            [plot::Mark::Points(6), plot::Mark::Points(4)],
         )?;
-        let points = |values: &[f64]| steps.iter().copied().zip(values.iter().copied()).collect();
-        return plot::png(
-            &out.join("predictions.png"),
-            &chart("A validation wave, one step ahead", "step"),
-            &[
-                plot::Series {
-                    label: "Actual",
-                    points: points(&actual),
-                    color: plot::BLUE,
-                    mark: plot::Mark::Points(6),
-                },
-                plot::Series {
-                    label: "Predicted",
-                    points: points(&predicted),
-                    color: plot::ORANGE,
-                    mark: plot::Mark::Points(4),
-                },
-            ],
-        )
-        .map(|()| metrics);
+        return Ok(metrics);
     }
 
     // The tutorial's picture: actual points at t[0..20], predictions at t[1..21].
@@ -179,6 +133,55 @@ pub fn write_predictions(
         ],
     )?;
     Ok(metrics)
+}
+
+/// `predictions.csv` (`step,actual,predicted`) and `predictions.png`, the picture from index
+/// `from` on, with `marks` for the actual and predicted series.
+fn write_steps(
+    out: &Path,
+    title: &str,
+    (steps, actual, predicted): (&[f64], &[f64], &[f64]),
+    from: usize,
+    marks: [plot::Mark; 2],
+) -> Result<()> {
+    files::write_atomic(
+        &out.join("predictions.csv"),
+        files::columns_csv(
+            &["step", "actual", "predicted"],
+            &[steps, actual, predicted],
+        )
+        .as_bytes(),
+    )?;
+    let points = |values: &[f64]| -> Vec<(f64, f64)> {
+        steps[from..]
+            .iter()
+            .copied()
+            .zip(values[from..].iter().copied())
+            .collect()
+    };
+    plot::png(
+        &out.join("predictions.png"),
+        &plot::Chart {
+            title,
+            x_label: "step",
+            y_label: "value",
+            log_y: false,
+        },
+        &[
+            plot::Series {
+                label: "Actual",
+                points: points(actual),
+                color: plot::BLUE,
+                mark: marks[0],
+            },
+            plot::Series {
+                label: "Predicted",
+                points: points(predicted),
+                color: plot::ORANGE,
+                mark: marks[1],
+            },
+        ],
+    )
 }
 
 /// A trained run, ready to use: its checkpoint with flags applied, its data, the network.
