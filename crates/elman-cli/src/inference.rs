@@ -76,6 +76,12 @@ pub fn write_predictions(
     if config.sines.is_some() {
         // The first validation wave (or training wave), step by step.
         let data = prepared.valid.as_ref().unwrap_or(&prepared.train);
+        let key = if prepared.valid.is_some() {
+            "valid_mse"
+        } else {
+            "train_mse"
+        };
+        metrics.insert(key.into(), elman_train::evaluate(model, data).into());
         let item = &data.items()[0];
         let predicted = f64s(&elman_train::predict(model, &item.inputs));
         let actual = f64s(&item.targets);

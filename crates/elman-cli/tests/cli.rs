@@ -502,6 +502,19 @@ fn batched_training_on_sines_writes_validation_results() {
     }
     // Not a terminal: no progress bar, only plain lines.
     assert!(!stderr(&output).contains('\r') && !stderr(&output).contains("steps/s"));
+
+    // `predict` with the best network gives its validation MSE again.
+    let predict = elman(dir.path(), &["predict", "--from", "run", "--out", "pred"]);
+    assert!(predict.status.success(), "{}", stderr(&predict));
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("pred/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let again = again["valid_mse"].as_f64().unwrap();
+    assert!(
+        (again - valid_mse).abs() <= 1e-6 * valid_mse,
+        "{again} vs {valid_mse}"
+    );
 }
 
 /// Stopping after two epochs and resuming to four gives the losses of four epochs in one go.
