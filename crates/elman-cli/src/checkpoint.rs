@@ -92,7 +92,7 @@ pub fn to_bytes(checkpoint: &Checkpoint) -> Result<Vec<u8>> {
 
 /// Writes the checkpoint into `dir` atomically.
 pub fn save(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    files::write_atomic(&dir.join(FILE), &to_bytes(checkpoint)?)
+    files::write_atomic_fast(&dir.join(FILE), &to_bytes(checkpoint)?)
 }
 
 /// Reads the checkpoint of the run folder `dir`.

@@ -11,8 +11,20 @@ use anyhow::{Context, Result, bail};
 use elman_model::ElmanWeights;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one.
+/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one, and the
+/// new one is on disk before this returns.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true)
+}
+
+/// Like [`write_atomic`] but without waiting for the disk: as safe against a killed process
+/// (the rename is atomic), not against a power cut. For files rewritten often, such as the
+/// checkpoint after every epoch.
+pub fn write_atomic_fast(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -24,7 +36,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(err) = result {
