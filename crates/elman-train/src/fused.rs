@@ -20,11 +20,11 @@ use elman_data::SequenceDataset;
 
 use crate::optim::Optimizer;
 
-/// One sequence cut into steps on the device: `[1, d_input]` inputs, the same padded with zeros
-/// to the input layer's width `[1, d_input + d_hidden]` (so that a step writes its context into
-/// a copy instead of concatenating, which costs Burn twice as much), and `[1, d_output]` targets.
+/// One sequence cut into steps on the device: the inputs padded with zeros to the input layer's
+/// width, `[1, d_input + d_hidden]` (a step writes its context into a copy instead of
+/// concatenating, which costs Burn twice as much), and `[1, d_output]` targets.
 pub(crate) struct Steps {
-    inputs: Vec<Tensor<2>>,
+    d_input: usize,
     padded: Vec<Tensor<2>>,
     targets: Vec<Tensor<2>>,
 }
@@ -50,7 +50,7 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
                 .flat_map(|x| x.iter().copied().chain(std::iter::repeat_n(0.0, d_hidden)))
                 .collect();
             Steps {
-                inputs: cut(&item.inputs, d_input),
+                d_input,
                 padded: cut(&padded, d_input + d_hidden),
                 targets: cut(&item.targets, data.d_output()),
             }
@@ -81,19 +81,66 @@ pub fn one_step_gradients(
     target: Tensor<2>,
     scale: f64,
 ) -> OneStep {
+    let d_input = x.dims()[1];
+    let padded = Tensor::cat(vec![x, h.zeros_like()], 1);
+    pieces(w1, w2, padded, h, &target, d_input, scale).gradients()
+}
+
+/// What one step computes, forward and back, before any update.
+struct Pieces {
+    /// The input layer `[x ; h]`, `[1, d_input + d_hidden]`.
+    xh: Tensor<2>,
+    /// `h'`.
+    context: Tensor<2>,
+    /// `y - target`.
+    residual: Tensor<2>,
+    /// `out_scale · (y - target)`: dL/dy times whatever the caller folds in.
+    d_out: Tensor<2>,
+    /// `-dL/da` at the same scale: `(d_out · W2ᵀ) ⊙ (h'² - 1)`.
+    minus_d_a: Tensor<2>,
+}
+
+impl Pieces {
+    /// The gradients themselves (with `out_scale` the loss's own scale).
+    fn gradients(self) -> OneStep {
+        OneStep {
+            // The outer products as matrix products: cheaper than broadcasting in Burn.
+            grad_w2: self.context.clone().transpose().matmul(self.d_out),
+            grad_w1: self.xh.transpose().matmul(self.minus_d_a).neg(),
+            context: self.context,
+            residual: self.residual,
+        }
+    }
+}
+
+/// The step's forward pass and its backward pass down to the pre-activation. `padded` is the
+/// input padded with zeros to the input layer's width; the context is written into it, which
+/// costs Burn half of what a concatenation does.
+fn pieces(
+    w1: &Tensor<2>,
+    w2: &Tensor<2>,
+    padded: Tensor<2>,
+    h: Tensor<2>,
+    target: &Tensor<2>,
+    d_input: usize,
+    out_scale: f64,
+) -> Pieces {
     // Forward.
-    let xh = Tensor::cat(vec![x, h], 1);
+    let xh = padded.slice_assign(s![0..1, d_input..], h);
     let context = xh.clone().matmul(w1.clone()).tanh();
-    let residual = context.clone().matmul(w2.clone()) - target;
+    let residual = context.clone().matmul(w2.clone()) - target.clone();
     // Backward, by hand.
-    let d_out = residual.clone().mul_scalar(scale);
+    let d_out = residual.clone().mul_scalar(out_scale);
     let d_h = d_out.clone().matmul(w2.clone().transpose());
-    let d_a = d_h.clone() - d_h * context.clone() * context.clone();
-    OneStep {
-        grad_w2: context.clone().transpose() * d_out,
-        grad_w1: xh.transpose() * d_a,
+    // -dL/da = d_h ⊙ (h'² - 1): three operations where d_h - d_h ⊙ h' ⊙ h' takes three slower
+    // ones.
+    let minus_d_a = d_h * context.clone().square().sub_scalar(1.0);
+    Pieces {
+        xh,
         context,
         residual,
+        d_out,
+        minus_d_a,
     }
 }
 
@@ -110,36 +157,25 @@ pub(crate) fn epoch(
     let [mut w1, mut w2] = weights;
     let device = w1.device();
     let mut residuals =
-        Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.inputs.len()));
+        Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
     for &index in order {
         let sequence = &steps[index];
         let mut h = Tensor::<2>::zeros([1, d_hidden], &device);
-        let d_input = sequence.inputs.first().map_or(0, |x| x.dims()[1]);
-        for ((x, padded), target) in sequence
-            .inputs
-            .iter()
-            .zip(&sequence.padded)
-            .zip(&sequence.targets)
-        {
+        for (padded, target) in sequence.padded.iter().zip(&sequence.targets) {
+            let d_input = sequence.d_input;
             if optim.is_plain_sgd() {
                 // SGD folds the learning rate into the output's gradient, so both updates are
                 // one operation each.
-                let xh = padded.clone().slice_assign(s![0..1, d_input..], h);
-                let context = xh.clone().matmul(w1.clone()).tanh();
-                let residual = context.clone().matmul(w2.clone()) - target.clone();
-                let d_out = residual.clone().mul_scalar(scale * optim.lr());
-                let d_h = d_out.clone().matmul(w2.clone().transpose());
-                // -dL/da = d_h ⊙ (h'² - 1): three operations where d_h - d_h ⊙ h' ⊙ h' takes
-                // three slower ones.
-                let minus_d_a = d_h * context.clone().square().sub_scalar(1.0);
-                // The outer products as matrix products: cheaper than broadcasting in Burn.
-                w2 = w2 - context.clone().transpose().matmul(d_out);
-                w1 = w1 + xh.transpose().matmul(minus_d_a);
+                let out_scale = scale * optim.lr();
+                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, out_scale);
+                w2 = w2 - p.context.clone().transpose().matmul(p.d_out);
+                w1 = w1 + p.xh.transpose().matmul(p.minus_d_a);
                 optim.count_step();
-                residuals.push(residual);
-                h = context;
+                residuals.push(p.residual);
+                h = p.context;
             } else {
-                let step = one_step_gradients(&w1, &w2, x.clone(), h, target.clone(), scale);
+                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, scale);
+                let step = p.gradients();
                 [w1, w2] = optim.update([w1, w2], [step.grad_w1, step.grad_w2]);
                 residuals.push(step.residual);
                 h = step.context;
