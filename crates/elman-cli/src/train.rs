@@ -81,7 +81,7 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         config.train.lr,
         prepared.train.items().len(),
         prepared.train.seq_len(),
-        train_config.gradient_path()
+        train_config.gradient_path().on(&device)
     );
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create output folder {}", out.display()))?;

@@ -149,12 +149,17 @@ fn tutorial_run_from_reference_weights_matches_pytorch() {
 }
 
 /// The same short run on the CPU backends and on wgpu (Mesa's lavapipe here) agrees to float
-/// tolerance, from the same seeded draw.
+/// tolerance, from the same seeded draw; each run says how it computed the gradients (the Flex
+/// kernel on flex, tensor operations elsewhere).
 #[test]
 fn backends_agree_on_a_short_run() {
     let dir = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
-    for backend in ["ndarray", "flex", "wgpu"] {
+    for (backend, path) in [
+        ("ndarray", "fused one-step gradients, as tensor operations"),
+        ("flex", "fused one-step gradients, one Flex kernel per step"),
+        ("wgpu", "fused one-step gradients, as tensor operations"),
+    ] {
         let (out, out_s) = out_arg(dir.path(), backend);
         let output = elman(
             dir.path(),
@@ -170,6 +175,11 @@ fn backends_agree_on_a_short_run() {
             ],
         );
         assert!(output.status.success(), "{backend}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("gradients: {path}\n")),
+            "{backend}: {}",
+            stderr(&output)
+        );
         assert_eq!(
             std::fs::read(out.join("init.safetensors")).unwrap(),
             std::fs::read(dir.path().join("ndarray/init.safetensors")).unwrap(),
@@ -199,6 +209,33 @@ fn backends_agree_on_a_short_run() {
                 "{backend}: prediction {a} vs ndarray {b}"
             );
         }
+    }
+}
+
+/// `--autodiff` turns the fused step off: the run says so, and its losses are the fused run's
+/// to float tolerance.
+#[test]
+fn autodiff_is_one_flag_away_and_agrees_with_the_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut losses = Vec::new();
+    for (name, flags, path) in [
+        ("kernel", &[][..], "one Flex kernel per step"),
+        ("autodiff", &["--autodiff"][..], "gradients: autodiff\n"),
+    ] {
+        let (out, out_s) = out_arg(dir.path(), name);
+        let mut args = vec!["--backend", "flex", "--epochs", "30", "--out", &out_s];
+        args.extend_from_slice(flags);
+        let output = elman(dir.path(), &args);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(path),
+            "{name}: {}",
+            stderr(&output)
+        );
+        losses.push(csv_column(&out.join("losses.csv"), "loss"));
+    }
+    for (a, b) in losses[0].iter().zip(&losses[1]) {
+        assert!((a - b).abs() <= 1e-5 * b, "kernel {a} vs autodiff {b}");
     }
 }
 

@@ -25,6 +25,8 @@ use crate::optim::Optimizer;
 /// concatenating, which costs Burn twice as much), and `[1, d_output]` targets.
 pub(crate) struct Steps {
     d_input: usize,
+    /// The inputs as they are, `[1, d_input]`, for the kernel.
+    inputs: Vec<Tensor<2>>,
     padded: Vec<Tensor<2>>,
     targets: Vec<Tensor<2>>,
 }
@@ -51,6 +53,7 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
                 .collect();
             Steps {
                 d_input,
+                inputs: cut(&item.inputs, d_input),
                 padded: cut(&padded, d_input + d_hidden),
                 targets: cut(&item.targets, data.d_output()),
             }
@@ -81,6 +84,16 @@ pub fn one_step_gradients(
     target: Tensor<2>,
     scale: f64,
 ) -> OneStep {
+    if crate::kernel::available(&w1.device()) {
+        let (context, residual, [grad_w1, grad_w2]) =
+            crate::kernel::step_gradients(w1.clone(), w2.clone(), x, h, target, scale);
+        return OneStep {
+            context,
+            residual,
+            grad_w1,
+            grad_w2,
+        };
+    }
     let d_input = x.dims()[1];
     let padded = Tensor::cat(vec![x, h.zeros_like()], 1);
     pieces(w1, w2, padded, h, &target, d_input, scale).gradients()
@@ -158,28 +171,56 @@ pub(crate) fn epoch(
     let device = w1.device();
     let mut residuals =
         Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
+    let kernel = crate::kernel::available(&device);
     for &index in order {
         let sequence = &steps[index];
         let mut h = Tensor::<2>::zeros([1, d_hidden], &device);
-        for (padded, target) in sequence.padded.iter().zip(&sequence.targets) {
+        for ((x, padded), target) in sequence
+            .inputs
+            .iter()
+            .zip(&sequence.padded)
+            .zip(&sequence.targets)
+        {
             let d_input = sequence.d_input;
-            if optim.is_plain_sgd() {
-                // SGD folds the learning rate into the output's gradient, so both updates are
-                // one operation each.
-                let out_scale = scale * optim.lr();
-                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, out_scale);
-                w2 = w2 - p.context.clone().transpose().matmul(p.d_out);
-                w1 = w1 + p.xh.transpose().matmul(p.minus_d_a);
-                optim.count_step();
-                residuals.push(p.residual);
-                h = p.context;
-            } else {
-                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, scale);
-                let step = p.gradients();
-                [w1, w2] = optim.update([w1, w2], [step.grad_w1, step.grad_w2]);
-                residuals.push(step.residual);
-                h = step.context;
+            let residual;
+            match (kernel, optim.is_plain_sgd()) {
+                (true, true) => {
+                    // The whole step, update included, is one custom operation.
+                    let lr_scale = scale * optim.lr();
+                    ([w1, w2], h, residual) =
+                        crate::kernel::sgd_step([w1, w2], x.clone(), h, target.clone(), lr_scale);
+                    optim.count_step();
+                }
+                (true, false) => {
+                    let (context, r, grads) = crate::kernel::step_gradients(
+                        w1.clone(),
+                        w2.clone(),
+                        x.clone(),
+                        h,
+                        target.clone(),
+                        scale,
+                    );
+                    [w1, w2] = optim.update([w1, w2], grads);
+                    (h, residual) = (context, r);
+                }
+                (false, true) => {
+                    // SGD folds the learning rate into the output's gradient, so both updates
+                    // are one operation each.
+                    let out_scale = scale * optim.lr();
+                    let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, out_scale);
+                    w2 = w2 - p.context.clone().transpose().matmul(p.d_out);
+                    w1 = w1 + p.xh.transpose().matmul(p.minus_d_a);
+                    optim.count_step();
+                    (h, residual) = (p.context, p.residual);
+                }
+                (false, false) => {
+                    let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, scale);
+                    let step = p.gradients();
+                    [w1, w2] = optim.update([w1, w2], [step.grad_w1, step.grad_w2]);
+                    (h, residual) = (step.context, step.residual);
+                }
             }
+            residuals.push(residual);
         }
     }
     ([w1, w2], residuals)

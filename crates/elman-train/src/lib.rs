@@ -22,6 +22,40 @@ use elman_data::{SequenceBatcher, SequenceDataset, SineDataset};
 use elman_model::{Elman, ElmanState, ElmanWeights};
 
 mod fused;
+#[cfg(feature = "flex")]
+mod kernel;
+#[cfg(not(feature = "flex"))]
+mod kernel {
+    //! Without the `flex` feature there is no custom operation: every device takes the tensor
+    //! operations.
+    use burn::prelude::*;
+
+    /// Never: the kernel is not compiled in.
+    pub fn available(_device: &Device) -> bool {
+        false
+    }
+
+    pub(crate) fn sgd_step(
+        _weights: [Tensor<2>; 2],
+        _x: Tensor<2>,
+        _h: Tensor<2>,
+        _target: Tensor<2>,
+        _lr_scale: f64,
+    ) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
+        unreachable!("the Flex kernel is not compiled in")
+    }
+
+    pub(crate) fn step_gradients(
+        _w1: Tensor<2>,
+        _w2: Tensor<2>,
+        _x: Tensor<2>,
+        _h: Tensor<2>,
+        _target: Tensor<2>,
+        _scale: f64,
+    ) -> (Tensor<2>, Tensor<2>, [Tensor<2>; 2]) {
+        unreachable!("the Flex kernel is not compiled in")
+    }
+}
 mod optim;
 
 pub use fused::{OneStep, one_step_gradients};
@@ -88,6 +122,20 @@ impl std::fmt::Display for GradientPath {
             GradientPath::Autodiff => "autodiff",
             GradientPath::Fused => "fused one-step gradients",
         })
+    }
+}
+
+impl GradientPath {
+    /// The path as it runs on `device`: on Flex the fused step is one custom operation, on the
+    /// other backends a dozen tensor operations.
+    pub fn on(self, device: &Device) -> String {
+        match self {
+            GradientPath::Fused if kernel::available(device) => {
+                format!("{self}, one Flex kernel per step")
+            }
+            GradientPath::Fused => format!("{self}, as tensor operations"),
+            GradientPath::Autodiff => self.to_string(),
+        }
     }
 }
 
@@ -957,7 +1005,8 @@ mod tests {
     }
 
     /// The hand-derived gradients of one step equal Burn's autodiff gradients, from a non-zero
-    /// context, for both losses' scales.
+    /// context, for both losses' scales: through the Flex kernel and through the tensor
+    /// operations (on ndarray, which has no kernel).
     #[test]
     fn fused_gradients_match_autodiff() {
         let config = ElmanConfig {
@@ -967,57 +1016,121 @@ mod tests {
             ..ElmanConfig::default()
         };
         let weights = ElmanWeights::init(&config, 12);
-        let device = Device::flex();
-        let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7], [1, 2]), &device);
-        let h = Tensor::<2>::from_data(
-            TensorData::new(vec![0.1f32, -0.2, 0.5, 0.0, 0.9], [1, 5]),
-            &device,
-        );
-        let target =
-            Tensor::<2>::from_data(TensorData::new(vec![0.2f32, -0.1, 0.4], [1, 3]), &device);
-        for (loss, scale) in [(LossKind::HalfSumSquares, 1.0), (LossKind::Mse, 2.0 / 3.0)] {
-            let plain = weights.to_module(&device);
-            let step = one_step_gradients(
-                &plain.w1.val(),
-                &plain.w2.val(),
-                x.clone(),
-                h.clone(),
-                target.clone(),
-                scale,
+        #[allow(deprecated)] // the deprecated backend is the one without the kernel
+        let devices = [(Device::flex(), true), (Device::ndarray(), false)];
+        for (device, kernel) in devices {
+            assert_eq!(crate::kernel::available(&device), kernel);
+            let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7], [1, 2]), &device);
+            let h = Tensor::<2>::from_data(
+                TensorData::new(vec![0.1f32, -0.2, 0.5, 0.0, 0.9], [1, 5]),
+                &device,
             );
+            let target =
+                Tensor::<2>::from_data(TensorData::new(vec![0.2f32, -0.1, 0.4], [1, 3]), &device);
+            for (loss, scale) in [(LossKind::HalfSumSquares, 1.0), (LossKind::Mse, 2.0 / 3.0)] {
+                let plain = weights.to_module(&device);
+                let step = one_step_gradients(
+                    &plain.w1.val(),
+                    &plain.w2.val(),
+                    x.clone(),
+                    h.clone(),
+                    target.clone(),
+                    scale,
+                );
 
-            let ad = device.clone().autodiff();
-            let model = weights.to_module(&ad);
-            let (pred, _) = model.step(
-                x.clone().autodiff(),
-                ElmanState {
-                    context: h.clone().autodiff(),
-                },
-            );
-            let squares = (pred - target.clone().autodiff()).square().sum();
-            let value = match loss {
-                LossKind::HalfSumSquares => squares.div_scalar(2.0),
-                LossKind::Mse => squares.div_scalar(3.0),
-            };
-            let grads = value.backward();
-            let pairs = [
-                (
-                    to_vec(step.grad_w1.clone()),
-                    to_vec(model.w1.grad(&grads).unwrap()),
-                ),
-                (
-                    to_vec(step.grad_w2.clone()),
-                    to_vec(model.w2.grad(&grads).unwrap()),
-                ),
-            ];
-            for (fused, autodiff) in pairs {
-                assert_eq!(fused.len(), autodiff.len());
-                for (f, a) in fused.iter().zip(&autodiff) {
-                    assert!((f - a).abs() < 1e-6, "{loss:?}: {f} vs {a}");
+                let ad = device.clone().autodiff();
+                let model = weights.to_module(&ad);
+                let (pred, next) = model.step(
+                    x.clone().autodiff(),
+                    ElmanState {
+                        context: h.clone().autodiff(),
+                    },
+                );
+                let residual = pred - target.clone().autodiff();
+                let squares = residual.clone().square().sum();
+                let value = match loss {
+                    LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                    LossKind::Mse => squares.div_scalar(3.0),
+                };
+                let grads = value.backward();
+                let pairs = [
+                    (
+                        to_vec(step.grad_w1.clone()),
+                        to_vec(model.w1.grad(&grads).unwrap()),
+                    ),
+                    (
+                        to_vec(step.grad_w2.clone()),
+                        to_vec(model.w2.grad(&grads).unwrap()),
+                    ),
+                    (to_vec(step.context.clone()), to_vec(next.context.inner())),
+                    (to_vec(step.residual.clone()), to_vec(residual.inner())),
+                ];
+                for (fused, autodiff) in pairs {
+                    assert_eq!(fused.len(), autodiff.len());
+                    for (f, a) in fused.iter().zip(&autodiff) {
+                        assert!(
+                            (f - a).abs() < 1e-6,
+                            "{loss:?}, kernel {kernel}: {f} vs {a}"
+                        );
+                    }
+                    assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
                 }
-                assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
             }
         }
+    }
+
+    /// The SGD step of the Flex kernel, which updates the weights in place, gives the weights
+    /// of the tensor operations' update, and leaves a tensor that still shares the old weights
+    /// untouched.
+    #[test]
+    fn kernel_sgd_step_matches_the_tensor_operations() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 4,
+            d_output: 2,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 5);
+        let device = Device::flex();
+        let plain = weights.to_module(&device);
+        let (w1, w2) = (plain.w1.val(), plain.w2.val());
+        let before = to_vec(w1.clone());
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -0.25], [1, 2]), &device);
+        let h = Tensor::<2>::from_data(
+            TensorData::new(vec![0.1f32, -0.3, 0.2, 0.7], [1, 4]),
+            &device,
+        );
+        let target = Tensor::<2>::from_data(TensorData::new(vec![0.4f32, -0.6], [1, 2]), &device);
+        let lr = 0.1;
+        // The tensor operations' step, on ndarray (which has no kernel).
+        #[allow(deprecated)]
+        let ndarray = Device::ndarray();
+        let on = |t: &Tensor<2>| Tensor::<2>::from_data(t.to_data(), &ndarray);
+        let (o1, o2) = (on(&w1), on(&w2));
+        let step = one_step_gradients(&o1, &o2, on(&x), on(&h), on(&target), 1.0);
+        let expected = [
+            to_vec(o1 - step.grad_w1.mul_scalar(lr)),
+            to_vec(o2 - step.grad_w2.mul_scalar(lr)),
+        ];
+        let ([n1, n2], context, residual) =
+            crate::kernel::sgd_step([w1.clone(), w2.clone()], x, h, target, lr);
+        let pairs = [
+            (to_vec(n1), expected[0].clone()),
+            (to_vec(n2), expected[1].clone()),
+            (to_vec(context), to_vec(step.context)),
+            (to_vec(residual), to_vec(step.residual)),
+        ];
+        for (got, want) in pairs {
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+            }
+        }
+        assert_eq!(
+            to_vec(w1),
+            before,
+            "a shared weight tensor was written in place"
+        );
     }
 
     /// The tutorial's run through both paths: the same losses to float tolerance, and the

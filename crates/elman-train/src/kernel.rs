@@ -1,0 +1,316 @@
+//! The fused step as one Burn custom operation on the Flex CPU backend.
+//!
+//! The tensor-operation version of the fused step ([`crate::fused`]) is a dozen operations on
+//! tensors of a handful of numbers; each one costs Burn a dispatch, a shape check and an
+//! allocation, and the arithmetic is about 200 floating-point operations. Here the whole step is
+//! one operation: a backend extension ([`ElmanKernels`]) whose Flex implementation runs the same
+//! formulas in plain loops over the tensors' memory, updating the weights in place when nothing
+//! else holds them. It is picked when the tensors live on a Flex device
+//! ([`available`]); every other device takes the tensor operations, and
+//! `tests::kernel_matches_the_tensor_operations` checks that both give the same numbers.
+//!
+//! This module and the bench are the only places outside `elman-cli` that name a backend: a
+//! custom operation is written for one.
+
+use std::borrow::Cow;
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::prelude::*;
+
+/// Custom operations of the Elman network, implemented for the Flex backend only.
+#[backend_extension(Flex)]
+pub trait ElmanKernels: Backend {
+    /// One step of online SGD from context `h` with input `x`: the forward pass, the
+    /// hand-derived gradients and the update `W -= lr · scale · dL/dW` of both matrices.
+    /// Returns `(W1', W2', h', y - target)`.
+    fn elman_sgd_step(
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        target: FloatTensor<Self>,
+        lr_scale: f32,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
+    /// One step's forward pass and the gradients of its loss, whose derivative with respect to
+    /// the output is `scale · (y - target)`. Returns `(h', y - target, dL/dW1, dL/dW2)`.
+    fn elman_step_gradients(
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        target: FloatTensor<Self>,
+        scale: f32,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+}
+
+/// Whether tensors on `device` can go through [`ElmanKernels`].
+pub fn available(device: &Device) -> bool {
+    matches!(device.as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// [`ElmanKernels::elman_sgd_step`] on Burn tensors: `([W1', W2'], h', y - target)`.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`available`] holds.
+pub(crate) fn sgd_step(
+    [w1, w2]: [Tensor<2>; 2],
+    x: Tensor<2>,
+    h: Tensor<2>,
+    target: Tensor<2>,
+    lr_scale: f64,
+) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
+    let (w1, w2, h, residual) = <Dispatch as ElmanKernels>::elman_sgd_step(
+        w1.into_dispatch(),
+        w2.into_dispatch(),
+        x.into_dispatch(),
+        h.into_dispatch(),
+        target.into_dispatch(),
+        lr_scale as f32,
+    );
+    (
+        [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
+        Tensor::from_dispatch(h),
+        Tensor::from_dispatch(residual),
+    )
+}
+
+/// [`ElmanKernels::elman_step_gradients`] on Burn tensors: `(h', y - target, [dL/dW1, dL/dW2])`.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`available`] holds.
+pub(crate) fn step_gradients(
+    w1: Tensor<2>,
+    w2: Tensor<2>,
+    x: Tensor<2>,
+    h: Tensor<2>,
+    target: Tensor<2>,
+    scale: f64,
+) -> (Tensor<2>, Tensor<2>, [Tensor<2>; 2]) {
+    let (h, residual, g1, g2) = <Dispatch as ElmanKernels>::elman_step_gradients(
+        w1.into_dispatch(),
+        w2.into_dispatch(),
+        x.into_dispatch(),
+        h.into_dispatch(),
+        target.into_dispatch(),
+        scale as f32,
+    );
+    (
+        Tensor::from_dispatch(h),
+        Tensor::from_dispatch(residual),
+        [Tensor::from_dispatch(g1), Tensor::from_dispatch(g2)],
+    )
+}
+
+/// A step's forward and backward pass down to the pre-activation, in plain loops.
+struct Pass {
+    /// `h'`, `[d_hidden]`.
+    context: Vec<f32>,
+    /// `y - target`, `[d_output]`.
+    residual: Vec<f32>,
+    /// `dL/dy` times the caller's scale, `[d_output]`.
+    d_out: Vec<f32>,
+    /// `dL/da` at the same scale, `[d_hidden]`.
+    d_a: Vec<f32>,
+}
+
+/// The sizes of the step, read from the weights: `W1` is `[d_input + d_hidden, d_hidden]`,
+/// `W2` is `[d_hidden, d_output]`.
+#[derive(Clone, Copy)]
+struct Dims {
+    d_input: usize,
+    d_hidden: usize,
+    d_output: usize,
+}
+
+impl Dims {
+    fn of(w1: &FlexTensor, w2: &FlexTensor) -> Self {
+        let (rows, d_hidden) = (w1.layout().shape()[0], w1.layout().shape()[1]);
+        Self {
+            d_input: rows - d_hidden,
+            d_hidden,
+            d_output: w2.layout().shape()[1],
+        }
+    }
+
+    /// `xh[i]`, the input layer `[x ; h]` without building it: below `d_input` the input, above
+    /// it the context. This index is the tutorial's concatenation.
+    fn xh(self, x: &[f32], h: &[f32], i: usize) -> f32 {
+        if i < self.d_input {
+            x[i]
+        } else {
+            h[i - self.d_input]
+        }
+    }
+}
+
+/// The step's formulas (see [`crate::fused`]) with `scale` folded into `dL/dy`.
+fn pass(w1: &[f32], w2: &[f32], x: &[f32], h: &[f32], target: &[f32], scale: f32, d: Dims) -> Pass {
+    // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
+    let mut context = vec![0.0f32; d.d_hidden];
+    for (i, row) in w1.chunks_exact(d.d_hidden).enumerate() {
+        let v = d.xh(x, h, i);
+        for (c, w) in context.iter_mut().zip(row) {
+            *c += v * w;
+        }
+    }
+    for c in &mut context {
+        *c = c.tanh();
+    }
+    let mut residual: Vec<f32> = target.iter().map(|t| -t).collect();
+    for (c, row) in context.iter().zip(w2.chunks_exact(d.d_output)) {
+        for (r, w) in residual.iter_mut().zip(row) {
+            *r += c * w;
+        }
+    }
+    // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
+    let d_out: Vec<f32> = residual.iter().map(|r| scale * r).collect();
+    let d_a = context
+        .iter()
+        .zip(w2.chunks_exact(d.d_output))
+        .map(|(c, row)| {
+            let d_h: f32 = row.iter().zip(&d_out).map(|(w, g)| w * g).sum();
+            d_h * (1.0 - c * c)
+        })
+        .collect();
+    Pass {
+        context,
+        residual,
+        d_out,
+        d_a,
+    }
+}
+
+/// The tensor's values in row-major order, borrowed when it is contiguous.
+///
+/// # Panics
+/// When the tensor does not hold `f32`.
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("the Elman kernels work on f32 tensors")
+                .to_vec(),
+        ),
+    }
+}
+
+/// A new `[rows, cols]` tensor holding `values`.
+fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, [rows, cols]))
+}
+
+/// `t` with its own contiguous memory from offset 0, ready to be written in place (a copy only
+/// when something else still holds it, or when it is a view).
+fn writable(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() && t.layout().start_offset() == 0 {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+impl ElmanKernels for Flex {
+    fn elman_sgd_step(
+        w1: FlexTensor,
+        w2: FlexTensor,
+        x: FlexTensor,
+        h: FlexTensor,
+        target: FlexTensor,
+        lr_scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let (x, h) = (values(&x), values(&h));
+        let p = pass(
+            &values(&w1),
+            &values(&w2),
+            &x,
+            &h,
+            &values(&target),
+            lr_scale,
+            d,
+        );
+        // Update, in place: W2 -= h'ᵀ · dL/dy, W1 -= xhᵀ · dL/da (the learning rate is in both).
+        let mut w2 = writable(w2);
+        let n2 = w2.layout().num_elements();
+        for (row, c) in w2.storage_mut::<f32>()[..n2]
+            .chunks_exact_mut(d.d_output)
+            .zip(&p.context)
+        {
+            for (w, g) in row.iter_mut().zip(&p.d_out) {
+                *w -= c * g;
+            }
+        }
+        let mut w1 = writable(w1);
+        let n1 = w1.layout().num_elements();
+        for (i, row) in w1.storage_mut::<f32>()[..n1]
+            .chunks_exact_mut(d.d_hidden)
+            .enumerate()
+        {
+            let v = d.xh(&x, &h, i);
+            for (w, g) in row.iter_mut().zip(&p.d_a) {
+                *w -= v * g;
+            }
+        }
+        (
+            w1,
+            w2,
+            tensor(p.context, 1, d.d_hidden),
+            tensor(p.residual, 1, d.d_output),
+        )
+    }
+
+    fn elman_step_gradients(
+        w1: FlexTensor,
+        w2: FlexTensor,
+        x: FlexTensor,
+        h: FlexTensor,
+        target: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let (x, h) = (values(&x), values(&h));
+        let p = pass(
+            &values(&w1),
+            &values(&w2),
+            &x,
+            &h,
+            &values(&target),
+            scale,
+            d,
+        );
+        // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
+        let rows = d.d_input + d.d_hidden;
+        let g1 = (0..rows)
+            .flat_map(|i| {
+                let v = d.xh(&x, &h, i);
+                p.d_a.iter().map(move |g| v * g)
+            })
+            .collect();
+        let g2 = p
+            .context
+            .iter()
+            .flat_map(|c| p.d_out.iter().map(move |g| c * g))
+            .collect();
+        (
+            tensor(p.context, 1, d.d_hidden),
+            tensor(p.residual, 1, d.d_output),
+            tensor(g1, rows, d.d_hidden),
+            tensor(g2, d.d_hidden, d.d_output),
+        )
+    }
+}
