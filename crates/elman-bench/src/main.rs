@@ -7,7 +7,7 @@
 //! - `tutorial`: the tutorial's whole run, 300 epochs of online SGD on the 20-step wave
 //!   (6,000 updates), in µs per update, through the fused path and through autodiff;
 //! - `batched`: full BPTT over 64-step sine waves, batches of 256, hidden 64, Adam: training
-//!   and inference in sequences per second;
+//!   (through hand-derived BPTT and through autodiff) and inference in sequences per second;
 //! - `batched-256`: the same with hidden 256.
 
 mod chart;
@@ -79,7 +79,7 @@ fn tutorial(device: &Device, fused: bool, repeats: usize) -> f64 {
 }
 
 /// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second.
-fn batched(device: &Device, d_hidden: usize, epochs: usize) -> (f64, f64) {
+fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64, f64) {
     let waves = SineWaves {
         n_series: 1024,
         seq_len: 64,
@@ -102,7 +102,7 @@ fn batched(device: &Device, d_hidden: usize, epochs: usize) -> (f64, f64) {
         loss: LossKind::Mse,
         grad_clip: None,
         shuffle_seed: None,
-        fused: false,
+        fused,
     };
     // One epoch to warm up (kernels, allocations), then the timed ones.
     let mut report =
@@ -131,10 +131,10 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         }
         "batched" | "batched-256" => {
             let d_hidden = if workload == "batched" { 64 } else { 256 };
-            let (train, infer) = batched(&device, d_hidden, 2);
+            let (train, infer) = batched(&device, d_hidden, 2, path == "hand");
             println!(
                 "{}",
-                line(workload, backend, "autodiff", threads, train, "train seq/s")
+                line(workload, backend, path, threads, train, "train seq/s")
             );
             println!(
                 "{}",
@@ -253,7 +253,7 @@ fn run_all(args: &[&str]) -> Result<(), String> {
             let paths: &[&str] = if *workload == "tutorial" {
                 &["fused", "autodiff"]
             } else {
-                &["autodiff"]
+                &["hand", "autodiff"]
             };
             for path in paths {
                 eprintln!("bench: {workload} on {backend} ({path}, {threads} thread(s))");

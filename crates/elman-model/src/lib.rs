@@ -15,6 +15,47 @@
 //! This crate does no IO. Initial weights are drawn on the host from a seeded generator
 //! ([`ElmanWeights::init`]) so that the same seed gives the same network on every backend.
 
+#[cfg(feature = "flex")]
+pub mod kernel;
+#[cfg(not(feature = "flex"))]
+pub mod kernel {
+    //! Without the `flex` feature there are no custom operations: every device takes Burn's
+    //! tensor operations.
+    use burn::prelude::*;
+
+    /// Never: the kernels are not compiled in.
+    pub fn available(_device: &Device) -> bool {
+        false
+    }
+
+    /// Burn's `tanh`.
+    pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+        x.tanh()
+    }
+
+    /// Not compiled in: callers check [`available`] first.
+    pub fn sgd_step(
+        _weights: [Tensor<2>; 2],
+        _x: Tensor<2>,
+        _h: Tensor<2>,
+        _target: Tensor<2>,
+        _lr_scale: f64,
+    ) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
+        unreachable!("the Flex kernels are not compiled in")
+    }
+
+    /// Not compiled in: callers check [`available`] first.
+    pub fn step_gradients(
+        _w1: Tensor<2>,
+        _w2: Tensor<2>,
+        _x: Tensor<2>,
+        _h: Tensor<2>,
+        _target: Tensor<2>,
+        _scale: f64,
+    ) -> (Tensor<2>, Tensor<2>, [Tensor<2>; 2]) {
+        unreachable!("the Flex kernels are not compiled in")
+    }
+}
 mod weights;
 
 pub use weights::{ElmanWeights, WeightsError};
@@ -132,7 +173,8 @@ impl Elman {
         );
         // The input layer: the inputs, then the context neurons.
         let xh = Tensor::cat(vec![input, state.context], 1); // [batch, d_input + d_hidden]
-        let context = xh.matmul(self.w1.val()).tanh(); // [batch, d_hidden]
+        // tanh through the Flex kernel when it applies (not under autodiff), Burn's otherwise.
+        let context = kernel::tanh(xh.matmul(self.w1.val())); // [batch, d_hidden]
         let output = context.clone().matmul(self.w2.val()); // [batch, d_output]
         (output, ElmanState { context })
     }

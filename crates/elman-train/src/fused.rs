@@ -84,9 +84,9 @@ pub fn one_step_gradients(
     target: Tensor<2>,
     scale: f64,
 ) -> OneStep {
-    if crate::kernel::available(&w1.device()) {
+    if elman_model::kernel::available(&w1.device()) {
         let (context, residual, [grad_w1, grad_w2]) =
-            crate::kernel::step_gradients(w1.clone(), w2.clone(), x, h, target, scale);
+            elman_model::kernel::step_gradients(w1.clone(), w2.clone(), x, h, target, scale);
         return OneStep {
             context,
             residual,
@@ -171,7 +171,7 @@ pub(crate) fn epoch(
     let device = w1.device();
     let mut residuals =
         Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
-    let kernel = crate::kernel::available(&device);
+    let kernel = elman_model::kernel::available(&device);
     for &index in order {
         let sequence = &steps[index];
         let mut h = Tensor::<2>::zeros([1, d_hidden], &device);
@@ -187,12 +187,17 @@ pub(crate) fn epoch(
                 (true, true) => {
                     // The whole step, update included, is one custom operation.
                     let lr_scale = scale * optim.lr();
-                    ([w1, w2], h, residual) =
-                        crate::kernel::sgd_step([w1, w2], x.clone(), h, target.clone(), lr_scale);
+                    ([w1, w2], h, residual) = elman_model::kernel::sgd_step(
+                        [w1, w2],
+                        x.clone(),
+                        h,
+                        target.clone(),
+                        lr_scale,
+                    );
                     optim.count_step();
                 }
                 (true, false) => {
-                    let (context, r, grads) = crate::kernel::step_gradients(
+                    let (context, r, grads) = elman_model::kernel::step_gradients(
                         w1.clone(),
                         w2.clone(),
                         x.clone(),

@@ -19,43 +19,11 @@ use burn::data::dataset::InMemDataset;
 use burn::data::dataset::transform::ShuffledDataset;
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset, SineDataset};
+use elman_model::kernel;
 use elman_model::{Elman, ElmanState, ElmanWeights};
 
+mod bptt;
 mod fused;
-#[cfg(feature = "flex")]
-mod kernel;
-#[cfg(not(feature = "flex"))]
-mod kernel {
-    //! Without the `flex` feature there is no custom operation: every device takes the tensor
-    //! operations.
-    use burn::prelude::*;
-
-    /// Never: the kernel is not compiled in.
-    pub fn available(_device: &Device) -> bool {
-        false
-    }
-
-    pub(crate) fn sgd_step(
-        _weights: [Tensor<2>; 2],
-        _x: Tensor<2>,
-        _h: Tensor<2>,
-        _target: Tensor<2>,
-        _lr_scale: f64,
-    ) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
-        unreachable!("the Flex kernel is not compiled in")
-    }
-
-    pub(crate) fn step_gradients(
-        _w1: Tensor<2>,
-        _w2: Tensor<2>,
-        _x: Tensor<2>,
-        _h: Tensor<2>,
-        _target: Tensor<2>,
-        _scale: f64,
-    ) -> (Tensor<2>, Tensor<2>, [Tensor<2>; 2]) {
-        unreachable!("the Flex kernel is not compiled in")
-    }
-}
 mod optim;
 
 pub use fused::{OneStep, one_step_gradients};
@@ -102,8 +70,9 @@ pub struct TrainConfig {
     pub grad_clip: Option<f64>,
     /// Shuffle the sequences each epoch, with a seed derived from this one and the epoch.
     pub shuffle_seed: Option<u64>,
-    /// Compute the gradients by hand where that is exact (batch 1, `bptt = 1`: the tutorial's
-    /// case) instead of through Burn's autodiff. See [`GradientPath`].
+    /// Compute the gradients by hand instead of through Burn's autodiff: the fused one-step
+    /// path for the tutorial's case (batch 1, `bptt = 1`), hand-derived BPTT otherwise. See
+    /// [`GradientPath`].
     pub fused: bool,
 }
 
@@ -114,6 +83,9 @@ pub enum GradientPath {
     Autodiff,
     /// The one-step gradients derived by hand, with no graph (batch 1, `bptt = 1` only).
     Fused,
+    /// Backpropagation through time derived by hand, for any batch and window: the recurrence
+    /// step by step, the rest one matrix product per window (`bptt.rs`).
+    HandBptt,
 }
 
 impl std::fmt::Display for GradientPath {
@@ -121,6 +93,7 @@ impl std::fmt::Display for GradientPath {
         f.write_str(match self {
             GradientPath::Autodiff => "autodiff",
             GradientPath::Fused => "fused one-step gradients",
+            GradientPath::HandBptt => "hand-derived BPTT",
         })
     }
 }
@@ -134,7 +107,10 @@ impl GradientPath {
                 format!("{self}, one Flex kernel per step")
             }
             GradientPath::Fused => format!("{self}, as tensor operations"),
-            GradientPath::Autodiff => self.to_string(),
+            GradientPath::HandBptt if kernel::available(device) => {
+                format!("{self}, tanh by the Flex kernel")
+            }
+            GradientPath::HandBptt | GradientPath::Autodiff => self.to_string(),
         }
     }
 }
@@ -142,10 +118,10 @@ impl GradientPath {
 impl TrainConfig {
     /// The path [`fit`] takes with this configuration.
     pub fn gradient_path(&self) -> GradientPath {
-        if self.fused && self.batch_size == 1 && self.bptt == 1 {
-            GradientPath::Fused
-        } else {
-            GradientPath::Autodiff
+        match (self.fused, self.batch_size, self.bptt) {
+            (true, 1, 1) => GradientPath::Fused,
+            (true, _, _) => GradientPath::HandBptt,
+            (false, _, _) => GradientPath::Autodiff,
         }
     }
 }
@@ -386,7 +362,7 @@ pub fn fit(
     let path = config.gradient_path();
     let steps = match path {
         GradientPath::Fused => fused::steps(train, model_config.d_hidden, &device),
-        GradientPath::Autodiff => Vec::new(),
+        GradientPath::HandBptt | GradientPath::Autodiff => Vec::new(),
     };
     // dL/d(output) = scale · (output - target), for one step of one sequence.
     let scale = match config.loss {
@@ -410,20 +386,15 @@ pub fn fit(
         // Sync point: either way, the epoch's losses come to the host once, one per update.
         let window_losses: Vec<f32> = match path {
             GradientPath::Fused => {
-                let weights = [
-                    model.w1.val().without_autodiff(),
-                    model.w2.val().without_autodiff(),
-                ];
                 let ([w1, w2], residuals) = fused::epoch(
-                    weights,
+                    weights_of(&model),
                     &mut optim,
                     &order,
                     &steps,
                     model_config.d_hidden,
                     scale,
                 );
-                model.w1 = model.w1.map(|_| w1.autodiff().require_grad());
-                model.w2 = model.w2.map(|_| w2.autodiff().require_grad());
+                set_weights(&mut model, [w1, w2]);
                 let residuals = Tensor::cat(residuals, 0)
                     .into_data()
                     .try_into_vec_as::<f32>()
@@ -438,6 +409,22 @@ pub fn fit(
                         }
                     })
                     .collect()
+            }
+            GradientPath::HandBptt => {
+                let plain = device.clone().without_autodiff();
+                let (weights, losses) = bptt::epoch(
+                    weights_of(&model),
+                    &mut optim,
+                    &order,
+                    train,
+                    config,
+                    &plain,
+                );
+                set_weights(&mut model, weights);
+                Tensor::cat(losses, 0)
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("float losses")
             }
             GradientPath::Autodiff => {
                 let losses = autodiff_epoch(
@@ -508,6 +495,21 @@ pub fn fit(
         best,
         path,
     })
+}
+
+/// The model's weights as plain tensors (no autodiff), for the paths that compute gradients by
+/// hand.
+fn weights_of(model: &Elman) -> [Tensor<2>; 2] {
+    [
+        model.w1.val().without_autodiff(),
+        model.w2.val().without_autodiff(),
+    ]
+}
+
+/// Puts the weights a hand-derived path computed back into the (autodiff) model.
+fn set_weights(model: &mut Elman, [w1, w2]: [Tensor<2>; 2]) {
+    model.w1 = model.w1.clone().map(|_| w1.autodiff().require_grad());
+    model.w2 = model.w2.clone().map(|_| w2.autodiff().require_grad());
 }
 
 /// One epoch through Burn's autodiff: mini-batches of the sequences `order`, each cut into
@@ -1019,7 +1021,7 @@ mod tests {
         #[allow(deprecated)] // the deprecated backend is the one without the kernel
         let devices = [(Device::flex(), true), (Device::ndarray(), false)];
         for (device, kernel) in devices {
-            assert_eq!(crate::kernel::available(&device), kernel);
+            assert_eq!(kernel::available(&device), kernel);
             let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7], [1, 2]), &device);
             let h = Tensor::<2>::from_data(
                 TensorData::new(vec![0.1f32, -0.2, 0.5, 0.0, 0.9], [1, 5]),
@@ -1079,6 +1081,133 @@ mod tests {
         }
     }
 
+    /// Hand-derived BPTT over a window equals Burn's autodiff: the loss, both gradients and the
+    /// last context, from a non-zero context, for both losses, on Flex (with the tanh kernel),
+    /// on ndarray (Burn's tanh) and on wgpu (Mesa's lavapipe here).
+    #[test]
+    fn hand_bptt_matches_autodiff() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 5,
+            d_output: 3,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 8);
+        let (batch, steps) = (4, 6);
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
+        };
+        let inputs = values(batch * steps * 2, 0.0);
+        let targets = values(batch * steps * 3, 5.0);
+        let h0 = values(batch * 5, 9.0);
+        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+        let devices = [
+            Device::flex(),
+            Device::ndarray(),
+            Device::wgpu(burn::prelude::DeviceKind::DefaultDevice),
+        ];
+        for device in devices {
+            let x =
+                Tensor::<3>::from_data(TensorData::new(inputs.clone(), [batch, steps, 2]), &device);
+            let y = Tensor::<3>::from_data(
+                TensorData::new(targets.clone(), [batch, steps, 3]),
+                &device,
+            );
+            let h = Tensor::<2>::from_data(TensorData::new(h0.clone(), [batch, 5]), &device);
+            for loss in [LossKind::HalfSumSquares, LossKind::Mse] {
+                let plain = weights.to_module(&device);
+                let window = bptt::window(
+                    [&plain.w1.val(), &plain.w2.val()],
+                    x.clone().swap_dims(0, 1).reshape([steps * batch, 2]),
+                    y.clone().swap_dims(0, 1).reshape([steps * batch, 3]),
+                    h.clone(),
+                    loss,
+                );
+
+                let ad = device.clone().autodiff();
+                let model = weights.to_module(&ad);
+                let (out, last) = model.forward(
+                    x.clone().autodiff(),
+                    ElmanState {
+                        context: h.clone().autodiff(),
+                    },
+                );
+                let squares = (out - y.clone().autodiff()).square().sum();
+                let value = match loss {
+                    LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                    LossKind::Mse => squares.div_scalar((batch * steps * 3) as f64),
+                };
+                let grads = value.clone().backward();
+                let [g1, g2] = window.grads;
+                let pairs = [
+                    (to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
+                    (to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
+                    (to_vec(window.last), to_vec(last.context.inner())),
+                    (
+                        to_vec(window.loss.unsqueeze()),
+                        to_vec(value.inner().unsqueeze()),
+                    ),
+                ];
+                for (hand, autodiff) in pairs {
+                    assert_eq!(hand.len(), autodiff.len());
+                    for (h, a) in hand.iter().zip(&autodiff) {
+                        assert!(
+                            (h - a).abs() <= 1e-5 * a.abs().max(1.0),
+                            "{loss:?} on {device:?}: {h} vs {a}"
+                        );
+                    }
+                    assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
+                }
+            }
+        }
+    }
+
+    /// Mini-batches with truncated windows, Adam and clipping: the hand-derived path and
+    /// autodiff give the same losses, and the reports say which path ran.
+    #[test]
+    fn hand_bptt_and_autodiff_runs_agree() {
+        let waves = sines(10, 12, 6);
+        let weights = ElmanWeights::init(
+            &ElmanConfig {
+                d_hidden: 8,
+                w1_std: 0.3,
+                w2_std: 0.3,
+                ..ElmanConfig::default()
+            },
+            2,
+        );
+        let hand = TrainConfig {
+            n_epochs: 4,
+            lr: 0.01,
+            batch_size: 4,
+            bptt: 5,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: Some(0.5),
+            shuffle_seed: Some(1),
+            fused: true,
+        };
+        let autodiff = TrainConfig {
+            fused: false,
+            ..hand
+        };
+        assert_eq!(hand.gradient_path(), GradientPath::HandBptt);
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let run = |config: &TrainConfig| {
+                fit(&weights, &waves, None, config, &device, None, |_, _| {}).unwrap()
+            };
+            let (a, b) = (run(&hand), run(&autodiff));
+            assert_eq!(
+                (a.path, b.path),
+                (GradientPath::HandBptt, GradientPath::Autodiff)
+            );
+            assert!(a.losses[3] < a.losses[0], "{:?}", a.losses);
+            for (x, y) in a.losses.iter().zip(&b.losses) {
+                assert!((x - y).abs() <= 1e-5 * y, "hand {x} vs autodiff {y}");
+            }
+        }
+    }
+
     /// The SGD step of the Flex kernel, which updates the weights in place, gives the weights
     /// of the tensor operations' update, and leaves a tensor that still shares the old weights
     /// untouched.
@@ -1113,7 +1242,7 @@ mod tests {
             to_vec(o2 - step.grad_w2.mul_scalar(lr)),
         ];
         let ([n1, n2], context, residual) =
-            crate::kernel::sgd_step([w1.clone(), w2.clone()], x, h, target, lr);
+            kernel::sgd_step([w1.clone(), w2.clone()], x, h, target, lr);
         let pairs = [
             (to_vec(n1), expected[0].clone()),
             (to_vec(n2), expected[1].clone()),

@@ -1,16 +1,22 @@
-//! The fused step as one Burn custom operation on the Flex CPU backend.
+//! The network's custom Burn operations on the Flex CPU backend.
 //!
-//! The tensor-operation version of the fused step ([`crate::fused`]) is a dozen operations on
-//! tensors of a handful of numbers; each one costs Burn a dispatch, a shape check and an
-//! allocation, and the arithmetic is about 200 floating-point operations. Here the whole step is
-//! one operation: a backend extension ([`ElmanKernels`]) whose Flex implementation runs the same
-//! formulas in plain loops over the tensors' memory, updating the weights in place when nothing
-//! else holds them. It is picked when the tensors live on a Flex device
-//! ([`available`]); every other device takes the tensor operations, and
-//! `tests::kernel_matches_the_tensor_operations` checks that both give the same numbers.
+//! Burn runs a tensor operation as a dispatch, a shape check and an allocation; for the tutorial's
+//! step, whose arithmetic is about 200 floating-point operations, that overhead is all the cost.
+//! [`ElmanKernels`] is a backend extension (Burn's custom operations) with a Flex implementation
+//! in plain loops over the tensors' memory:
 //!
-//! This module and the bench are the only places outside `elman-cli` that name a backend: a
-//! custom operation is written for one.
+//! - [`sgd_step`]: one training step of online SGD, the forward pass, the hand-derived gradients
+//!   (the formulas are in `elman-train`'s `fused.rs`) and the update of both matrices, in place
+//!   when nothing else holds them;
+//! - [`step_gradients`]: the same step's gradients, for other optimizers;
+//! - [`tanh`]: `tanh` of a tensor in vectorized loops ([`tanh_f32`]), where Flex calls the
+//!   scalar library function per element.
+//!
+//! The kernels exist for Flex only. Callers of [`sgd_step`] and [`step_gradients`] check
+//! [`available`] and otherwise use tensor operations; [`tanh`] falls back to Burn's own by
+//! itself, also for autodiff tensors (the kernels have no backward pass). Besides `elman-cli`'s
+//! backend choice and the bench, this is the one place that names a backend: a custom operation
+//! is written for one.
 
 use std::borrow::Cow;
 
@@ -39,6 +45,11 @@ pub trait ElmanKernels: Backend {
         FloatTensor<Self>,
     );
 
+    /// `tanh` of every element, through [`tanh_f32`] in loops the compiler vectorizes for the
+    /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
+    /// batched training). Writes in place when nothing else holds `x`.
+    fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// One step's forward pass and the gradients of its loss, whose derivative with respect to
     /// the output is `scale · (y - target)`. Returns `(h', y - target, dL/dW1, dL/dW2)`.
     fn elman_step_gradients(
@@ -65,7 +76,7 @@ pub fn available(device: &Device) -> bool {
 ///
 /// # Panics
 /// When the tensors are not on a device for which [`available`] holds.
-pub(crate) fn sgd_step(
+pub fn sgd_step(
     [w1, w2]: [Tensor<2>; 2],
     x: Tensor<2>,
     h: Tensor<2>,
@@ -87,11 +98,45 @@ pub(crate) fn sgd_step(
     )
 }
 
+/// `tanh` of `x`: [`ElmanKernels::elman_tanh`] on a Flex device (without autodiff), Burn's own
+/// everywhere else.
+pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if available(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_tanh(x.into_dispatch()))
+    } else {
+        x.tanh()
+    }
+}
+
+/// `tanh(x)` for `f32` as a ratio of an odd polynomial of degree 13 and an even one of degree
+/// 6 on `x` clamped to ±7.9 (where `tanh` rounds to ±1), the approximation Eigen and XLA use:
+/// no branches, no library call, so a loop of it vectorizes. Within 1e-6 of `tanh` everywhere
+/// (`tests::tanh_is_within_float_error`).
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    const ALPHA: [f32; 7] = [
+        4.893_524_6e-3,
+        6.372_619_3e-4,
+        1.485_722_4e-5,
+        5.122_297e-8,
+        -8.604_672e-11,
+        2.000_188e-13,
+        -2.760_768_5e-16,
+    ];
+    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+    let x = x.clamp(-CLAMP, CLAMP);
+    let x2 = x * x;
+    let p = ALPHA.iter().rev().fold(0.0, |p, a| p * x2 + a) * x;
+    let q = BETA.iter().rev().fold(0.0, |q, b| q * x2 + b);
+    p / q
+}
+
 /// [`ElmanKernels::elman_step_gradients`] on Burn tensors: `(h', y - target, [dL/dW1, dL/dW2])`.
 ///
 /// # Panics
 /// When the tensors are not on a device for which [`available`] holds.
-pub(crate) fn step_gradients(
+pub fn step_gradients(
     w1: Tensor<2>,
     w2: Tensor<2>,
     x: Tensor<2>,
@@ -225,6 +270,26 @@ fn writable(t: FlexTensor) -> FlexTensor {
 }
 
 impl ElmanKernels for Flex {
+    fn elman_tanh(x: FlexTensor) -> FlexTensor {
+        let apply = |values: &mut [f32]| {
+            pulp::Arch::new().dispatch(|| {
+                for v in values {
+                    *v = tanh_f32(*v);
+                }
+            })
+        };
+        let mut x = writable(x);
+        let n = x.layout().num_elements();
+        if let Some(values) = x.try_storage_mut::<f32>() {
+            apply(&mut values[..n]);
+            return x;
+        }
+        let shape = x.layout().shape().clone();
+        let mut values = values(&x).into_owned();
+        apply(&mut values);
+        FlexTensor::from_data(TensorData::new(values, shape))
+    }
+
     fn elman_sgd_step(
         w1: FlexTensor,
         w2: FlexTensor,
@@ -312,5 +377,61 @@ impl ElmanKernels for Flex {
             tensor(g1, rows, d.d_hidden),
             tensor(g2, d.d_hidden, d.d_output),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The approximation against `f64`'s `tanh` on a fine grid over [-10, 10]: at most 1e-6
+    /// apart (a few units in the last place of an `f32` near ±1), odd, and exactly 0 at 0.
+    #[test]
+    fn tanh_is_within_float_error() {
+        let mut worst = 0.0f64;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 5e-5;
+            let exact = f64::from(x).tanh();
+            worst = worst.max((f64::from(tanh_f32(x)) - exact).abs());
+            assert_eq!(tanh_f32(-x), -tanh_f32(x));
+        }
+        assert!(worst < 1e-6, "worst error {worst}");
+        assert_eq!(tanh_f32(0.0), 0.0);
+        assert_eq!(tanh_f32(100.0), tanh_f32(7.905_311));
+    }
+
+    /// The kernels apply to plain Flex tensors only: not under autodiff, not on other backends.
+    #[test]
+    fn only_plain_flex_devices_have_the_kernels() {
+        assert!(available(&Device::flex()));
+        assert!(!available(&Device::flex().autodiff()));
+        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+        let ndarray = Device::ndarray();
+        assert!(!available(&ndarray));
+        let x = Tensor::<1>::from_floats([0.5, -2.0], &Device::flex().autodiff()).require_grad();
+        let y = tanh(x.clone()).sum();
+        let grad = x.grad(&y.backward()).unwrap().into_data();
+        let expected: Vec<f32> = [0.5f32, -2.0]
+            .iter()
+            .map(|v| 1.0 - v.tanh().powi(2))
+            .collect();
+        for (g, e) in grad.iter::<f32>().zip(expected) {
+            assert!((g - e).abs() < 1e-6, "{g} vs {e}");
+        }
+    }
+
+    /// The tensor version on Flex (in place and on a shared tensor) equals the scalar one.
+    #[test]
+    fn tanh_on_a_tensor_is_the_scalar_function() {
+        let device = Device::flex();
+        let values: Vec<f32> = (0..300).map(|i| (i as f32 - 150.0) * 0.05).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [3, 100]), &device);
+        let shared = tanh(x.clone());
+        let owned = tanh(x.clone() * 1.0);
+        let expected: Vec<f32> = values.iter().map(|&v| tanh_f32(v)).collect();
+        for t in [shared, owned] {
+            assert_eq!(t.into_data().try_into_vec_as::<f32>().unwrap(), expected);
+        }
+        assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
     }
 }

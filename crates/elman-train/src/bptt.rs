@@ -1,0 +1,160 @@
+//! Backpropagation through time by hand, for any batch size and window: the gradients of a
+//! window's loss written down instead of recorded by autodiff.
+//!
+//! With `W1` split at the input layer's border into `W1x` (the input rows) and `W1h` (the
+//! context rows), `xh · W1 = x · W1x + h · W1h` is the concatenation without building it. For a
+//! window of `T` steps of a batch of `B` sequences, time-major (step `t` is rows `tB..(t+1)B`):
+//!
+//! ```text
+//! forward    h_t  = tanh(x_t · W1x + h_{t-1} · W1h)     # [B, d_hidden], t = 1 … T
+//! backward   r_t  = h_t · W2 - target_t                 # from t = T down to 1
+//!            dy_t = s · r_t                             # s = 1 (halved sum of squares) or 2 / (T·B·d_output)
+//!            g_t  = dy_t · W2ᵀ + da_{t+1} · W1hᵀ        # dL/dh_t: through its output and the next step (da_{T+1} = 0)
+//!            da_t = g_t ⊙ (1 - h_t²)
+//!            dW2 += h_tᵀ · dy_t,   dW1x += x_tᵀ · da_t,   dW1h += h_{t-1}ᵀ · da_t
+//! ```
+//!
+//! The context `h_0` enters the window detached, as in the autodiff path. The weight gradients
+//! are summed step by step as the backward loop goes. `tests::hand_bptt_matches_autodiff`
+//! checks them against Burn's autodiff.
+
+use burn::prelude::*;
+use elman_data::{SequenceBatcher, SequenceDataset};
+use elman_model::kernel;
+
+use crate::LossKind;
+use crate::optim::Optimizer;
+
+/// `W1` split at the input layer's border: `(W1x, W1h)`.
+fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
+    (
+        w1.clone().slice(s![0..d_input, ..]),
+        w1.clone().slice(s![d_input.., ..]),
+    )
+}
+
+/// What one window gives: its loss (still on the device), the gradients and the last context.
+pub(crate) struct Window {
+    /// The window's loss, `[1]`.
+    pub loss: Tensor<1>,
+    /// `[dL/dW1, dL/dW2]`.
+    pub grads: [Tensor<2>; 2],
+    /// `h_T`, the context the next window starts from.
+    pub last: Tensor<2>,
+}
+
+/// The loss of one window of time-major inputs `x` (`[T·batch, d_input]`) and targets
+/// (`[T·batch, d_output]`) from the context `h0`, and its gradients.
+///
+/// Every tensor is one step's (`[batch, …]`) or a weight's: a window's worth of activations in
+/// one tensor would cost a fresh allocation of megabytes per window, and the page faults
+/// that come with it, for no fewer floating-point operations.
+pub(crate) fn window(
+    [w1, w2]: [&Tensor<2>; 2],
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    h0: Tensor<2>,
+    loss: LossKind,
+) -> Window {
+    let [batch, d_hidden] = h0.dims();
+    let d_input = w1.dims()[0] - d_hidden;
+    let [rows, d_output] = targets.dims();
+    let steps = rows / batch;
+    let (w1x, w1h) = split(w1, d_input);
+    let step_rows = |t: usize| s![t * batch..(t + 1) * batch, ..];
+
+    // Forward: h_t = tanh(x_t · W1x + h_{t-1} · W1h), the concatenation split in two products.
+    // The contexts keep h_0 in front.
+    let mut h = vec![h0];
+    for t in 0..steps {
+        let input = x.clone().slice(step_rows(t)).matmul(w1x.clone());
+        let previous = h.last().expect("h_0").clone();
+        h.push(kernel::tanh(previous.matmul(w1h.clone()) + input));
+    }
+    let last = h[steps].clone();
+
+    // Backward, by hand, from the last step to the first.
+    let scale = match loss {
+        LossKind::HalfSumSquares => 1.0,
+        LossKind::Mse => 2.0 / (rows * d_output) as f64,
+    };
+    let (w2_t, w1h_t) = (w2.clone().transpose(), w1h.transpose());
+    let mut grad_w1x = Tensor::<2>::zeros([d_input, d_hidden], &last.device());
+    let mut grad_w1h = Tensor::<2>::zeros([d_hidden, d_hidden], &last.device());
+    let mut grad_w2 = Tensor::<2>::zeros([d_hidden, d_output], &last.device());
+    let mut residuals = Vec::with_capacity(steps);
+    let mut d_a: Option<Tensor<2>> = None; // dL/da_{t+1}
+    for t in (0..steps).rev() {
+        let h_t = &h[t + 1];
+        let residual = h_t.clone().matmul(w2.clone()) - targets.clone().slice(step_rows(t));
+        let d_y = residual.clone().mul_scalar(scale);
+        residuals.push(residual);
+        grad_w2 = grad_w2 + h_t.clone().transpose().matmul(d_y.clone());
+        let mut d_h = d_y.matmul(w2_t.clone());
+        if let Some(next) = d_a {
+            d_h = next.matmul(w1h_t.clone()) + d_h;
+        }
+        let d_a_t = d_h * h_t.clone().square().neg().add_scalar(1.0);
+        grad_w1h = grad_w1h + h[t].clone().transpose().matmul(d_a_t.clone());
+        grad_w1x = grad_w1x
+            + x.clone()
+                .slice(step_rows(t))
+                .transpose()
+                .matmul(d_a_t.clone());
+        d_a = Some(d_a_t);
+    }
+    let squares = Tensor::cat(residuals, 0).square().sum();
+    let loss = match loss {
+        LossKind::HalfSumSquares => squares.div_scalar(2.0),
+        LossKind::Mse => squares.div_scalar((rows * d_output) as f64),
+    };
+    Window {
+        loss,
+        grads: [Tensor::cat(vec![grad_w1x, grad_w1h], 0), grad_w2],
+        last,
+    }
+}
+
+/// `[batch, T, d]` as time-major rows `[T·batch, d]`.
+fn time_major(t: Tensor<3>) -> Tensor<2> {
+    let [batch, steps, d] = t.dims();
+    t.swap_dims(0, 1).reshape([steps * batch, d])
+}
+
+/// One epoch of hand-derived BPTT: mini-batches of the sequences `order`, each cut into windows
+/// of `bptt` steps. Returns the new weights and each window's loss, still on the device.
+pub(crate) fn epoch(
+    weights: [Tensor<2>; 2],
+    optim: &mut Optimizer,
+    order: &[usize],
+    train: &SequenceDataset,
+    config: &crate::TrainConfig,
+    device: &Device,
+) -> ([Tensor<2>; 2], Vec<Tensor<1>>) {
+    let [mut w1, mut w2] = weights;
+    let d_hidden = w1.dims()[1];
+    let batcher = SequenceBatcher::for_dataset(train);
+    let seq_len = train.seq_len();
+    let mut losses = Vec::new();
+    for indices in order.chunks(config.batch_size) {
+        let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
+        let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
+        let size = indices.len();
+        let (x, y) = (time_major(batch.inputs), time_major(batch.targets));
+        let mut h = Tensor::<2>::zeros([size, d_hidden], device);
+        for start in (0..seq_len).step_by(config.bptt) {
+            let rows = s![start * size..(start + config.bptt).min(seq_len) * size, ..];
+            let window = window(
+                [&w1, &w2],
+                x.clone().slice(rows),
+                y.clone().slice(rows),
+                h,
+                config.loss,
+            );
+            losses.push(window.loss);
+            [w1, w2] = optim.update([w1, w2], window.grads);
+            h = window.last;
+        }
+    }
+    ([w1, w2], losses)
+}
