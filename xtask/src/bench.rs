@@ -123,8 +123,10 @@ fn target_dir() -> PathBuf {
     PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string()))
 }
 
-/// Builds `elman-bench` in release mode from the workspace at `root`, returning the binary.
-fn build(root: &Path) -> Result<PathBuf, String> {
+/// Builds `elman-bench` in release mode from the workspace at `root` and copies the binary to
+/// `target/bench/elman-bench-{name}`, which it returns: with one shared target folder the next
+/// build (the baseline's) would otherwise replace it under the same name.
+fn build(root: &Path, name: &str) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     println!(
         "$ cargo build --release -p elman-bench   (in {})",
@@ -143,7 +145,12 @@ fn build(root: &Path) -> Result<PathBuf, String> {
     } else {
         root.join(target_dir())
     };
-    Ok(target.join("release").join("elman-bench"))
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let copy = dir.join(format!("elman-bench-{name}"));
+    std::fs::copy(target.join("release").join("elman-bench"), &copy)
+        .map_err(|e| format!("cannot copy the bench binary to {}: {e}", copy.display()))?;
+    Ok(copy)
 }
 
 /// Runs a bench program and collects its result lines.
@@ -229,7 +236,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     let mut bench_args = options.args.clone();
     bench_args.extend(["--threads".to_string(), options.threads.to_string()]);
-    let ours = build(Path::new("."))?;
+    let ours = build(Path::new("."), "current")?;
 
     // Side by side with an earlier build: both binaries, alternately, best of two each.
     let mut baseline = Vec::new();
@@ -249,7 +256,13 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         if !status.success() {
             return Err(format!("cannot check out {rev}"));
         }
-        let theirs = build(&src.canonicalize().map_err(|e| e.to_string())?)?;
+        let theirs = build(&src.canonicalize().map_err(|e| e.to_string())?, "baseline");
+        // The worktree was only needed for the build.
+        let _ = Command::new("git")
+            .args(["worktree", "remove", "--force"])
+            .arg(&src)
+            .status();
+        let theirs = theirs?;
         baseline = run(&theirs, &bench_args)?;
         let again = run(&ours, &bench_args)?;
         let more = run(&theirs, &bench_args)?;

@@ -136,17 +136,20 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
                 "{}",
                 line(workload, backend, path, threads, train, "train seq/s")
             );
-            println!(
-                "{}",
-                line(
-                    &format!("{workload}-inference"),
-                    backend,
-                    "forward",
-                    threads,
-                    infer,
-                    "seq/s"
-                )
-            );
+            // Inference is the same for both training paths: reported once.
+            if path == "hand" {
+                println!(
+                    "{}",
+                    line(
+                        &format!("{workload}-inference"),
+                        backend,
+                        "forward",
+                        threads,
+                        infer,
+                        "seq/s"
+                    )
+                );
+            }
         }
         other => return Err(format!("unknown workload `{other}`")),
     }
