@@ -161,6 +161,10 @@ pub fn step_gradients(
 
 /// A step's forward and backward pass down to the pre-activation, in plain loops.
 struct Pass {
+    /// The sizes, read from the weights.
+    d: Dims,
+    /// The input layer `[x ; h]`, `[d_input + d_hidden]`.
+    xh: Vec<f32>,
     /// `h'`, `[d_hidden]`.
     context: Vec<f32>,
     /// `y - target`, `[d_output]`.
@@ -189,24 +193,25 @@ impl Dims {
             d_output: w2.layout().shape()[1],
         }
     }
-
-    /// `xh[i]`, the input layer `[x ; h]` without building it: below `d_input` the input, above
-    /// it the context. This index is the tutorial's concatenation.
-    fn xh(self, x: &[f32], h: &[f32], i: usize) -> f32 {
-        if i < self.d_input {
-            x[i]
-        } else {
-            h[i - self.d_input]
-        }
-    }
 }
 
-/// The step's formulas (see [`crate::fused`]) with `scale` folded into `dL/dy`.
-fn pass(w1: &[f32], w2: &[f32], x: &[f32], h: &[f32], target: &[f32], scale: f32, d: Dims) -> Pass {
+/// The step's formulas (see `elman-train`'s `fused.rs`) with `scale` folded into `dL/dy`.
+fn pass(
+    w1: &FlexTensor,
+    w2: &FlexTensor,
+    x: &FlexTensor,
+    h: &FlexTensor,
+    target: &FlexTensor,
+    scale: f32,
+) -> Pass {
+    let d = Dims::of(w1, w2);
+    let (w1, w2) = (values(w1), values(w2));
+    // The input layer: the inputs, then the context neurons.
+    let xh: Vec<f32> = values(x).iter().chain(values(h).iter()).copied().collect();
+    debug_assert_eq!(xh.len(), d.d_input + d.d_hidden);
     // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
     let mut context = vec![0.0f32; d.d_hidden];
-    for (i, row) in w1.chunks_exact(d.d_hidden).enumerate() {
-        let v = d.xh(x, h, i);
+    for (v, row) in xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
         for (c, w) in context.iter_mut().zip(row) {
             *c += v * w;
         }
@@ -214,7 +219,7 @@ fn pass(w1: &[f32], w2: &[f32], x: &[f32], h: &[f32], target: &[f32], scale: f32
     for c in &mut context {
         *c = c.tanh();
     }
-    let mut residual: Vec<f32> = target.iter().map(|t| -t).collect();
+    let mut residual: Vec<f32> = values(target).iter().map(|t| -t).collect();
     for (c, row) in context.iter().zip(w2.chunks_exact(d.d_output)) {
         for (r, w) in residual.iter_mut().zip(row) {
             *r += c * w;
@@ -231,6 +236,8 @@ fn pass(w1: &[f32], w2: &[f32], x: &[f32], h: &[f32], target: &[f32], scale: f32
         })
         .collect();
     Pass {
+        d,
+        xh,
         context,
         residual,
         d_out,
@@ -298,17 +305,8 @@ impl ElmanKernels for Flex {
         target: FlexTensor,
         lr_scale: f32,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let (x, h) = (values(&x), values(&h));
-        let p = pass(
-            &values(&w1),
-            &values(&w2),
-            &x,
-            &h,
-            &values(&target),
-            lr_scale,
-            d,
-        );
+        let p = pass(&w1, &w2, &x, &h, &target, lr_scale);
+        let d = p.d;
         // Update, in place: W2 -= h'ᵀ · dL/dy, W1 -= xhᵀ · dL/da (the learning rate is in both).
         let mut w2 = writable(w2);
         let n2 = w2.layout().num_elements();
@@ -322,11 +320,10 @@ impl ElmanKernels for Flex {
         }
         let mut w1 = writable(w1);
         let n1 = w1.layout().num_elements();
-        for (i, row) in w1.storage_mut::<f32>()[..n1]
+        for (row, v) in w1.storage_mut::<f32>()[..n1]
             .chunks_exact_mut(d.d_hidden)
-            .enumerate()
+            .zip(&p.xh)
         {
-            let v = d.xh(&x, &h, i);
             for (w, g) in row.iter_mut().zip(&p.d_a) {
                 *w -= v * g;
             }
@@ -347,24 +344,14 @@ impl ElmanKernels for Flex {
         target: FlexTensor,
         scale: f32,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let (x, h) = (values(&x), values(&h));
-        let p = pass(
-            &values(&w1),
-            &values(&w2),
-            &x,
-            &h,
-            &values(&target),
-            scale,
-            d,
-        );
+        let p = pass(&w1, &w2, &x, &h, &target, scale);
+        let d = p.d;
         // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
         let rows = d.d_input + d.d_hidden;
-        let g1 = (0..rows)
-            .flat_map(|i| {
-                let v = d.xh(&x, &h, i);
-                p.d_a.iter().map(move |g| v * g)
-            })
+        let g1 = p
+            .xh
+            .iter()
+            .flat_map(|v| p.d_a.iter().map(move |g| v * g))
             .collect();
         let g2 = p
             .context

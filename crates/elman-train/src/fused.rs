@@ -10,19 +10,21 @@
 //! dL/dW1 = xhᵀ · dL/da
 //! ```
 //!
-//! These are a dozen tensor operations on the device, against the graph bookkeeping of
-//! autodiff. The step's residual `r` stays on the device; the epoch's losses are computed from
-//! all residuals at once. `tests::fused_gradients_match_autodiff` checks the formulas against
-//! Burn's autodiff.
+//! On a Flex device the whole step, with SGD its update too, is one custom operation
+//! (`elman_model::kernel`); elsewhere it is a dozen tensor operations, against the graph
+//! bookkeeping of autodiff. The step's residual `r` stays on the device; the epoch's losses are
+//! computed from all residuals at once. `tests::fused_gradients_match_autodiff` checks both
+//! versions against Burn's autodiff.
 
 use burn::prelude::*;
 use elman_data::SequenceDataset;
 
 use crate::optim::Optimizer;
 
-/// One sequence cut into steps on the device: the inputs padded with zeros to the input layer's
-/// width, `[1, d_input + d_hidden]` (a step writes its context into a copy instead of
-/// concatenating, which costs Burn twice as much), and `[1, d_output]` targets.
+/// One sequence cut into steps on the device: the inputs as they are for the kernel, the inputs
+/// padded with zeros to the input layer's width, `[1, d_input + d_hidden]`, for the tensor
+/// operations (a step writes its context into a copy instead of concatenating, which costs Burn
+/// twice as much), and `[1, d_output]` targets.
 pub(crate) struct Steps {
     d_input: usize,
     /// The inputs as they are, `[1, d_input]`, for the kernel.
