@@ -348,11 +348,10 @@ impl ElmanKernels for Flex {
         let d = p.d;
         // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
         let rows = d.d_input + d.d_hidden;
-        let g1 = p
-            .xh
-            .iter()
-            .flat_map(|v| p.d_a.iter().map(move |g| v * g))
-            .collect();
+        let g1 =
+            p.xh.iter()
+                .flat_map(|v| p.d_a.iter().map(move |g| v * g))
+                .collect();
         let g2 = p
             .context
             .iter()
