@@ -5,14 +5,14 @@
 //! [`ElmanKernels`] is a backend extension (Burn's custom operations) with a Flex implementation
 //! in plain loops over the tensors' memory:
 //!
-//! - [`sgd_step`]: one training step of online SGD, the forward pass, the hand-derived gradients
-//!   (the formulas are in `elman-train`'s `fused.rs`) and the update of both matrices, in place
-//!   when nothing else holds them;
+//! - [`sgd_sequence`]: the tutorial's inner loop over one sequence, each step's forward pass,
+//!   hand-derived gradients (the formulas are in `elman-train`'s `fused.rs`) and SGD update of
+//!   both matrices, in place when nothing else holds them, with no allocation per step;
 //! - [`step_gradients`]: the same step's gradients, for other optimizers;
 //! - [`tanh`]: `tanh` of a tensor in vectorized loops ([`tanh_f32`]), where Flex calls the
 //!   scalar library function per element.
 //!
-//! The kernels exist for Flex only. Callers of [`sgd_step`] and [`step_gradients`] check
+//! The kernels exist for Flex only. Callers of [`sgd_sequence`] and [`step_gradients`] check
 //! [`available`] and otherwise use tensor operations; [`tanh`] falls back to Burn's own by
 //! itself, also for autodiff tensors (the kernels have no backward pass). Besides `elman-cli`'s
 //! backend choice and the bench, this is the one place that names a backend: a custom operation
@@ -28,22 +28,19 @@ use burn::prelude::*;
 /// Custom operations of the Elman network, implemented for the Flex backend only.
 #[backend_extension(Flex)]
 pub trait ElmanKernels: Backend {
-    /// One step of online SGD from context `h` with input `x`: the forward pass, the
-    /// hand-derived gradients and the update `W -= lr · scale · dL/dW` of both matrices.
-    /// Returns `(W1', W2', h', y - target)`.
-    fn elman_sgd_step(
+    /// Online SGD over one sequence from a zero context, the tutorial's inner loop: for each
+    /// of the `T` steps of `inputs` (`[T, d_input]`) and `targets` (`[T, d_output]`) the
+    /// forward pass, the hand-derived gradients of the step's loss, and the update
+    /// `W -= lr · scale · dL/dW` of both matrices; the context carries on, detached, into the
+    /// next step. Returns `(W1', W2', residuals)`, the residuals `y_t - target_t` as
+    /// `[T, d_output]`.
+    fn elman_sgd_sequence(
         w1: FloatTensor<Self>,
         w2: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        h: FloatTensor<Self>,
-        target: FloatTensor<Self>,
+        inputs: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
         lr_scale: f32,
-    ) -> (
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-    );
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// `tanh` of every element, through [`tanh_f32`] in loops the compiler vectorizes for the
     /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
@@ -72,29 +69,26 @@ pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Flex(_))
 }
 
-/// [`ElmanKernels::elman_sgd_step`] on Burn tensors: `([W1', W2'], h', y - target)`.
+/// [`ElmanKernels::elman_sgd_sequence`] on Burn tensors: `([W1', W2'], residuals)`.
 ///
 /// # Panics
 /// When the tensors are not on a device for which [`available`] holds.
-pub fn sgd_step(
+pub fn sgd_sequence(
     [w1, w2]: [Tensor<2>; 2],
-    x: Tensor<2>,
-    h: Tensor<2>,
-    target: Tensor<2>,
+    inputs: Tensor<2>,
+    targets: Tensor<2>,
     lr_scale: f64,
-) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
-    let (w1, w2, h, residual) = <Dispatch as ElmanKernels>::elman_sgd_step(
+) -> ([Tensor<2>; 2], Tensor<2>) {
+    let (w1, w2, residuals) = <Dispatch as ElmanKernels>::elman_sgd_sequence(
         w1.into_dispatch(),
         w2.into_dispatch(),
-        x.into_dispatch(),
-        h.into_dispatch(),
-        target.into_dispatch(),
+        inputs.into_dispatch(),
+        targets.into_dispatch(),
         lr_scale as f32,
     );
     (
         [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
-        Tensor::from_dispatch(h),
-        Tensor::from_dispatch(residual),
+        Tensor::from_dispatch(residuals),
     )
 }
 
@@ -159,22 +153,6 @@ pub fn step_gradients(
     )
 }
 
-/// A step's forward and backward pass down to the pre-activation, in plain loops.
-struct Pass {
-    /// The sizes, read from the weights.
-    d: Dims,
-    /// The input layer `[x ; h]`, `[d_input + d_hidden]`.
-    xh: Vec<f32>,
-    /// `h'`, `[d_hidden]`.
-    context: Vec<f32>,
-    /// `y - target`, `[d_output]`.
-    residual: Vec<f32>,
-    /// `dL/dy` times the caller's scale, `[d_output]`.
-    d_out: Vec<f32>,
-    /// `dL/da` at the same scale, `[d_hidden]`.
-    d_a: Vec<f32>,
-}
-
 /// The sizes of the step, read from the weights: `W1` is `[d_input + d_hidden, d_hidden]`,
 /// `W2` is `[d_hidden, d_output]`.
 #[derive(Clone, Copy)]
@@ -195,53 +173,99 @@ impl Dims {
     }
 }
 
-/// The step's formulas (see `elman-train`'s `fused.rs`) with `scale` folded into `dL/dy`.
-fn pass(
-    w1: &FlexTensor,
-    w2: &FlexTensor,
-    x: &FlexTensor,
-    h: &FlexTensor,
-    target: &FlexTensor,
-    scale: f32,
-) -> Pass {
-    let d = Dims::of(w1, w2);
-    let (w1, w2) = (values(w1), values(w2));
-    // The input layer: the inputs, then the context neurons.
-    let xh: Vec<f32> = values(x).iter().chain(values(h).iter()).copied().collect();
-    debug_assert_eq!(xh.len(), d.d_input + d.d_hidden);
-    // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
-    let mut context = vec![0.0f32; d.d_hidden];
-    for (v, row) in xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
-        for (c, w) in context.iter_mut().zip(row) {
-            *c += v * w;
+/// One step's forward and backward pass down to the pre-activation, in plain loops, into
+/// buffers that a sequence of steps reuses.
+struct Step {
+    d: Dims,
+    /// The input layer `[x ; h]`, `[d_input + d_hidden]`: its context part is the previous
+    /// step's `h'` (zero before the first step).
+    xh: Vec<f32>,
+    /// `h'`, `[d_hidden]`.
+    context: Vec<f32>,
+    /// `y - target`, `[d_output]`.
+    residual: Vec<f32>,
+    /// `dL/dy` times the caller's scale, `[d_output]`.
+    d_out: Vec<f32>,
+    /// `dL/da` at the same scale, `[d_hidden]`.
+    d_a: Vec<f32>,
+}
+
+impl Step {
+    /// Buffers for steps of the network `d`, from a zero context.
+    fn new(d: Dims) -> Self {
+        Self {
+            d,
+            xh: vec![0.0; d.d_input + d.d_hidden],
+            context: vec![0.0; d.d_hidden],
+            residual: vec![0.0; d.d_output],
+            d_out: vec![0.0; d.d_output],
+            d_a: vec![0.0; d.d_hidden],
         }
     }
-    for c in &mut context {
-        *c = c.tanh();
+
+    /// Sets the context part of the input layer.
+    fn set_context(&mut self, h: &[f32]) {
+        self.xh[self.d.d_input..].copy_from_slice(h);
     }
-    let mut residual: Vec<f32> = values(target).iter().map(|t| -t).collect();
-    for (c, row) in context.iter().zip(w2.chunks_exact(d.d_output)) {
-        for (r, w) in residual.iter_mut().zip(row) {
-            *r += c * w;
+
+    /// The new context feeds the context neurons at the next step (detached: only the values
+    /// carry on).
+    fn carry_context(&mut self) {
+        self.xh[self.d.d_input..].copy_from_slice(&self.context);
+    }
+
+    /// The step's formulas (see `elman-train`'s `fused.rs`) for input `x` from the context in
+    /// the input layer, with `scale` folded into `dL/dy`.
+    fn run(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32], scale: f32) {
+        let d = self.d;
+        // The input layer: the inputs, then the context neurons.
+        self.xh[..d.d_input].copy_from_slice(x);
+        // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
+        self.context.fill(0.0);
+        for (v, row) in self.xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
+            for (c, w) in self.context.iter_mut().zip(row) {
+                *c += v * w;
+            }
+        }
+        for c in &mut self.context {
+            *c = c.tanh();
+        }
+        for (r, t) in self.residual.iter_mut().zip(target) {
+            *r = -t;
+        }
+        for (c, row) in self.context.iter().zip(w2.chunks_exact(d.d_output)) {
+            for (r, w) in self.residual.iter_mut().zip(row) {
+                *r += c * w;
+            }
+        }
+        // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
+        for (g, r) in self.d_out.iter_mut().zip(&self.residual) {
+            *g = scale * r;
+        }
+        for ((g, c), row) in self
+            .d_a
+            .iter_mut()
+            .zip(&self.context)
+            .zip(w2.chunks_exact(d.d_output))
+        {
+            let d_h: f32 = row.iter().zip(&self.d_out).map(|(w, g)| w * g).sum();
+            *g = d_h * (1.0 - c * c);
         }
     }
-    // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
-    let d_out: Vec<f32> = residual.iter().map(|r| scale * r).collect();
-    let d_a = context
-        .iter()
-        .zip(w2.chunks_exact(d.d_output))
-        .map(|(c, row)| {
-            let d_h: f32 = row.iter().zip(&d_out).map(|(w, g)| w * g).sum();
-            d_h * (1.0 - c * c)
-        })
-        .collect();
-    Pass {
-        d,
-        xh,
-        context,
-        residual,
-        d_out,
-        d_a,
+
+    /// `W2 -= h'ᵀ · dL/dy` and `W1 -= xhᵀ · dL/da`, in place (the learning rate is in the
+    /// scale the step ran with).
+    fn update(&self, w1: &mut [f32], w2: &mut [f32]) {
+        for (row, c) in w2.chunks_exact_mut(self.d.d_output).zip(&self.context) {
+            for (w, g) in row.iter_mut().zip(&self.d_out) {
+                *w -= c * g;
+            }
+        }
+        for (row, v) in w1.chunks_exact_mut(self.d.d_hidden).zip(&self.xh) {
+            for (w, g) in row.iter_mut().zip(&self.d_a) {
+                *w -= v * g;
+            }
+        }
     }
 }
 
@@ -297,43 +321,34 @@ impl ElmanKernels for Flex {
         FlexTensor::from_data(TensorData::new(values, shape))
     }
 
-    fn elman_sgd_step(
+    fn elman_sgd_sequence(
         w1: FlexTensor,
         w2: FlexTensor,
-        x: FlexTensor,
-        h: FlexTensor,
-        target: FlexTensor,
+        inputs: FlexTensor,
+        targets: FlexTensor,
         lr_scale: f32,
-    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let p = pass(&w1, &w2, &x, &h, &target, lr_scale);
-        let d = p.d;
-        // Update, in place: W2 -= h'ᵀ · dL/dy, W1 -= xhᵀ · dL/da (the learning rate is in both).
-        let mut w2 = writable(w2);
-        let n2 = w2.layout().num_elements();
-        for (row, c) in w2.storage_mut::<f32>()[..n2]
-            .chunks_exact_mut(d.d_output)
-            .zip(&p.context)
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let (inputs, targets) = (values(&inputs), values(&targets));
+        let steps = inputs.len() / d.d_input;
+        let (mut w1, mut w2) = (writable(w1), writable(w2));
+        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
+        let (w1s, w2s) = (
+            &mut w1.storage_mut::<f32>()[..n1],
+            &mut w2.storage_mut::<f32>()[..n2],
+        );
+        let mut step = Step::new(d);
+        let mut residuals = Vec::with_capacity(steps * d.d_output);
+        for (x, target) in inputs
+            .chunks_exact(d.d_input)
+            .zip(targets.chunks_exact(d.d_output))
         {
-            for (w, g) in row.iter_mut().zip(&p.d_out) {
-                *w -= c * g;
-            }
+            step.run(w1s, w2s, x, target, lr_scale);
+            step.update(w1s, w2s);
+            residuals.extend_from_slice(&step.residual);
+            step.carry_context();
         }
-        let mut w1 = writable(w1);
-        let n1 = w1.layout().num_elements();
-        for (row, v) in w1.storage_mut::<f32>()[..n1]
-            .chunks_exact_mut(d.d_hidden)
-            .zip(&p.xh)
-        {
-            for (w, g) in row.iter_mut().zip(&p.d_a) {
-                *w -= v * g;
-            }
-        }
-        (
-            w1,
-            w2,
-            tensor(p.context, 1, d.d_hidden),
-            tensor(p.residual, 1, d.d_output),
-        )
+        (w1, w2, tensor(residuals, steps, d.d_output))
     }
 
     fn elman_step_gradients(
@@ -344,8 +359,16 @@ impl ElmanKernels for Flex {
         target: FlexTensor,
         scale: f32,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let p = pass(&w1, &w2, &x, &h, &target, scale);
-        let d = p.d;
+        let d = Dims::of(&w1, &w2);
+        let mut p = Step::new(d);
+        p.set_context(&values(&h));
+        p.run(
+            &values(&w1),
+            &values(&w2),
+            &values(&x),
+            &values(&target),
+            scale,
+        );
         // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
         let rows = d.d_input + d.d_hidden;
         let g1 =

@@ -34,13 +34,12 @@ pub mod kernel {
     }
 
     /// Not compiled in: callers check [`available`] first.
-    pub fn sgd_step(
+    pub fn sgd_sequence(
         _weights: [Tensor<2>; 2],
-        _x: Tensor<2>,
-        _h: Tensor<2>,
-        _target: Tensor<2>,
+        _inputs: Tensor<2>,
+        _targets: Tensor<2>,
         _lr_scale: f64,
-    ) -> ([Tensor<2>; 2], Tensor<2>, Tensor<2>) {
+    ) -> ([Tensor<2>; 2], Tensor<2>) {
         unreachable!("the Flex kernels are not compiled in")
     }
 

@@ -27,7 +27,10 @@ use crate::optim::Optimizer;
 /// twice as much), and `[1, d_output]` targets.
 pub(crate) struct Steps {
     d_input: usize,
-    /// The inputs as they are, `[1, d_input]`, for the kernel.
+    /// The whole sequence's inputs and targets, `[T, d_input]` and `[T, d_output]`, for the
+    /// kernel's SGD.
+    sequence: [Tensor<2>; 2],
+    /// The inputs as they are, `[1, d_input]`, for the kernel's gradients.
     inputs: Vec<Tensor<2>>,
     padded: Vec<Tensor<2>>,
     targets: Vec<Tensor<2>>,
@@ -37,9 +40,11 @@ pub(crate) struct Steps {
 pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) -> Vec<Steps> {
     let device = device.clone().without_autodiff();
     let seq_len = data.seq_len();
+    let whole = |values: &[f32], width: usize| {
+        Tensor::<2>::from_data(TensorData::new(values.to_vec(), [seq_len, width]), &device)
+    };
     let cut = |values: &[f32], width: usize| -> Vec<Tensor<2>> {
-        let all =
-            Tensor::<2>::from_data(TensorData::new(values.to_vec(), [seq_len, width]), &device);
+        let all = whole(values, width);
         (0..seq_len)
             .map(|t| all.clone().slice(s![t..t + 1, ..]))
             .collect()
@@ -55,6 +60,10 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
                 .collect();
             Steps {
                 d_input,
+                sequence: [
+                    whole(&item.inputs, d_input),
+                    whole(&item.targets, data.d_output()),
+                ],
                 inputs: cut(&item.inputs, d_input),
                 padded: cut(&padded, d_input + d_hidden),
                 targets: cut(&item.targets, data.d_output()),
@@ -160,7 +169,8 @@ fn pieces(
 }
 
 /// One epoch over the sequences `order` of `steps`: every step a forward pass, its gradients
-/// by hand and an update. Returns the new weights and every step's residual, in order.
+/// by hand and an update. Returns the new weights and the residuals (`[steps, d_output]`
+/// tensors whose rows are the steps in order).
 pub(crate) fn epoch(
     weights: [Tensor<2>; 2],
     optim: &mut Optimizer,
@@ -176,6 +186,17 @@ pub(crate) fn epoch(
     let kernel = elman_model::kernel::available(&device);
     for &index in order {
         let sequence = &steps[index];
+        if kernel && optim.is_plain_sgd() {
+            // The tutorial's inner loop over the sequence, updates included, is one custom
+            // operation.
+            let [inputs, targets] = sequence.sequence.clone();
+            let residual;
+            ([w1, w2], residual) =
+                elman_model::kernel::sgd_sequence([w1, w2], inputs, targets, scale * optim.lr());
+            optim.count_steps(sequence.targets.len());
+            residuals.push(residual);
+            continue;
+        }
         let mut h = Tensor::<2>::zeros([1, d_hidden], &device);
         for ((x, padded), target) in sequence
             .inputs
@@ -185,47 +206,31 @@ pub(crate) fn epoch(
         {
             let d_input = sequence.d_input;
             let residual;
-            match (kernel, optim.is_plain_sgd()) {
-                (true, true) => {
-                    // The whole step, update included, is one custom operation.
-                    let lr_scale = scale * optim.lr();
-                    ([w1, w2], h, residual) = elman_model::kernel::sgd_step(
-                        [w1, w2],
-                        x.clone(),
-                        h,
-                        target.clone(),
-                        lr_scale,
-                    );
-                    optim.count_step();
-                }
-                (true, false) => {
-                    let (context, r, grads) = elman_model::kernel::step_gradients(
-                        w1.clone(),
-                        w2.clone(),
-                        x.clone(),
-                        h,
-                        target.clone(),
-                        scale,
-                    );
-                    [w1, w2] = optim.update([w1, w2], grads);
-                    (h, residual) = (context, r);
-                }
-                (false, true) => {
-                    // SGD folds the learning rate into the output's gradient, so both updates
-                    // are one operation each.
-                    let out_scale = scale * optim.lr();
-                    let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, out_scale);
-                    w2 = w2 - p.context.clone().transpose().matmul(p.d_out);
-                    w1 = w1 + p.xh.transpose().matmul(p.minus_d_a);
-                    optim.count_step();
-                    (h, residual) = (p.context, p.residual);
-                }
-                (false, false) => {
-                    let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, scale);
-                    let step = p.gradients();
-                    [w1, w2] = optim.update([w1, w2], [step.grad_w1, step.grad_w2]);
-                    (h, residual) = (step.context, step.residual);
-                }
+            if kernel {
+                let (context, r, grads) = elman_model::kernel::step_gradients(
+                    w1.clone(),
+                    w2.clone(),
+                    x.clone(),
+                    h,
+                    target.clone(),
+                    scale,
+                );
+                [w1, w2] = optim.update([w1, w2], grads);
+                (h, residual) = (context, r);
+            } else if optim.is_plain_sgd() {
+                // SGD folds the learning rate into the output's gradient, so both updates are
+                // one operation each.
+                let out_scale = scale * optim.lr();
+                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, out_scale);
+                w2 = w2 - p.context.clone().transpose().matmul(p.d_out);
+                w1 = w1 + p.xh.transpose().matmul(p.minus_d_a);
+                optim.count_steps(1);
+                (h, residual) = (p.context, p.residual);
+            } else {
+                let p = pieces(&w1, &w2, padded.clone(), h, target, d_input, scale);
+                let step = p.gradients();
+                [w1, w2] = optim.update([w1, w2], [step.grad_w1, step.grad_w2]);
+                (h, residual) = (step.context, step.residual);
             }
             residuals.push(residual);
         }

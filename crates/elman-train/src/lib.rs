@@ -1208,11 +1208,11 @@ mod tests {
         }
     }
 
-    /// The SGD step of the Flex kernel, which updates the weights in place, gives the weights
-    /// of the tensor operations' update, and leaves a tensor that still shares the old weights
-    /// untouched.
+    /// The Flex kernel's SGD over a sequence, which updates the weights in place, gives the
+    /// weights and residuals of the tensor operations' steps (each from the context the one
+    /// before left), and leaves a tensor that still shares the old weights untouched.
     #[test]
-    fn kernel_sgd_step_matches_the_tensor_operations() {
+    fn kernel_sgd_sequence_matches_the_tensor_operations() {
         let config = ElmanConfig {
             d_input: 2,
             d_hidden: 4,
@@ -1224,30 +1224,42 @@ mod tests {
         let plain = weights.to_module(&device);
         let (w1, w2) = (plain.w1.val(), plain.w2.val());
         let before = to_vec(w1.clone());
-        let x = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, -0.25], [1, 2]), &device);
-        let h = Tensor::<2>::from_data(
-            TensorData::new(vec![0.1f32, -0.3, 0.2, 0.7], [1, 4]),
-            &device,
-        );
-        let target = Tensor::<2>::from_data(TensorData::new(vec![0.4f32, -0.6], [1, 2]), &device);
+        let steps = 5;
+        let inputs: Vec<f32> = (0..steps * 2).map(|i| (i as f32 * 0.7).sin()).collect();
+        let targets: Vec<f32> = (0..steps * 2).map(|i| (i as f32 * 0.3).cos()).collect();
         let lr = 0.1;
-        // The tensor operations' step, on ndarray (which has no kernel).
+
+        // The tensor operations' steps, on ndarray (which has no kernel).
         #[allow(deprecated)]
         let ndarray = Device::ndarray();
+        let row = |values: &[f32], t: usize| {
+            Tensor::<2>::from_data(
+                TensorData::new(values[2 * t..2 * t + 2].to_vec(), [1, 2]),
+                &ndarray,
+            )
+        };
         let on = |t: &Tensor<2>| Tensor::<2>::from_data(t.to_data(), &ndarray);
-        let (o1, o2) = (on(&w1), on(&w2));
-        let step = one_step_gradients(&o1, &o2, on(&x), on(&h), on(&target), 1.0);
-        let expected = [
-            to_vec(o1 - step.grad_w1.mul_scalar(lr)),
-            to_vec(o2 - step.grad_w2.mul_scalar(lr)),
-        ];
-        let ([n1, n2], context, residual) =
-            kernel::sgd_step([w1.clone(), w2.clone()], x, h, target, lr);
+        let (mut o1, mut o2) = (on(&w1), on(&w2));
+        let mut h = Tensor::<2>::zeros([1, 4], &ndarray);
+        let mut expected_residuals = Vec::new();
+        for t in 0..steps {
+            let step = one_step_gradients(&o1, &o2, row(&inputs, t), h, row(&targets, t), 1.0);
+            o1 = o1 - step.grad_w1.mul_scalar(lr);
+            o2 = o2 - step.grad_w2.mul_scalar(lr);
+            expected_residuals.extend(to_vec(step.residual));
+            h = step.context;
+        }
+
+        let all = |values: &[f32]| {
+            Tensor::<2>::from_data(TensorData::new(values.to_vec(), [steps, 2]), &device)
+        };
+        let ([n1, n2], residuals) =
+            kernel::sgd_sequence([w1.clone(), w2.clone()], all(&inputs), all(&targets), lr);
+        assert_eq!(residuals.dims(), [steps, 2]);
         let pairs = [
-            (to_vec(n1), expected[0].clone()),
-            (to_vec(n2), expected[1].clone()),
-            (to_vec(context), to_vec(step.context)),
-            (to_vec(residual), to_vec(step.residual)),
+            (to_vec(n1), to_vec(o1)),
+            (to_vec(n2), to_vec(o2)),
+            (to_vec(residuals), expected_residuals),
         ];
         for (got, want) in pairs {
             assert_eq!(got.len(), want.len());

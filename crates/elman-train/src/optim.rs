@@ -123,9 +123,9 @@ impl Optimizer {
         self.lr
     }
 
-    /// Counts an update the caller did itself (see [`Optimizer::is_plain_sgd`]).
-    pub(crate) fn count_step(&mut self) {
-        self.state.step += 1;
+    /// Counts `n` updates the caller did itself (see [`Optimizer::is_plain_sgd`]).
+    pub(crate) fn count_steps(&mut self, n: usize) {
+        self.state.step += n as u64;
     }
 
     /// One update of the weights `w` (without autodiff) from their gradients `g`.
