@@ -157,7 +157,7 @@ fn backends_agree_on_a_short_run() {
     let mut runs = Vec::new();
     for (backend, path) in [
         ("ndarray", "fused one-step gradients, as tensor operations"),
-        ("flex", "fused one-step gradients, one Flex kernel per step"),
+        ("flex", "fused one-step gradients, in the Flex kernel"),
         ("wgpu", "fused one-step gradients, as tensor operations"),
     ] {
         let (out, out_s) = out_arg(dir.path(), backend);
@@ -219,7 +219,7 @@ fn autodiff_is_one_flag_away_and_agrees_with_the_kernel() {
     let dir = tempfile::tempdir().unwrap();
     let mut losses = Vec::new();
     for (name, flags, path) in [
-        ("kernel", &[][..], "one Flex kernel per step"),
+        ("kernel", &[][..], "gradients, in the Flex kernel"),
         ("autodiff", &["--autodiff"][..], "gradients: autodiff\n"),
     ] {
         let (out, out_s) = out_arg(dir.path(), name);

@@ -99,12 +99,12 @@ impl std::fmt::Display for GradientPath {
 }
 
 impl GradientPath {
-    /// The path as it runs on `device`: on Flex the fused step is one custom operation, on the
-    /// other backends a dozen tensor operations.
+    /// The path as it runs on `device`: on Flex the fused steps run in the custom operations of
+    /// `elman_model::kernel`, on the other backends as a dozen tensor operations each.
     pub fn on(self, device: &Device) -> String {
         match self {
             GradientPath::Fused if kernel::available(device) => {
-                format!("{self}, one Flex kernel per step")
+                format!("{self}, in the Flex kernel")
             }
             GradientPath::Fused => format!("{self}, as tensor operations"),
             GradientPath::HandBptt if kernel::available(device) => {
