@@ -506,10 +506,13 @@ fn weights_of(model: &Elman) -> [Tensor<2>; 2] {
     ]
 }
 
-/// Puts the weights a hand-derived path computed back into the (autodiff) model.
+/// Puts the weights a hand-derived path computed back into the (autodiff) model, as tensors
+/// that do not require gradients: a `require_grad` tensor registers a leaf with Burn's autodiff
+/// that only a backward pass releases, and these paths never run one (that held about 6 KB per
+/// epoch for good, and took almost half the tutorial's time on Flex).
 fn set_weights(model: &mut Elman, [w1, w2]: [Tensor<2>; 2]) {
-    model.w1 = model.w1.clone().map(|_| w1.autodiff().require_grad());
-    model.w2 = model.w2.clone().map(|_| w2.autodiff().require_grad());
+    model.w1 = model.w1.clone().map(|_| w1.autodiff());
+    model.w2 = model.w2.clone().map(|_| w2.autodiff());
 }
 
 /// One epoch through Burn's autodiff: mini-batches of the sequences `order`, each cut into
