@@ -1,6 +1,7 @@
 //! A run's checkpoint: one safetensors file holding the weights, the best weights so far, the
 //! optimizer's moments, and (in its metadata) the history, the scaler and the config. It is
-//! rewritten atomically at the end of every epoch, so a killed run leaves the last whole one.
+//! rewritten atomically at the end of an epoch at most once a second and after the last epoch, so a
+//! killed run leaves the last whole one.
 
 use std::collections::HashMap;
 use std::path::Path;

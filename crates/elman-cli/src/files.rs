@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Like [`write_atomic`] but without waiting for the disk: as safe against a killed process
 /// (the rename is atomic), not against a power cut. For files rewritten often, such as the
-/// checkpoint after every epoch.
+/// checkpoint.
 pub fn write_atomic_fast(path: &Path, bytes: &[u8]) -> Result<()> {
     replace(path, bytes, false)
 }

@@ -13,7 +13,7 @@ use crate::data::{self, Prepared};
 use crate::progress::Progress;
 use crate::{Common, TrainArgs, apply_flags, files, inference, output_folder, plot};
 
-/// Trains as the config and flags say, writing results (and a checkpoint every epoch).
+/// Trains as the config and flags say, writing results (and a checkpoint as it goes).
 pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     // Settings: defaults, then the file (or the checkpoint's), then the flags.
     let (mut config, source, resume) = match &args.resume {
@@ -99,6 +99,10 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     let log_every = config.train.log_every;
     let mut progress = Progress::new(config.train.n_epochs);
     let mut checkpoint_error = None;
+    // A checkpoint holds the whole loss history, so writing one after every epoch of a long run
+    // would cost time that grows with the run; at most once a second, and after the last epoch,
+    // loses at most a second's work to a killed run.
+    let mut last_checkpoint = Instant::now();
     let scaler = prepared.scaler.clone();
     let resume_state = resume.map(|c| c.state);
     let report = elman_train::fit(
@@ -120,7 +124,11 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
                 }
             }
             progress.update(epoch.epoch, epoch.updates, epoch.loss, epoch.valid_loss);
-            if checkpoint_error.is_none() {
+            let last_epoch = epoch.epoch + 1 == config.train.n_epochs;
+            if checkpoint_error.is_none()
+                && (last_epoch || last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+            {
+                last_checkpoint = Instant::now();
                 let checkpoint = Checkpoint {
                     state: snapshot.state(),
                     scaler: scaler.clone(),
@@ -165,6 +173,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// The most time between two checkpoints of a run.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The files a finished run leaves beside its checkpoint.
 fn write_results(
