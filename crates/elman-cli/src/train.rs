@@ -154,10 +154,14 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     let epochs_run = report.losses.len();
     let updates = report.losses.len().saturating_sub(first_epoch) * updates_per_epoch;
     eprintln!(
-        "elman: trained in {:.2} s ({:.1} µs per update, {})",
-        elapsed.as_secs_f64(),
+        "elman: trained in {} ({:.2} µs per update, {})",
+        if elapsed.as_secs_f64() < 1.0 {
+            format!("{:.1} ms", elapsed.as_secs_f64() * 1e3)
+        } else {
+            format!("{:.2} s", elapsed.as_secs_f64())
+        },
         elapsed.as_secs_f64() * 1e6 / updates.max(1) as f64,
-        report.path
+        report.path.on(&device)
     );
 
     if fresh {
