@@ -1,6 +1,7 @@
 //! The README's bar chart: how many times faster than PyTorch each backend runs each workload.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 /// One bar: its label and its ratio.
@@ -15,9 +16,9 @@ pub struct Bar {
 pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), String> {
     static FONT: &[u8] = include_bytes!("../../elman-cli/assets/DejaVuSans.ttf");
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
-    let max = bars.iter().map(|b| b.ratio).fold(1.0, f64::max) * 2.5;
+    let max = bars.iter().map(|b| b.ratio).fold(1.0, f64::max) * 4.0;
     let height = 120 + 40 * bars.len() as u32;
-    let low = bars.iter().map(|b| b.ratio).fold(1.0, f64::min) * 0.5;
+    let low = bars.iter().map(|b| b.ratio).fold(1.0, f64::min) * 0.3;
     let draw = || -> Result<(), Box<dyn std::error::Error>> {
         let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -63,11 +64,15 @@ pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), Str
         }))?;
         chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
             let y = n - 1 - i;
-            Text::new(
-                format!(" {:.2}x", bar.ratio),
-                (bar.ratio, SegmentValue::CenterOf(y)),
-                ("sans-serif", 15),
-            )
+            // The figure beyond the bar's end: right of a faster bar, left of a slower one.
+            let (text, anchor) = if bar.ratio >= 1.0 {
+                (format!(" {:.2}x", bar.ratio), HPos::Left)
+            } else {
+                (format!("{:.2}x ", bar.ratio), HPos::Right)
+            };
+            let style = TextStyle::from(("sans-serif", 15).into_font())
+                .pos(Pos::new(anchor, VPos::Center));
+            Text::new(text, (bar.ratio, SegmentValue::CenterOf(y)), style)
         }))?;
         chart.draw_series(LineSeries::new(
             [(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))],
