@@ -70,8 +70,8 @@ pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), Str
             } else {
                 (format!("{:.2}x ", bar.ratio), HPos::Right)
             };
-            let style = TextStyle::from(("sans-serif", 15).into_font())
-                .pos(Pos::new(anchor, VPos::Center));
+            let style =
+                TextStyle::from(("sans-serif", 15).into_font()).pos(Pos::new(anchor, VPos::Center));
             Text::new(text, (bar.ratio, SegmentValue::CenterOf(y)), style)
         }))?;
         chart.draw_series(LineSeries::new(
