@@ -84,7 +84,8 @@ pub enum GradientPath {
     /// The one-step gradients derived by hand, with no graph (batch 1, `bptt = 1` only).
     Fused,
     /// Backpropagation through time derived by hand, for any batch and window: the recurrence
-    /// step by step, the rest one matrix product per window (`bptt.rs`).
+    /// forward step by step, then backward from the window's last step, the weight gradients
+    /// summed on the way (`bptt.rs`).
     HandBptt,
 }
 
