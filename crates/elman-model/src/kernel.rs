@@ -290,8 +290,9 @@ fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
 }
 
-/// `t` with its own contiguous memory from offset 0, ready to be written in place (a copy only
-/// when something else still holds it, or when it is a view).
+/// `t` laid out contiguously from offset 0 (a copy when it is a view), ready for
+/// `storage_mut`, which writes in place when nothing else holds the memory and copies it first
+/// otherwise.
 fn writable(t: FlexTensor) -> FlexTensor {
     if t.is_contiguous() && t.layout().start_offset() == 0 {
         t
@@ -302,23 +303,15 @@ fn writable(t: FlexTensor) -> FlexTensor {
 
 impl ElmanKernels for Flex {
     fn elman_tanh(x: FlexTensor) -> FlexTensor {
-        let apply = |values: &mut [f32]| {
-            pulp::Arch::new().dispatch(|| {
-                for v in values {
-                    *v = tanh_f32(*v);
-                }
-            })
-        };
         let mut x = writable(x);
         let n = x.layout().num_elements();
-        if let Some(values) = x.try_storage_mut::<f32>() {
-            apply(&mut values[..n]);
-            return x;
-        }
-        let shape = x.layout().shape().clone();
-        let mut values = values(&x).into_owned();
-        apply(&mut values);
-        FlexTensor::from_data(TensorData::new(values, shape))
+        let values = &mut x.storage_mut::<f32>()[..n];
+        pulp::Arch::new().dispatch(|| {
+            for v in values {
+                *v = tanh_f32(*v);
+            }
+        });
+        x
     }
 
     fn elman_sgd_sequence(
