@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// One result line, as `elman-bench` and the PyTorch scripts print it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurement {
     pub workload: String,
     pub backend: String,
@@ -18,42 +18,14 @@ pub struct Measurement {
     pub peak_rss_mib: f64,
 }
 
-/// The text value of `"key":"..."` or the number of `"key":...` in a one-line JSON object.
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let start = line.find(&format!("\"{key}\""))? + key.len() + 2;
-    let rest = line[start..].trim_start().strip_prefix(':')?.trim_start();
-    if let Some(text) = rest.strip_prefix('"') {
-        return text.split('"').next();
-    }
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    Some(rest[..end].trim())
-}
-
 impl Measurement {
     /// Parses a result line; `None` for other lines.
     pub fn parse(line: &str) -> Option<Self> {
-        Some(Self {
-            workload: field(line, "workload")?.to_string(),
-            backend: field(line, "backend")?.to_string(),
-            path: field(line, "path")?.to_string(),
-            threads: field(line, "threads")?.parse().ok()?,
-            figure: field(line, "figure")?.parse().ok()?,
-            unit: field(line, "unit")?.to_string(),
-            peak_rss_mib: field(line, "peak_rss_mib")?.parse().ok()?,
-        })
+        serde_json::from_str(line.trim()).ok()
     }
 
     fn to_json(&self) -> String {
-        format!(
-            "{{\"workload\":\"{}\",\"backend\":\"{}\",\"path\":\"{}\",\"threads\":{},\"figure\":{},\"unit\":\"{}\",\"peak_rss_mib\":{}}}",
-            self.workload,
-            self.backend,
-            self.path,
-            self.threads,
-            self.figure,
-            self.unit,
-            self.peak_rss_mib
-        )
+        serde_json::to_string(self).expect("a measurement is plain JSON")
     }
 
     /// Whether a larger figure is better (throughput) or worse (time per step).

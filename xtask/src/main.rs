@@ -10,6 +10,8 @@
 //!   and a CO2 forecast better than the seasonal-naive baseline.
 
 mod bench;
+#[cfg(test)]
+mod tidy;
 
 use std::process::{Command, ExitCode};
 
@@ -219,24 +221,18 @@ fn examples() -> Result<(), String> {
     Ok(())
 }
 
-/// The number after `"key":` in a JSON file (enough for the flat metrics files the command
-/// writes, without a JSON dependency here).
+/// The number under `key` in the JSON object of the file `path` (a metrics file).
 fn metric(path: &std::path::Path, key: &str) -> Result<f64, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let needle = format!("\"{key}\":");
-    let start = text
-        .find(&needle)
-        .ok_or_else(|| format!("{} has no {key}", path.display()))?
-        + needle.len();
-    let number: String = text[start..]
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
-        .collect();
-    number
-        .parse()
-        .map_err(|_| format!("{}: {key} is not a number", path.display()))
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|err| format!("{} is not JSON: {err}", path.display()))?;
+    let field = value
+        .get(key)
+        .ok_or_else(|| format!("{} has no {key}", path.display()))?;
+    field
+        .as_f64()
+        .ok_or_else(|| format!("{}: {key} is not a number", path.display()))
 }
 
 /// The `wgpu` tests run for real, so they need a Vulkan driver. Without one (no GPU, no Mesa),

@@ -2,7 +2,6 @@
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{FontStyle, register_font};
 
 /// One bar: its label and its ratio.
 pub struct Bar {
@@ -12,18 +11,16 @@ pub struct Bar {
     pub ratio: f64,
 }
 
-/// Draws horizontal bars from the line at 1x (as fast as PyTorch) into the PNG file `path`.
+/// Draws horizontal bars from the line at 1x (as fast as PyTorch) into the PNG file `path`,
+/// through `elman`'s own picture writer (its font, its atomic write).
 pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), String> {
-    static FONT: &[u8] = include_bytes!("../../elman-cli/assets/DejaVuSans.ttf");
-    let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     let max = bars.iter().map(|b| b.ratio).fold(1.0, f64::max) * 4.0;
     let height = 120 + 40 * bars.len() as u32;
     let low = bars.iter().map(|b| b.ratio).fold(1.0, f64::min) * 0.3;
-    let draw = || -> Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
+    let draw = |root: &elman_cli::plot::Area<'_>| -> Result<(), Box<dyn std::error::Error>> {
         root.fill(&WHITE)?;
         let n = bars.len();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 24))
             .margin(20)
             .x_label_area_size(40)
@@ -78,8 +75,7 @@ pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), Str
             [(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))],
             BLACK.stroke_width(2),
         ))?;
-        root.present()?;
         Ok(())
     };
-    draw().map_err(|e| format!("cannot draw {}: {e}", path.display()))
+    elman_cli::plot::write_png(path, (1000, height), draw).map_err(|e| format!("{e:#}"))
 }

@@ -16,19 +16,22 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use burn::prelude::Device;
+use elman_cli::backend::Backend;
 use elman_data::{SineDataset, SineWaves};
 use elman_model::{ElmanConfig, ElmanWeights};
-use elman_train::{LossKind, OptimizerKind, TrainConfig};
+use elman_train::{LossKind, OptimizerKind, Start, TrainConfig};
+use serde::Serialize;
 
-fn device(backend: &str) -> Option<Device> {
-    match backend {
-        // The deprecated backend the tutorial's command names, measured beside flex.
-        #[allow(deprecated)]
-        "ndarray" => Some(Device::ndarray()),
-        "flex" => Some(Device::flex()),
-        "wgpu" => Some(Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)),
-        _ => None,
-    }
+/// One result, printed as one JSON line (`cargo xtask bench` reads it back with serde).
+#[derive(Debug, Serialize)]
+struct Measurement<'a> {
+    workload: &'a str,
+    backend: &'a str,
+    path: &'a str,
+    threads: usize,
+    figure: f64,
+    unit: &'a str,
+    peak_rss_mib: f64,
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
@@ -52,10 +55,17 @@ fn line(
     figure: f64,
     unit: &str,
 ) -> String {
-    format!(
-        "{{\"workload\":\"{workload}\",\"backend\":\"{backend}\",\"path\":\"{path}\",\"threads\":{threads},\"figure\":{figure},\"unit\":\"{unit}\",\"peak_rss_mib\":{:.1}}}",
-        peak_rss_mib()
-    )
+    let measurement = Measurement {
+        workload,
+        backend,
+        path,
+        threads,
+        figure,
+        unit,
+        // One decimal is all a reader of the table needs.
+        peak_rss_mib: (peak_rss_mib() * 10.0).round() / 10.0,
+    };
+    serde_json::to_string(&measurement).expect("a measurement is plain JSON")
 }
 
 /// The tutorial's run, the best of at least 3 runs and as many more as fit in a second (at most
@@ -110,13 +120,21 @@ fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64
         fused,
     };
     // One epoch to warm up (kernels, allocations), then the timed ones.
-    let mut report =
-        elman_train::fit(&weights, &waves, None, &config, device, None, |_, _| {}).expect("trains");
+    let fit = |weights: ElmanWeights| {
+        elman_train::fit(
+            Start::Fresh(weights),
+            &waves,
+            None,
+            &config,
+            device,
+            |_, _| {},
+        )
+        .expect("trains")
+    };
+    let mut report = fit(weights);
     let started = Instant::now();
     for _ in 0..epochs {
-        let weights = ElmanWeights::from_module(&report.model);
-        report = elman_train::fit(&weights, &waves, None, &config, device, None, |_, _| {})
-            .expect("trains");
+        report = fit(ElmanWeights::from_module(&report.model));
     }
     let train = (epochs * waves.items().len()) as f64 / started.elapsed().as_secs_f64();
     let started = Instant::now();
@@ -128,7 +146,9 @@ fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64
 
 /// Runs one workload in this process and prints its lines.
 fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), String> {
-    let device = device(backend).ok_or_else(|| format!("unknown backend `{backend}`"))?;
+    let device = Backend::from_name(backend)
+        .and_then(Backend::device)
+        .map_err(|err| format!("{err:#}"))?;
     match workload {
         "tutorial" => {
             let us = tutorial(&device, path == "fused");
@@ -234,7 +254,10 @@ fn draw_chart(results: &str, png: &str) -> Result<(), String> {
 
 /// Every workload on every backend named (default: all), each in a child process.
 fn run_all(args: &[&str]) -> Result<(), String> {
-    let mut backends = vec!["flex", "ndarray", "wgpu"];
+    // The backends compiled into the bench (CUDA is not).
+    let mut backends: Vec<&str> = [Backend::Flex, Backend::Ndarray, Backend::Wgpu]
+        .map(Backend::name)
+        .to_vec();
     let mut workloads = vec!["tutorial", "batched", "batched-256"];
     let mut threads = 1;
     let mut args = args.iter();

@@ -1,26 +1,29 @@
-//! The one place that knows backend names and maps them to Burn devices.
+//! The one place that knows backend names and maps them to Burn devices, for the `elman`
+//! command and for the benchmarks alike.
 
 use std::fmt;
-use std::str::FromStr;
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
 
-/// A backend the user can ask for by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A backend the user can ask for by name, in a config (`backend = "flex"`) or a flag
+/// (`--backend flex`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// Burn's ndarray CPU backend (deprecated in Burn 0.22, kept for the tutorial's command).
     Ndarray,
-    /// Burn's flex CPU backend, the one Burn recommends.
+    /// Burn's flex CPU backend, the one Burn recommends, where elman's kernels run.
     Flex,
     /// wgpu: Vulkan, Metal or DX12 GPUs, or Mesa's software Vulkan driver.
     Wgpu,
-    /// NVIDIA GPUs through CUDA.
+    /// NVIDIA GPUs through CUDA (build with `--features cuda`).
     Cuda,
 }
 
 impl Backend {
-    /// Every backend name, in the order the help lists them.
+    /// Every backend, in the order the help lists them.
     pub const ALL: [Backend; 4] = [
         Backend::Ndarray,
         Backend::Flex,
@@ -35,6 +38,17 @@ impl Backend {
             Backend::Flex => "flex",
             Backend::Wgpu => "wgpu",
             Backend::Cuda => "cuda",
+        }
+    }
+
+    /// The backend called `name`, or an error that lists the names there are.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match Backend::ALL.into_iter().find(|b| b.name() == name) {
+            Some(backend) => Ok(backend),
+            None => bail!(
+                "unknown backend `{name}` (expected one of: {})",
+                Backend::ALL.map(Backend::name).join(", ")
+            ),
         }
     }
 
@@ -85,20 +99,6 @@ impl fmt::Display for Backend {
     }
 }
 
-impl FromStr for Backend {
-    type Err = anyhow::Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        match Backend::ALL.into_iter().find(|b| b.name() == name) {
-            Some(backend) => Ok(backend),
-            None => bail!(
-                "unknown backend `{name}` (expected one of: {})",
-                Backend::ALL.map(Backend::name).join(", ")
-            ),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,9 +106,11 @@ mod tests {
     #[test]
     fn names_round_trip_and_unknown_names_are_listed() {
         for backend in Backend::ALL {
-            assert_eq!(backend.name().parse::<Backend>().unwrap(), backend);
+            assert_eq!(Backend::from_name(backend.name()).unwrap(), backend);
+            let value = clap::ValueEnum::to_possible_value(&backend).unwrap();
+            assert_eq!(value.get_name(), backend.name(), "clap and serde agree");
         }
-        let err = "tpu".parse::<Backend>().unwrap_err().to_string();
+        let err = Backend::from_name("tpu").unwrap_err().to_string();
         assert_eq!(
             err,
             "unknown backend `tpu` (expected one of: ndarray, flex, wgpu, cuda)"

@@ -1,7 +1,8 @@
 //! A run's checkpoint: one safetensors file holding the weights, the best weights so far, the
 //! optimizer's moments, and (in its metadata) the history, the scaler and the config. It is
-//! rewritten atomically at the end of an epoch at most once a second and after the last epoch, so a
-//! killed run leaves the last whole one.
+//! rewritten atomically at the end of an epoch at most once a second and after the last epoch, so
+//! a killed run leaves the last whole one. Reading one checks every part against the others: a
+//! damaged or crafted file is an error, never a panic later.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,8 +13,8 @@ use elman_train::{SavedOptimizer, TrainState};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunConfig;
-use crate::files;
+use crate::settings::RunConfig;
+use crate::{atomic, files};
 
 /// The checkpoint's file name inside a run folder.
 pub const FILE: &str = "checkpoint.safetensors";
@@ -77,7 +78,7 @@ pub fn to_bytes(checkpoint: &Checkpoint) -> Result<Vec<u8>> {
             "scaler".to_string(),
             serde_json::to_string(&checkpoint.scaler)?,
         ),
-        ("config".to_string(), checkpoint.config.to_toml()),
+        ("config".to_string(), checkpoint.config.to_toml()?),
     ]);
     let views = tensors
         .iter()
@@ -93,7 +94,7 @@ pub fn to_bytes(checkpoint: &Checkpoint) -> Result<Vec<u8>> {
 
 /// Writes the checkpoint into `dir` atomically.
 pub fn save(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    files::write_atomic_fast(&dir.join(FILE), &to_bytes(checkpoint)?)
+    atomic::write(&dir.join(FILE), &to_bytes(checkpoint)?)
 }
 
 /// Reads the checkpoint of the run folder `dir`.
@@ -134,7 +135,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
     while let Some(moment) = files::matrix(&file, &format!("optimizer.moment{}", moments.len()))? {
         moments.push(moment);
     }
-    Ok(Checkpoint {
+    let checkpoint = Checkpoint {
         state: TrainState {
             next_epoch: history.next_epoch,
             weights: current,
@@ -148,7 +149,46 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
         },
         scaler,
         config,
-    })
+    };
+    checkpoint.check()?;
+    Ok(checkpoint)
+}
+
+impl Checkpoint {
+    /// Checks that the parts fit together: a valid config, weights of the shape it asks for,
+    /// a scaler for its columns, and a training state that can go on.
+    fn check(&self) -> Result<()> {
+        self.config
+            .validate(None)
+            .context("the checkpoint's config")?;
+        let model = self.config.model_config();
+        self.state.weights.check_fits(&model).with_context(|| {
+            format!(
+                "the checkpoint's weights do not fit its config ({} inputs, model.d_hidden = {})",
+                model.d_input, model.d_hidden
+            )
+        })?;
+        self.state
+            .check(self.config.train.optimizer)
+            .context("the checkpoint")?;
+        let features = model.d_input + 1;
+        let scaler = &self.scaler;
+        if scaler.mean.len() != features || scaler.std.len() != features {
+            bail!(
+                "the checkpoint's scaler has {} means and {} deviations, its config needs {features}",
+                scaler.mean.len(),
+                scaler.std.len()
+            );
+        }
+        if !scaler.mean.iter().all(|m| m.is_finite())
+            || !scaler.std.iter().all(|s| s.is_finite() && *s > 0.0)
+        {
+            bail!(
+                "the checkpoint's scaler holds a number that is not finite, or a deviation of 0 or less"
+            );
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +200,8 @@ mod tests {
     fn a_checkpoint_round_trips() {
         let weights = ElmanWeights::init(&ElmanConfig::default(), 1);
         let best = ElmanWeights::init(&ElmanConfig::default(), 2);
+        // Losses that only read back as themselves when every digit is parsed exactly.
+        let losses = vec![0.1 + 0.2, 2.0f64.sqrt(), 1.0 / 3.0];
         let checkpoint = Checkpoint {
             state: TrainState {
                 next_epoch: 3,
@@ -168,25 +210,77 @@ mod tests {
                     step: 60,
                     moments: vec![
                         (weights.w1.clone(), weights.w1_shape),
+                        (weights.w1.clone(), weights.w1_shape),
+                        (weights.w2.clone(), weights.w2_shape),
                         (weights.w2.clone(), weights.w2_shape),
                     ],
                 },
-                losses: vec![3.0, 2.0, 1.5],
+                losses: losses.clone(),
                 valid_losses: vec![2.5, 1.0, 1.25],
                 best: Some((1, best.clone())),
             },
-            scaler: Scaler::fit(&[&[1.0, 2.0, 4.0]]),
-            config: RunConfig::default(),
+            scaler: Scaler::fit(&[&[1.0, 2.0, 4.0], &[1.0, 2.0, 4.0]]),
+            config: adam(),
         };
         let back = from_bytes(&to_bytes(&checkpoint).unwrap()).unwrap();
         assert_eq!(back.state.next_epoch, 3);
         assert_eq!(back.state.weights, weights);
         assert_eq!(back.state.optimizer, checkpoint.state.optimizer);
-        assert_eq!(back.state.losses, checkpoint.state.losses);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back.state.losses), bits(&losses));
         assert_eq!(back.state.valid_losses, checkpoint.state.valid_losses);
         assert_eq!(back.state.best, Some((1, best)));
         assert_eq!(back.scaler, checkpoint.scaler);
         assert_eq!(back.config, checkpoint.config);
+    }
+
+    fn adam() -> RunConfig {
+        let mut config = RunConfig::default();
+        config.train.optimizer = elman_train::OptimizerKind::Adam;
+        config
+    }
+
+    /// A checkpoint whose config names two input columns while its weights take one is
+    /// refused when it is read (it used to panic later, in the predictions).
+    #[test]
+    fn parts_that_do_not_fit_are_refused() {
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 1);
+        let mut config = RunConfig {
+            csv: Some(crate::settings::CsvSection {
+                path: "x.csv".into(),
+                target: "y".into(),
+                inputs: vec!["a".into(), "b".into()],
+                ..Default::default()
+            }),
+            ..RunConfig::default()
+        };
+        let checkpoint = |config: &RunConfig, scaler: Scaler| Checkpoint {
+            state: TrainState {
+                next_epoch: 0,
+                weights: weights.clone(),
+                optimizer: SavedOptimizer {
+                    step: 0,
+                    moments: vec![],
+                },
+                losses: vec![],
+                valid_losses: vec![],
+                best: None,
+            },
+            scaler,
+            config: config.clone(),
+        };
+        let err = from_bytes(&to_bytes(&checkpoint(&config, Scaler::identity(3))).unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(
+            format!("{err:#}"),
+            "the checkpoint's weights do not fit its config (2 inputs, model.d_hidden = 6): tensor `w1` has shape [7, 6], expected [8, 6]"
+        );
+        config.csv = None;
+        let err = from_bytes(&to_bytes(&checkpoint(&config, Scaler::identity(3))).unwrap())
+            .err()
+            .unwrap();
+        assert!(format!("{err:#}").contains("scaler has 3 means"), "{err:#}");
     }
 
     #[test]

@@ -1,52 +1,15 @@
-//! Everything the command writes or reads besides its config: weights as safetensors, results
-//! as CSV, all written atomically (a temporary file in the same folder, then a rename), so an
-//! interrupted run never leaves a half-written file behind.
+//! The file formats the command reads and writes besides its config: weights as safetensors,
+//! results as CSV (through the `csv` crate) and JSON. Every file is written through
+//! [`atomic::write`](crate::atomic::write).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use elman_model::ElmanWeights;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one, and the
-/// new one is on disk before this returns.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, true)
-}
-
-/// Like [`write_atomic`] but without waiting for the disk: as safe against a killed process
-/// (the rename is atomic), not against a power cut. For files rewritten often, such as the
-/// checkpoint.
-pub fn write_atomic_fast(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, false)
-}
-
-fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        if durable {
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(err) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
-}
+use crate::atomic;
 
 /// The weights as a safetensors file: tensors `w1` and `w2`, f32, row-major.
 pub fn weights_to_safetensors(weights: &ElmanWeights) -> Result<Vec<u8>> {
@@ -137,38 +100,43 @@ fn names<'a>(file: &'a SafeTensors<'a>) -> Vec<&'a str> {
     names
 }
 
-/// `epoch,loss` for every epoch, with a `valid_loss` column when there is one.
-pub fn losses_csv(losses: &[f64], valid_losses: &[f64]) -> String {
-    let with_valid = !valid_losses.is_empty();
-    let mut csv = String::from(if with_valid {
-        "epoch,loss,valid_loss\n"
-    } else {
-        "epoch,loss\n"
-    });
-    for (epoch, loss) in losses.iter().enumerate() {
-        match valid_losses.get(epoch) {
-            Some(valid) => writeln!(csv, "{epoch},{loss},{valid}"),
-            None => writeln!(csv, "{epoch},{loss}"),
-        }
-        .expect("writing to a String");
+/// CSV text of `rows` under `header`.
+fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(&row)?;
     }
-    csv
+    writer.into_inner().context("cannot write CSV text")
 }
 
-/// Rows of numbers under a header, one column per name.
-pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> String {
-    let mut csv = header.join(",");
-    csv.push('\n');
+/// `epoch,loss` for every epoch, with a `valid_loss` column when there is one. The losses are
+/// written in full (the shortest text that reads back as the same `f64`).
+pub fn losses_csv(losses: &[f64], valid_losses: &[f64]) -> Result<Vec<u8>> {
+    let header: &[&str] = if valid_losses.is_empty() {
+        &["epoch", "loss"]
+    } else {
+        &["epoch", "loss", "valid_loss"]
+    };
+    let rows = losses.iter().enumerate().map(|(epoch, loss)| {
+        let mut row = vec![epoch.to_string(), loss.to_string()];
+        row.extend(valid_losses.get(epoch).map(f64::to_string));
+        row
+    });
+    csv_text(header, rows)
+}
+
+/// Rows of numbers under a header, one column per name (a shorter column leaves its fields
+/// empty).
+pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> Result<Vec<u8>> {
     let rows = columns.iter().map(|c| c.len()).max().unwrap_or(0);
-    for row in 0..rows {
-        let fields: Vec<String> = columns
+    let rows = (0..rows).map(|row| {
+        columns
             .iter()
             .map(|c| c.get(row).map_or(String::new(), |&v| number(v)))
-            .collect();
-        csv.push_str(&fields.join(","));
-        csv.push('\n');
-    }
-    csv
+            .collect()
+    });
+    csv_text(header, rows)
 }
 
 /// A number as its shortest text: an `f32` value (most data here) as an `f32`, so that 369.8
@@ -186,17 +154,7 @@ fn number(value: f64) -> String {
 pub fn write_json(path: &Path, value: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    write_atomic(path, text.as_bytes())
-}
-
-/// `time,actual,predicted`: at each time `t[i + 1]`, the true value and its one-step-ahead
-/// prediction made at `t[i]`.
-pub fn predictions_csv(times: &[f64], actual: &[f32], predicted: &[f32]) -> String {
-    let mut csv = String::from("time,actual,predicted\n");
-    for ((time, actual), predicted) in times.iter().zip(actual).zip(predicted) {
-        writeln!(csv, "{time},{actual},{predicted}").expect("writing to a String");
-    }
-    csv
+    atomic::write(path, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -232,38 +190,25 @@ mod tests {
         );
     }
 
-    #[test]
-    fn atomic_write_replaces_whole_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.csv");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    /// Three epochs, three rows under the header; two predictions, two rows.
+    /// Three epochs, three rows under the header; a shorter column leaves its field empty.
     #[test]
     fn csv_layouts() {
+        let text = |bytes: Result<Vec<u8>>| String::from_utf8(bytes.unwrap()).unwrap();
         assert_eq!(
-            losses_csv(&[2.5, 1.0, 0.25], &[]),
+            text(losses_csv(&[2.5, 1.0, 0.25], &[])),
             "epoch,loss\n0,2.5\n1,1\n2,0.25\n"
         );
         assert_eq!(
-            losses_csv(&[2.5, 1.0], &[3.0, 0.5]),
+            text(losses_csv(&[2.5, 1.0], &[3.0, 0.5])),
             "epoch,loss,valid_loss\n0,2.5,3\n1,1,0.5\n"
         );
         assert_eq!(
-            columns_csv(&["step", "y"], &[&[0.0, 1.0], &[0.5]]),
+            text(columns_csv(&["step", "y"], &[&[0.0, 1.0], &[0.5]])),
             "step,y\n0,0.5\n1,\n"
         );
         assert_eq!(
-            columns_csv(&["y"], &[&[f64::from(369.8f32), 0.1]]),
+            text(columns_csv(&["y"], &[&[f64::from(369.8f32), 0.1]])),
             "y\n369.8\n0.1\n"
-        );
-        assert_eq!(
-            predictions_csv(&[2.4, 2.8], &[0.5, 0.25], &[0.5, 0.125]),
-            "time,actual,predicted\n2.4,0.5,0.5\n2.8,0.25,0.125\n"
         );
     }
 }

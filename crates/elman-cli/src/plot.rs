@@ -1,6 +1,8 @@
 //! Pictures a person would look at: scatter and line charts drawn by plotters' pure-Rust bitmap
-//! backend with an embedded font (no system fonts needed), written atomically as PNG.
+//! backend with an embedded font (no system fonts needed), encoded as PNG in memory and written
+//! through `atomic::write`. [`write_png`] serves any picture, the benchmarks' chart too.
 
+use std::error::Error;
 use std::path::Path;
 use std::sync::Once;
 
@@ -9,15 +11,44 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-/// DejaVu Sans, shipped in `assets/` with its license.
+use crate::atomic;
+
+/// DejaVu Sans, shipped in `assets/` with its license: the one copy of the font in the program.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
+/// Registers the embedded font as `sans-serif`, once.
 fn ensure_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
-        register_font("sans-serif", FontStyle::Normal, FONT)
-            .unwrap_or_else(|_| panic!("the embedded font is a valid TrueType file"));
+        // The font is a fixed, valid file: a failure here could only come from plotters.
+        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     });
+}
+
+/// A drawing area of the bitmap backend, as [`write_png`] hands it out.
+pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Draws a `width` × `height` picture with `draw`, then writes it to `path` as PNG, atomically.
+pub fn write_png(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<(), Box<dyn Error>>,
+) -> Result<()> {
+    ensure_font();
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw(&root)
+            .and_then(|()| root.present().map_err(Into::into))
+            .map_err(|err| anyhow!("{err}"))
+            .with_context(|| format!("cannot draw {}", path.display()))?;
+    }
+    let image = image::RgbImage::from_raw(width, height, pixels).context("a whole picture")?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageOutputFormat::Png)
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    atomic::write(path, png.get_ref())
 }
 
 /// The tutorial's colours (matplotlib's first two), then two more.
@@ -75,19 +106,15 @@ fn bounds(series: &[Series<'_>], log_y: bool) -> Option<(f64, f64, f64, f64)> {
 
 /// Draws `series` into the PNG file `path`, atomically.
 pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> {
-    ensure_font();
     let (x_min, x_max, y_min, y_max) = bounds(series, chart.log_y)
         .ok_or_else(|| anyhow!("nothing to plot in {}", path.display()))?;
     let pad_x = ((x_max - x_min) * 0.03).max(1e-6);
-    // plotters picks the image format from the extension, so the temporary file keeps `.png`.
-    let tmp = path.with_extension("tmp.png");
-    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::new(&tmp, (900, 600)).into_drawing_area();
+    write_png(path, (900, 600), |root| {
         root.fill(&WHITE)?;
         let x = (x_min - pad_x)..(x_max + pad_x);
         if chart.log_y {
             let y = (y_min * 0.7)..(y_max * 1.4);
-            let mut ctx = builder(&root, chart).build_cartesian_2d(x, y.log_scale())?;
+            let mut ctx = builder(root, chart).build_cartesian_2d(x, y.log_scale())?;
             ctx.configure_mesh()
                 .x_desc(chart.x_label)
                 .y_desc(chart.y_label)
@@ -99,7 +126,7 @@ pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> 
         } else {
             let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
             let y = (y_min - pad_y)..(y_max + pad_y);
-            let mut ctx = builder(&root, chart).build_cartesian_2d(x, y)?;
+            let mut ctx = builder(root, chart).build_cartesian_2d(x, y)?;
             let (x_digits, y_digits) = (decimals(x_max - x_min), decimals(y_max - y_min));
             ctx.configure_mesh()
                 .x_desc(chart.x_label)
@@ -111,14 +138,8 @@ pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> 
                 .draw()?;
             draw_series(&mut ctx, series)?;
         }
-        root.present()?;
         Ok(())
-    })();
-    if let Err(err) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow!("{err}")).with_context(|| format!("cannot draw {}", path.display()));
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    })
 }
 
 /// Decimals that tell apart ticks spread over `span` (about ten of them).
@@ -156,7 +177,7 @@ fn builder<'a, 'b>(
 fn draw_series<'a, X, Y>(
     ctx: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
     series: &[Series<'_>],
-) -> Result<(), Box<dyn std::error::Error>>
+) -> Result<(), Box<dyn Error>>
 where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,

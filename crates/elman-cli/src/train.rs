@@ -1,21 +1,24 @@
 //! `elman train` (and `elman` alone): settings, data, weights, the loop, then the files.
 
-use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use elman_data::RunData;
 use elman_model::ElmanWeights;
-use elman_train::{EpochReport, LossKind, TrainReport};
+use elman_train::{EpochReport, LossKind, Start, TrainReport};
 
+use crate::args::{Common, TrainArgs};
 use crate::checkpoint::{self, Checkpoint};
-use crate::config::RunConfig;
-use crate::data::{self, Prepared};
 use crate::progress::Progress;
-use crate::{Common, TrainArgs, apply_flags, files, inference, output_folder, plot};
+use crate::run_folder::RunFolder;
+use crate::settings::RunConfig;
+use crate::validate::available_memory;
+use crate::{atomic, files, plot, predict};
 
 /// Trains as the config and flags say, writing results (and a checkpoint as it goes).
 pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
-    // Settings: defaults, then the file (or the checkpoint's), then the flags.
+    // Settings: defaults, then the file (or the checkpoint's), then the flags; all checked
+    // before anything is written.
     let (mut config, source, resume) = match &args.resume {
         Some(dir) => {
             if common.config.is_some() {
@@ -34,84 +37,89 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             (config, source, None)
         }
     };
-    let backend = apply_flags(&mut config, common)?;
+    config.apply(common);
     if args.autodiff {
         config.train.fused = false;
     }
-    let train_config = config.train_config()?;
-    let out = match &args.resume {
-        Some(dir) => dir.clone(),
-        None => output_folder(common.out.as_deref(), backend.name())?,
-    };
+    config.validate(available_memory())?;
+    let train_config = config.train_config();
 
-    // Data, then the initial weights: a seeded draw on the host, a file, or the checkpoint.
-    let prepared = data::prepare(&config)?;
-    let model_config = config.model_config(prepared.train.d_input());
-    let weights = match (&resume, &args.init_weights) {
-        (Some(checkpoint), _) => checkpoint.state.weights.clone(),
+    // Data, then where to start: a seeded draw on the host, a file, or the checkpoint.
+    let data = config.prepare_data()?;
+    let model_config = config.model_config();
+    let start = match (resume, &args.init_weights) {
+        (Some(checkpoint), _) => {
+            let next = checkpoint.state.next_epoch;
+            let finished = args
+                .resume
+                .as_deref()
+                .is_some_and(|dir| dir.join(LAST_RESULT).is_file());
+            // A run killed after its last epoch but before all its results were written goes
+            // on to write them.
+            if next > config.train.n_epochs || (next == config.train.n_epochs && finished) {
+                bail!(
+                    "the run already has {next} epochs: pass a larger --epochs to go on (train.n_epochs = {})",
+                    config.train.n_epochs
+                );
+            }
+            Start::Resume(checkpoint.state)
+        }
         (None, Some(path)) => {
             let weights = files::read_weights(path)?;
             weights
                 .check_fits(&model_config)
                 .with_context(|| format!("weights {}", path.display()))?;
-            weights
+            Start::Fresh(weights)
         }
-        (None, None) => ElmanWeights::init(&model_config, config.seed),
+        (None, None) => Start::Fresh(ElmanWeights::init(&model_config, config.seed)),
     };
-    if let Some(checkpoint) = &resume {
-        weights.check_fits(&model_config)?;
-        if checkpoint.state.next_epoch >= config.train.n_epochs {
-            bail!(
-                "the run in {} already has {} epochs: pass a larger --epochs to go on",
-                out.display(),
-                checkpoint.state.next_epoch
-            );
-        }
-    }
-    let device = backend.device()?;
+    let device = config.backend.device()?;
+    let folder = match &args.resume {
+        Some(dir) => RunFolder::reopen(dir)?,
+        None => RunFolder::create(common.out.as_deref(), config.backend.name())?,
+    };
+    let out = folder.path().to_path_buf();
 
-    let init = match (&resume, &args.init_weights) {
-        (Some(c), _) => format!("from epoch {}", c.state.next_epoch),
-        (None, Some(path)) => format!("weights from {}", path.display()),
-        (None, None) => format!("seed {}", config.seed),
+    let init = match (&start, &args.init_weights) {
+        (Start::Resume(state), _) => format!("from epoch {}", state.next_epoch),
+        (_, Some(path)) => format!("weights from {}", path.display()),
+        (_, None) => format!("seed {}", config.seed),
     };
     eprintln!(
-        "elman: {} epochs, lr {}, {init}, on {backend} ({source}); {} training sequences of {} steps; gradients: {}",
+        "elman: {} epochs, lr {}, {init}, on {} ({source}); {} training sequences of {} steps; gradients: {}",
         config.train.n_epochs,
         config.train.lr,
-        prepared.train.items().len(),
-        prepared.train.seq_len(),
+        config.backend,
+        data.train.items().len(),
+        data.train.seq_len(),
         train_config.gradient_path().on(&device)
     );
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    let fresh = resume.is_none();
+    if let Start::Fresh(weights) = &start {
+        atomic::write(
+            &out.join("init.safetensors"),
+            &files::weights_to_safetensors(weights)?,
+        )?;
+    }
+    let first_epoch = start.epoch();
 
     // Train, reporting each epoch and checkpointing it.
-    let first_epoch = resume.as_ref().map_or(0, |c| c.state.next_epoch);
-    let updates_per_epoch = prepared
-        .train
-        .items()
-        .len()
-        .div_ceil(config.train.batch_size)
-        * prepared.train.seq_len().div_ceil(config.train.bptt);
+    let updates_per_epoch = data.train.items().len().div_ceil(config.train.batch_size)
+        * data.train.seq_len().div_ceil(config.train.bptt);
     let started = Instant::now();
     let log_every = config.train.log_every;
     let mut progress = Progress::new(config.train.n_epochs);
     let mut checkpoint_error = None;
     // A checkpoint holds the whole loss history, so writing one after every epoch of a long run
-    // would cost time that grows with the run; at most once a second, and after the last epoch,
-    // loses at most a second's work to a killed run.
+    // would cost time that grows with the run: by default at most once a second, and after the
+    // last epoch, which loses at most a second's work to a killed run.
+    let checkpoint_every = Duration::from_secs_f64(config.train.checkpoint_every);
     let mut last_checkpoint = Instant::now();
-    let scaler = prepared.scaler.clone();
-    let resume_state = resume.map(|c| c.state);
     let report = elman_train::fit(
-        &weights,
-        &prepared.train,
-        prepared.valid.as_ref(),
+        start,
+        &data.train,
+        data.valid.as_ref(),
         &train_config,
         &device,
-        resume_state,
         |epoch: &EpochReport, snapshot| {
             if log_every > 0 && epoch.epoch.is_multiple_of(log_every) {
                 progress.clear();
@@ -126,12 +134,12 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             progress.update(epoch.epoch, epoch.updates, epoch.loss, epoch.valid_loss);
             let last_epoch = epoch.epoch + 1 == config.train.n_epochs;
             if checkpoint_error.is_none()
-                && (last_epoch || last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+                && (last_epoch || last_checkpoint.elapsed() >= checkpoint_every)
             {
                 last_checkpoint = Instant::now();
                 let checkpoint = Checkpoint {
                     state: snapshot.state(),
-                    scaler: scaler.clone(),
+                    scaler: data.scaler.clone(),
                     config: config.clone(),
                 };
                 checkpoint_error = checkpoint::save(&out, &checkpoint).err();
@@ -145,13 +153,15 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
     let report = match report {
         Ok(report) => report,
         Err(err) => {
-            // A run that failed before its first checkpoint leaves no empty folder behind.
-            let _ = std::fs::remove_dir(&out);
+            // A run that failed before its first checkpoint leaves no folder behind.
+            if first_epoch == 0 && !out.join(checkpoint::FILE).exists() {
+                let _ = std::fs::remove_file(out.join("init.safetensors"));
+            }
+            folder.release();
             return Err(err.into());
         }
     };
     let elapsed = started.elapsed();
-    let epochs_run = report.losses.len();
     let updates = report.losses.len().saturating_sub(first_epoch) * updates_per_epoch;
     eprintln!(
         "elman: trained in {} ({:.2} µs per update, {})",
@@ -164,51 +174,47 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         report.path.on(&device)
     );
 
-    if fresh {
-        files::write_atomic(
-            &out.join("init.safetensors"),
-            &files::weights_to_safetensors(&weights)?,
-        )?;
-    }
-    write_results(&out, &config, &prepared, &report, train_config.loss)?;
+    write_results(&folder, &config, &data, &report)?;
     eprintln!(
-        "elman: wrote results to {} ({epochs_run} epochs)",
-        out.display()
+        "elman: wrote results to {} ({} epochs)",
+        out.display(),
+        report.losses.len()
     );
+    folder.release();
     Ok(())
 }
 
-/// The most time between two checkpoints of a run.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The file a finished run writes last: with it there, the run's results are complete.
+const LAST_RESULT: &str = "metrics.json";
 
-/// The files a finished run leaves beside its checkpoint.
+/// The files a finished run leaves beside its checkpoint (`metrics.json` last).
 fn write_results(
-    out: &Path,
+    folder: &RunFolder,
     config: &RunConfig,
-    prepared: &Prepared,
+    data: &RunData,
     report: &TrainReport,
-    loss: LossKind,
 ) -> Result<()> {
+    let out = folder.path();
     let trained = ElmanWeights::from_module(&report.model);
-    files::write_atomic(
+    atomic::write(
         &out.join("weights.safetensors"),
         &files::weights_to_safetensors(&trained)?,
     )?;
     if let Some((_, best)) = &report.best {
         let best = ElmanWeights::from_module(best);
-        files::write_atomic(
+        atomic::write(
             &out.join("best.safetensors"),
             &files::weights_to_safetensors(&best)?,
         )?;
     }
-    files::write_atomic(
+    atomic::write(
         &out.join("losses.csv"),
-        files::losses_csv(&report.losses, &report.valid_losses).as_bytes(),
+        &files::losses_csv(&report.losses, &report.valid_losses)?,
     )?;
-    files::write_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    atomic::write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
 
     // The loss curves.
-    let train_label = match loss {
+    let train_label = match config.train.loss {
         LossKind::HalfSumSquares => "train (summed half squared error)",
         LossKind::Mse => "train MSE",
     };
@@ -246,7 +252,7 @@ fn write_results(
 
     // One-step-ahead predictions with the network a user would pick: the best, else the last.
     let model = report.best.as_ref().map_or(&report.model, |(_, best)| best);
-    let mut metrics = inference::write_predictions(out, config, prepared, model)?;
+    let mut metrics = predict::write_predictions(out, config, data, model)?;
     metrics.insert("epochs".into(), report.losses.len().into());
     metrics.insert("train_loss".into(), report.losses.last().copied().into());
     if let Some((epoch, _)) = &report.best {

@@ -1,8 +1,12 @@
-//! A reader for a user's own series in CSV: a header is required, columns are picked by name,
-//! and every bad row is an error that names its line.
+//! A reader for a user's own series in CSV, through the `csv` crate (quoted fields, a UTF-8
+//! byte-order mark, CRLF lines): a header is required, columns are picked by name, and every
+//! bad row is an error that names its line.
+
+use serde::{Deserialize, Serialize};
 
 /// What to do with an empty field in a picked column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MissingValues {
     /// Refuse the file, naming the first empty field's line.
     #[default]
@@ -43,6 +47,14 @@ pub enum CsvError {
     /// The file has no lines.
     #[error("the file is empty")]
     Empty,
+    /// The file is not CSV text (not UTF-8, or broken quoting).
+    #[error("line {line}: {message}")]
+    Malformed {
+        /// 1-based line number.
+        line: usize,
+        /// What the CSV reader found.
+        message: String,
+    },
     /// The first line holds numbers, not column names.
     #[error("line 1: expected a header of column names, found `{0}`")]
     NoHeader(String),
@@ -89,25 +101,55 @@ pub enum CsvError {
     NoRows,
 }
 
-fn unquote(field: &str) -> &str {
-    let field = field.trim();
-    field
-        .strip_prefix('"')
-        .and_then(|f| f.strip_suffix('"'))
-        .unwrap_or(field)
+/// The 1-based line where the record at byte `offset` of `bytes` begins. The `csv` crate puts a
+/// record's position where the one before it ended, before the line break and any blank lines
+/// between them, so those are skipped first.
+fn line_at(bytes: &[u8], newlines: &[usize], offset: u64) -> usize {
+    let mut at = usize::try_from(offset)
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
+    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+        at += 1;
+    }
+    newlines.partition_point(|&newline| newline < at) + 1
 }
 
-/// Reads the columns `picked` from CSV `text` (comma-separated, header first).
-pub fn parse_csv(text: &str, picked: &[&str], missing: MissingValues) -> Result<Table, CsvError> {
-    let mut lines = text
-        .lines()
+/// The error of the `csv` crate as one of ours, with its line.
+fn malformed(err: &::csv::Error, bytes: &[u8], newlines: &[usize]) -> CsvError {
+    let line = err
+        .position()
+        .map_or(0, |position| line_at(bytes, newlines, position.byte()));
+    let message = match err.kind() {
+        ::csv::ErrorKind::Utf8 { .. } => "the text is not UTF-8".to_string(),
+        _ => err.to_string(),
+    };
+    CsvError::Malformed { line, message }
+}
+
+/// Reads the columns `picked` from the CSV file `bytes` (comma-separated, header first; blank
+/// lines are skipped, fields trimmed).
+pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Result<Table, CsvError> {
+    // Lines are counted here from the records' byte offsets: blank lines, CRLF and quoted line
+    // breaks all count as the file shows them.
+    let newlines: Vec<usize> = bytes
+        .iter()
         .enumerate()
-        .map(|(i, line)| (i + 1, line.trim_end_matches('\r')))
-        .filter(|(_, line)| !line.trim().is_empty());
-    let (_, header) = lines.next().ok_or(CsvError::Empty)?;
-    let names: Vec<&str> = header.split(',').map(unquote).collect();
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_reader(bytes);
+    let mut records = reader.records();
+    let header = match records.next() {
+        None => return Err(CsvError::Empty),
+        Some(record) => record.map_err(|err| malformed(&err, bytes, &newlines))?,
+    };
+    let names: Vec<&str> = header.iter().collect();
     if names.iter().all(|n| n.parse::<f64>().is_ok()) {
-        return Err(CsvError::NoHeader(header.to_string()));
+        return Err(CsvError::NoHeader(names.join(",")));
     }
     let indices = picked
         .iter()
@@ -124,18 +166,21 @@ pub fn parse_csv(text: &str, picked: &[&str], missing: MissingValues) -> Result<
 
     let mut columns: Vec<Vec<Option<f32>>> = vec![Vec::new(); picked.len()];
     let mut kept_lines = Vec::new();
-    for (line, row) in lines {
-        let fields: Vec<&str> = row.split(',').map(unquote).collect();
-        if fields.len() != names.len() {
+    for record in records {
+        let record = record.map_err(|err| malformed(&err, bytes, &newlines))?;
+        let line = record
+            .position()
+            .map_or(0, |p| line_at(bytes, &newlines, p.byte()));
+        if record.len() != names.len() {
             return Err(CsvError::FieldCount {
                 line,
                 expected: names.len(),
-                found: fields.len(),
+                found: record.len(),
             });
         }
         let mut values = Vec::with_capacity(indices.len());
         for (&index, column) in indices.iter().zip(picked) {
-            let field = fields[index];
+            let field = &record[index];
             if field.is_empty() {
                 if missing == MissingValues::Error {
                     return Err(CsvError::Missing {
@@ -153,7 +198,7 @@ pub fn parse_csv(text: &str, picked: &[&str], missing: MissingValues) -> Result<
                     return Err(CsvError::NotANumber {
                         line,
                         column: column.to_string(),
-                        value: field.to_string(),
+                        value: field.chars().take(40).collect(),
                     });
                 }
             }
@@ -216,7 +261,7 @@ mod tests {
     /// A gap of two between 1 and 4 fills as 2 and 3.
     #[test]
     fn interpolation_by_hand() {
-        let text = "date,co2\n1,1\n2,\n3,\n4,4\n";
+        let text = b"date,co2\n1,1\n2,\n3,\n4,4\n";
         let table = parse_csv(text, &["co2"], MissingValues::Interpolate).unwrap();
         assert_eq!(table.column("co2").unwrap(), [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(table.lines, [2, 3, 4, 5]);
@@ -225,9 +270,24 @@ mod tests {
         assert_eq!(skipped.lines, [2, 5]);
     }
 
+    /// A quoted field holding a comma, a byte-order mark, CRLF line ends and a blank line read
+    /// as the plain file does.
+    #[test]
+    fn quotes_bom_and_crlf() {
+        let plain = parse_csv(b"note,y\nab,1\ncd,2\n", &["y"], MissingValues::Error).unwrap();
+        let fancy = "\u{feff}\"note\",\"y\"\r\n\"a, b\",1\r\n\r\n\"c \"\"d\"\"\",\"2\"\r\n";
+        let table = parse_csv(fancy.as_bytes(), &["y"], MissingValues::Error).unwrap();
+        assert_eq!(table.columns, plain.columns);
+        assert_eq!(table.lines, [2, 4]);
+    }
+
     #[test]
     fn bad_rows_name_their_line() {
-        let err = |text: &str, missing| parse_csv(text, &["y"], missing).unwrap_err().to_string();
+        let err = |text: &str, missing| {
+            parse_csv(text.as_bytes(), &["y"], missing)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err("x,y\n1,2\n3\n", MissingValues::Error),
             "line 3: expected 2 fields, found 1"
@@ -252,5 +312,7 @@ mod tests {
         );
         assert_eq!(err("", MissingValues::Error), "the file is empty");
         assert_eq!(err("x,y\n", MissingValues::Error), "no data rows");
+        let latin1 = parse_csv(b"x,y\n1,\xe9\n", &["y"], MissingValues::Error).unwrap_err();
+        assert_eq!(latin1.to_string(), "line 2: the text is not UTF-8");
     }
 }

@@ -1,4 +1,5 @@
-//! The data the Elman network learns from, as Burn datasets and batchers.
+//! The data the Elman network learns from, as Burn datasets and batchers, and the forecasting
+//! arithmetic around it.
 //!
 //! The tutorial's data is one sine wave sampled at 21 points, fed one point per time step, with
 //! the target at each step being the next point of the same wave:
@@ -10,25 +11,50 @@
 //! y = s[1..seq_len + 1]                # targets, [seq_len, 1]: x shifted one step into the future
 //! ```
 //!
-//! [`SineDataset`] holds those items (one per time step, in time order) and [`SineBatcher`] turns
-//! a run of them into a [`SineBatch`] of tensors.
-//!
+//! [`SineDataset`] holds those items, one per time step, in time order.
 //! Beyond the tutorial, [`SequenceDataset`] holds many equal-length sequences of
 //! `(inputs, targets)` steps and [`SequenceBatcher`] stacks them into `[batch, seq_len, features]`
 //! tensors. They come from [`SineWaves`] (many random sine waves from a seed) or from a user's own
-//! series: [`parse_csv`] reads CSV text, [`Scaler`] standardizes it with statistics of the
-//! training split, and [`windows`] cuts a long series into training sequences.
+//! series: [`parse_csv`] reads CSV bytes, [`Series`] differences and splits it in time, [`Scaler`]
+//! standardizes it with statistics of the training split, and [`windows`] cuts it into training
+//! sequences. [`DataSource`] is the choice among the three, made once;
+//! [`DataSource::prepare`] gives the [`RunData`] a run trains on, which also says what to
+//! predict over ([`RunData::one_step`]) and what to forecast ([`RunData::closed_loop`], with
+//! the [`seasonal_naive`] baseline); [`mse`] scores either.
 //!
-//! This crate does no IO (callers hand it text) and knows no model.
+//! | file | its job |
+//! |---|---|
+//! | `tutorial.rs` | the tutorial's wave |
+//! | `sines.rs` | many random waves |
+//! | `csv.rs` | reading a series from CSV |
+//! | `series.rs` | differencing, the split in time, windows of a series |
+//! | `scaler.rs` | standardization |
+//! | `sequences.rs` | sequences, windows and their batcher |
+//! | `source.rs` | the data source, chosen once, and what it predicts and forecasts |
+//! | `forecast.rs` | closed-loop forecasts and the seasonal-naive baseline |
+//! | `metrics.rs` | error measures |
+//! | `error.rs` | why data could not be made ready |
+//!
+//! This crate does no IO (callers hand it bytes) and knows no model.
 
 mod csv;
+mod error;
+mod forecast;
+mod metrics;
 mod scaler;
 mod sequences;
+mod series;
 mod sines;
+mod source;
 mod tutorial;
 
 pub use csv::{CsvError, MissingValues, Table, parse_csv};
+pub use error::DataError;
+pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
+pub use metrics::mse;
 pub use scaler::Scaler;
 pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
+pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};
 pub use sines::SineWaves;
-pub use tutorial::{SineBatch, SineBatcher, SineDataset, SineItem};
+pub use source::{DataSource, OneStep, RunData, Source};
+pub use tutorial::{SineDataset, SineItem};

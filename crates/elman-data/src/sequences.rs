@@ -68,6 +68,16 @@ impl SequenceDataset {
         self.d_output
     }
 
+    /// The number of sequences.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no sequences.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// The sequences.
     pub fn items(&self) -> &[SequenceItem] {
         &self.items

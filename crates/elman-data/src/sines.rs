@@ -69,7 +69,6 @@ impl SineWaves {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::data::dataset::Dataset;
 
     /// With no noise and amplitude and frequency fixed at 1, every wave is `sin(t + φ)`: its
     /// points satisfy `s[t+1] + s[t-1] = 2 cos(1) s[t]`.

@@ -1,14 +1,10 @@
 //! The tutorial's single sine wave, one item per time step.
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use burn::prelude::*;
 
 /// One time step of the sequence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SineItem {
-    /// The time of the input point, `t[i]`.
-    pub time: f64,
     /// The input, `sin(t[i])`.
     pub input: f32,
     /// The target, `sin(t[i + 1])`.
@@ -41,7 +37,6 @@ impl SineDataset {
         let values: Vec<f32> = times.iter().map(|t| t.sin() as f32).collect();
         let items = (0..seq_len)
             .map(|i| SineItem {
-                time: times[i],
                 input: values[i],
                 target: values[i + 1],
             })
@@ -97,32 +92,6 @@ fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
     points
 }
 
-/// A run of time steps as tensors: row `i` is step `i` of the run.
-#[derive(Debug, Clone)]
-pub struct SineBatch {
-    /// The inputs, `[steps, 1]`.
-    pub inputs: Tensor<2>,
-    /// The targets, `[steps, 1]`.
-    pub targets: Tensor<2>,
-}
-
-/// Turns items into a [`SineBatch`] on a device, keeping their order (time order matters to a
-/// recurrent network).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SineBatcher;
-
-impl Batcher<SineItem, SineBatch> for SineBatcher {
-    fn batch(&self, items: Vec<SineItem>, device: &Device) -> SineBatch {
-        let steps = items.len();
-        let inputs: Vec<f32> = items.iter().map(|item| item.input).collect();
-        let targets: Vec<f32> = items.iter().map(|item| item.target).collect();
-        SineBatch {
-            inputs: Tensor::from_data(TensorData::new(inputs, [steps, 1]), device),
-            targets: Tensor::from_data(TensorData::new(targets, [steps, 1]), device),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,17 +114,5 @@ mod tests {
         for i in 0..19 {
             assert_eq!(data.items()[i].target, data.items()[i + 1].input);
         }
-    }
-
-    #[test]
-    fn batcher_keeps_time_order() {
-        let data = SineDataset::tutorial();
-        let device = Device::flex();
-        let batch = SineBatcher.batch(data.items()[3..7].to_vec(), &device);
-        assert_eq!(batch.inputs.dims(), [4, 1]);
-        let inputs = batch.inputs.into_data().try_into_vec_as::<f32>().unwrap();
-        let targets = batch.targets.into_data().try_into_vec_as::<f32>().unwrap();
-        assert_eq!(inputs, data.inputs()[3..7]);
-        assert_eq!(targets, data.targets()[3..7]);
     }
 }

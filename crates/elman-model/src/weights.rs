@@ -21,7 +21,7 @@ pub struct ElmanWeights {
 }
 
 /// Why a set of weights does not fit a network.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum WeightsError {
     /// A tensor has the wrong shape.
     #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]

@@ -15,8 +15,8 @@
 //! ```
 //!
 //! The context `h_0` enters the window detached, as in the autodiff path. The weight gradients
-//! are summed step by step as the backward loop goes. `tests::hand_bptt_matches_autodiff`
-//! checks them against Burn's autodiff.
+//! are summed step by step as the backward loop goes. The tests below check them against Burn's
+//! autodiff.
 
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
@@ -74,10 +74,7 @@ pub(crate) fn window(
     let last = h[steps].clone();
 
     // Backward, by hand, from the last step to the first.
-    let scale = match loss {
-        LossKind::HalfSumSquares => 1.0,
-        LossKind::Mse => 2.0 / (rows * d_output) as f64,
-    };
+    let scale = loss.output_scale(rows * d_output);
     let (w2_t, w1h_t) = (w2.clone().transpose(), w1h.transpose());
     let mut grad_w1x = Tensor::<2>::zeros([d_input, d_hidden], &last.device());
     let mut grad_w1h = Tensor::<2>::zeros([d_hidden, d_hidden], &last.device());
@@ -104,10 +101,7 @@ pub(crate) fn window(
         d_a = Some(d_a_t);
     }
     let squares = Tensor::cat(residuals, 0).square().sum();
-    let loss = match loss {
-        LossKind::HalfSumSquares => squares.div_scalar(2.0),
-        LossKind::Mse => squares.div_scalar((rows * d_output) as f64),
-    };
+    let loss = loss.of_squares(squares, rows * d_output);
     Window {
         loss,
         grads: [Tensor::cat(vec![grad_w1x, grad_w1h], 0), grad_w2],
@@ -157,4 +151,147 @@ pub(crate) fn epoch(
         }
     }
     ([w1, w2], losses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{sines, to_vec};
+    use crate::{GradientPath, OptimizerKind, Start, TrainConfig, fit};
+    use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
+
+    /// Hand-derived BPTT over a window equals Burn's autodiff: the loss, both gradients and the
+    /// last context, from a non-zero context, for both losses, on Flex (with the tanh kernel),
+    /// on ndarray (Burn's tanh) and on wgpu (Mesa's lavapipe here).
+    #[test]
+    fn hand_bptt_matches_autodiff() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 5,
+            d_output: 3,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 8);
+        let (batch, steps) = (4, 6);
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
+        };
+        let inputs = values(batch * steps * 2, 0.0);
+        let targets = values(batch * steps * 3, 5.0);
+        let h0 = values(batch * 5, 9.0);
+        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+        let devices = [
+            Device::flex(),
+            Device::ndarray(),
+            Device::wgpu(burn::prelude::DeviceKind::DefaultDevice),
+        ];
+        for device in devices {
+            let x =
+                Tensor::<3>::from_data(TensorData::new(inputs.clone(), [batch, steps, 2]), &device);
+            let y = Tensor::<3>::from_data(
+                TensorData::new(targets.clone(), [batch, steps, 3]),
+                &device,
+            );
+            let h = Tensor::<2>::from_data(TensorData::new(h0.clone(), [batch, 5]), &device);
+            for loss in [LossKind::HalfSumSquares, LossKind::Mse] {
+                let plain = weights.to_module(&device);
+                let window = window(
+                    [&plain.w1.val(), &plain.w2.val()],
+                    x.clone().swap_dims(0, 1).reshape([steps * batch, 2]),
+                    y.clone().swap_dims(0, 1).reshape([steps * batch, 3]),
+                    h.clone(),
+                    loss,
+                );
+
+                let ad = device.clone().autodiff();
+                let model = weights.to_module(&ad);
+                let (out, last) = model.forward(
+                    x.clone().autodiff(),
+                    ElmanState {
+                        context: h.clone().autodiff(),
+                    },
+                );
+                let squares = (out - y.clone().autodiff()).square().sum();
+                let value = match loss {
+                    LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                    LossKind::Mse => squares.div_scalar((batch * steps * 3) as f64),
+                };
+                let grads = value.clone().backward();
+                let [g1, g2] = window.grads;
+                let pairs = [
+                    (to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
+                    (to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
+                    (to_vec(window.last), to_vec(last.context.inner())),
+                    (
+                        to_vec(window.loss.unsqueeze()),
+                        to_vec(value.inner().unsqueeze()),
+                    ),
+                ];
+                for (hand, autodiff) in pairs {
+                    assert_eq!(hand.len(), autodiff.len());
+                    for (h, a) in hand.iter().zip(&autodiff) {
+                        assert!(
+                            (h - a).abs() <= 1e-5 * a.abs().max(1.0),
+                            "{loss:?} on {device:?}: {h} vs {a}"
+                        );
+                    }
+                    assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
+                }
+            }
+        }
+    }
+
+    /// Mini-batches with truncated windows, Adam and clipping: the hand-derived path and
+    /// autodiff give the same losses, and the reports say which path ran.
+    #[test]
+    fn hand_bptt_and_autodiff_runs_agree() {
+        let waves = sines(10, 12, 6);
+        let weights = ElmanWeights::init(
+            &ElmanConfig {
+                d_hidden: 8,
+                w1_std: 0.3,
+                w2_std: 0.3,
+                ..ElmanConfig::default()
+            },
+            2,
+        );
+        let hand = TrainConfig {
+            n_epochs: 4,
+            lr: 0.01,
+            batch_size: 4,
+            bptt: 5,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: Some(0.5),
+            shuffle_seed: Some(1),
+            fused: true,
+        };
+        let autodiff = TrainConfig {
+            fused: false,
+            ..hand
+        };
+        assert_eq!(hand.gradient_path(), GradientPath::HandBptt);
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let run = |config: &TrainConfig| {
+                fit(
+                    Start::Fresh(weights.clone()),
+                    &waves,
+                    None,
+                    config,
+                    &device,
+                    |_, _| {},
+                )
+                .unwrap()
+            };
+            let (a, b) = (run(&hand), run(&autodiff));
+            assert_eq!(
+                (a.path, b.path),
+                (GradientPath::HandBptt, GradientPath::Autodiff)
+            );
+            assert!(a.losses[3] < a.losses[0], "{:?}", a.losses);
+            for (x, y) in a.losses.iter().zip(&b.losses) {
+                assert!((x - y).abs() <= 1e-5 * y, "hand {x} vs autodiff {y}");
+            }
+        }
+    }
 }

@@ -13,8 +13,8 @@
 //! On a Flex device the whole step, with SGD its update too, is one custom operation
 //! (`elman_model::kernel`); elsewhere it is a dozen tensor operations, against the graph
 //! bookkeeping of autodiff. The step's residual `r` stays on the device; the epoch's losses are
-//! computed from all residuals at once. `tests::fused_gradients_match_autodiff` checks both
-//! versions against Burn's autodiff.
+//! computed from all residuals at once. The tests below check both versions against Burn's
+//! autodiff.
 
 use burn::prelude::*;
 use elman_data::SequenceDataset;
@@ -74,7 +74,7 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
 
 /// The forward step and the hand-derived gradients of its loss.
 #[derive(Debug, Clone)]
-pub struct OneStep {
+pub(crate) struct OneStep {
     /// The new context `h'`, `[1, d_hidden]`.
     pub context: Tensor<2>,
     /// The residual `y - target`, `[1, d_output]`.
@@ -86,8 +86,10 @@ pub struct OneStep {
 }
 
 /// One step from context `h` with input `x` and its gradients, for the loss whose derivative
-/// with respect to the output is `scale · (y - target)`.
-pub fn one_step_gradients(
+/// with respect to the output is `scale · (y - target)`: the kernel's gradients where it
+/// runs, else the tensor operations', for the tests to check against autodiff.
+#[cfg(test)]
+pub(crate) fn one_step_gradients(
     w1: &Tensor<2>,
     w2: &Tensor<2>,
     x: Tensor<2>,
@@ -176,11 +178,11 @@ pub(crate) fn epoch(
     optim: &mut Optimizer,
     order: &[usize],
     steps: &[Steps],
-    d_hidden: usize,
     scale: f64,
 ) -> ([Tensor<2>; 2], Vec<Tensor<2>>) {
     let [mut w1, mut w2] = weights;
     let device = w1.device();
+    let d_hidden = w1.dims()[1];
     let mut residuals =
         Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
     let kernel = elman_model::kernel::available(&device);
@@ -236,4 +238,217 @@ pub(crate) fn epoch(
         }
     }
     ([w1, w2], residuals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{sines, to_vec};
+    use crate::{GradientPath, LossKind, OptimizerKind, Start, TrainConfig, fit, train};
+    use elman_data::SineDataset;
+    use elman_model::{ElmanConfig, ElmanState, ElmanWeights, kernel};
+
+    /// The hand-derived gradients of one step equal Burn's autodiff gradients, from a non-zero
+    /// context, for both losses' scales: through the Flex kernel and through the tensor
+    /// operations (on ndarray, which has no kernel).
+    #[test]
+    fn fused_gradients_match_autodiff() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 5,
+            d_output: 3,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 12);
+        #[allow(deprecated)] // the deprecated backend is the one without the kernel
+        let devices = [(Device::flex(), true), (Device::ndarray(), false)];
+        for (device, kernel) in devices {
+            assert_eq!(kernel::available(&device), kernel);
+            let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7], [1, 2]), &device);
+            let h = Tensor::<2>::from_data(
+                TensorData::new(vec![0.1f32, -0.2, 0.5, 0.0, 0.9], [1, 5]),
+                &device,
+            );
+            let target =
+                Tensor::<2>::from_data(TensorData::new(vec![0.2f32, -0.1, 0.4], [1, 3]), &device);
+            for (loss, scale) in [(LossKind::HalfSumSquares, 1.0), (LossKind::Mse, 2.0 / 3.0)] {
+                let plain = weights.to_module(&device);
+                let step = one_step_gradients(
+                    &plain.w1.val(),
+                    &plain.w2.val(),
+                    x.clone(),
+                    h.clone(),
+                    target.clone(),
+                    scale,
+                );
+
+                let ad = device.clone().autodiff();
+                let model = weights.to_module(&ad);
+                let (pred, next) = model.step(
+                    x.clone().autodiff(),
+                    ElmanState {
+                        context: h.clone().autodiff(),
+                    },
+                );
+                let residual = pred - target.clone().autodiff();
+                let squares = residual.clone().square().sum();
+                let value = match loss {
+                    LossKind::HalfSumSquares => squares.div_scalar(2.0),
+                    LossKind::Mse => squares.div_scalar(3.0),
+                };
+                let grads = value.backward();
+                let pairs = [
+                    (
+                        to_vec(step.grad_w1.clone()),
+                        to_vec(model.w1.grad(&grads).unwrap()),
+                    ),
+                    (
+                        to_vec(step.grad_w2.clone()),
+                        to_vec(model.w2.grad(&grads).unwrap()),
+                    ),
+                    (to_vec(step.context.clone()), to_vec(next.context.inner())),
+                    (to_vec(step.residual.clone()), to_vec(residual.inner())),
+                ];
+                for (fused, autodiff) in pairs {
+                    assert_eq!(fused.len(), autodiff.len());
+                    for (f, a) in fused.iter().zip(&autodiff) {
+                        assert!(
+                            (f - a).abs() < 1e-6,
+                            "{loss:?}, kernel {kernel}: {f} vs {a}"
+                        );
+                    }
+                    assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
+                }
+            }
+        }
+    }
+
+    /// The Flex kernel's SGD over a sequence, which updates the weights in place, gives the
+    /// weights and residuals of the tensor operations' steps (each from the context the one
+    /// before left), and leaves a tensor that still shares the old weights untouched.
+    #[test]
+    fn kernel_sgd_sequence_matches_the_tensor_operations() {
+        let config = ElmanConfig {
+            d_input: 2,
+            d_hidden: 4,
+            d_output: 2,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 5);
+        let device = Device::flex();
+        let plain = weights.to_module(&device);
+        let (w1, w2) = (plain.w1.val(), plain.w2.val());
+        let before = to_vec(w1.clone());
+        let steps = 5;
+        let inputs: Vec<f32> = (0..steps * 2).map(|i| (i as f32 * 0.7).sin()).collect();
+        let targets: Vec<f32> = (0..steps * 2).map(|i| (i as f32 * 0.3).cos()).collect();
+        let lr = 0.1;
+
+        // The tensor operations' steps, on ndarray (which has no kernel).
+        #[allow(deprecated)]
+        let ndarray = Device::ndarray();
+        let row = |values: &[f32], t: usize| {
+            Tensor::<2>::from_data(
+                TensorData::new(values[2 * t..2 * t + 2].to_vec(), [1, 2]),
+                &ndarray,
+            )
+        };
+        let on = |t: &Tensor<2>| Tensor::<2>::from_data(t.to_data(), &ndarray);
+        let (mut o1, mut o2) = (on(&w1), on(&w2));
+        let mut h = Tensor::<2>::zeros([1, 4], &ndarray);
+        let mut expected_residuals = Vec::new();
+        for t in 0..steps {
+            let step = one_step_gradients(&o1, &o2, row(&inputs, t), h, row(&targets, t), 1.0);
+            o1 = o1 - step.grad_w1.mul_scalar(lr);
+            o2 = o2 - step.grad_w2.mul_scalar(lr);
+            expected_residuals.extend(to_vec(step.residual));
+            h = step.context;
+        }
+
+        let all = |values: &[f32]| {
+            Tensor::<2>::from_data(TensorData::new(values.to_vec(), [steps, 2]), &device)
+        };
+        let ([n1, n2], residuals) =
+            kernel::sgd_sequence([w1.clone(), w2.clone()], all(&inputs), all(&targets), lr);
+        assert_eq!(residuals.dims(), [steps, 2]);
+        let pairs = [
+            (to_vec(n1), to_vec(o1)),
+            (to_vec(n2), to_vec(o2)),
+            (to_vec(residuals), expected_residuals),
+        ];
+        for (got, want) in pairs {
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+            }
+        }
+        assert_eq!(
+            to_vec(w1),
+            before,
+            "a shared weight tensor was written in place"
+        );
+    }
+
+    /// The tutorial's run through both paths: the same losses to float tolerance, and the
+    /// report says which path ran.
+    #[test]
+    fn fused_and_autodiff_runs_agree() {
+        let data = SineDataset::tutorial();
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 21);
+        let device = Device::flex();
+        let fused = TrainConfig {
+            n_epochs: 40,
+            ..TrainConfig::default()
+        };
+        let autodiff = TrainConfig {
+            fused: false,
+            ..fused
+        };
+        assert_eq!(fused.gradient_path(), GradientPath::Fused);
+        assert_eq!(autodiff.gradient_path(), GradientPath::Autodiff);
+        let a = train(&weights, &data, &fused, &device, |_| {}).unwrap();
+        let b = train(&weights, &data, &autodiff, &device, |_| {}).unwrap();
+        assert_eq!(
+            (a.path, b.path),
+            (GradientPath::Fused, GradientPath::Autodiff)
+        );
+        for (epoch, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-5 * y,
+                "epoch {epoch}: fused {x} vs autodiff {y}"
+            );
+        }
+        // Adam and the MSE on many sequences, shuffled, go through the fused path too.
+        let waves = sines(6, 10, 4);
+        let adam = TrainConfig {
+            n_epochs: 3,
+            lr: 0.01,
+            optimizer: OptimizerKind::Adam,
+            loss: LossKind::Mse,
+            grad_clip: Some(0.5),
+            shuffle_seed: Some(3),
+            ..TrainConfig::default()
+        };
+        let run = |config: &TrainConfig| {
+            fit(
+                Start::Fresh(weights.clone()),
+                &waves,
+                None,
+                config,
+                &device,
+                |_, _| {},
+            )
+            .unwrap()
+        };
+        let (a, b) = (
+            run(&adam),
+            run(&TrainConfig {
+                fused: false,
+                ..adam
+            }),
+        );
+        for (x, y) in a.losses.iter().zip(&b.losses) {
+            assert!((x - y).abs() <= 1e-5 * y, "adam: fused {x} vs autodiff {y}");
+        }
+    }
 }

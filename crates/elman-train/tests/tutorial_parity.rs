@@ -64,7 +64,7 @@ fn assert_parity(device: &Device, config: &TrainConfig) {
         );
     }
 
-    let predictions = predict(&report.model, &data.inputs());
+    let predictions = predict(&report.model, &data.inputs()).unwrap();
     let expected = floats(&read_json("predictions.json")["predictions"]);
     assert_eq!(predictions.len(), 20);
     for (step, (ours, theirs)) in predictions.iter().zip(&expected).enumerate() {

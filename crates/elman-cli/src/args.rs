@@ -1,0 +1,90 @@
+//! The command line: subcommands and flags, parsed by clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::Backend;
+
+/// Train the Elman network of "Introduction to Recurrent Neural Networks in PyTorch" on a CPU or
+/// GPU backend, and use it to predict and forecast. With no subcommand, `elman` trains: with no
+/// other argument, the tutorial's run.
+#[derive(Debug, Parser)]
+#[command(name = "elman", version, about)]
+pub struct Cli {
+    /// What to do (default: train).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub common: Common,
+    /// Options of training, for `elman` with no subcommand.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// TOML config to read (default: configs/tutorial.toml when it exists, else built-in defaults).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Backend to run on (overrides the config's `backend`).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub backend: Option<Backend>,
+    /// Number of epochs, at least 1 (overrides `train.n_epochs`).
+    #[arg(long, value_name = "N", global = true)]
+    pub epochs: Option<usize>,
+    /// Learning rate, a finite number above 0 (overrides `train.lr`).
+    #[arg(long, value_name = "LR", global = true)]
+    pub lr: Option<f64>,
+    /// Seed of the initial weight draw, the generated waves and the shuffling (overrides `seed`).
+    #[arg(long, value_name = "N", global = true)]
+    pub seed: Option<u64>,
+    /// Folder to write the results into; it must not hold files yet (default: a new folder under runs/).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `elman train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Start from these weights (safetensors with f32 tensors `w1` and `w2`) instead of a draw.
+    #[arg(long, value_name = "FILE")]
+    pub init_weights: Option<PathBuf>,
+    /// Compute the gradients with Burn's autodiff instead of the hand-derived paths.
+    #[arg(long)]
+    pub autodiff: bool,
+    /// Continue the run in this folder from its checkpoint (results go to the same folder).
+    #[arg(long, value_name = "DIR", conflicts_with = "init_weights")]
+    pub resume: Option<PathBuf>,
+}
+
+/// Options of `elman predict` and `elman generate`.
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// The run folder whose trained network to use (it holds checkpoint.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// Use the network after the last epoch instead of the one with the best validation loss.
+    #[arg(long)]
+    pub last: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network (what `elman` does with no subcommand).
+    Train(TrainArgs),
+    /// One-step-ahead predictions of a trained network over its data.
+    Predict(UseArgs),
+    /// A closed-loop forecast: warm up on the series, then feed each prediction back.
+    Generate {
+        /// The trained run.
+        #[command(flatten)]
+        from: UseArgs,
+        /// Steps to forecast (default: the config's `csv.test_steps`, or half the sequence).
+        #[arg(long, value_name = "N")]
+        horizon: Option<usize>,
+    },
+}

@@ -1,0 +1,117 @@
+//! `elman generate`: a closed-loop forecast of a trained network, against the truth and the
+//! seasonal-naive baseline: `forecast.csv`, `forecast.png` and `metrics.json`.
+
+use anyhow::{Result, bail};
+use elman_data::mse;
+use serde_json::Map;
+
+use crate::args::{Common, UseArgs};
+use crate::run_folder::RunFolder;
+use crate::{atomic, files, plot, trained};
+
+fn f64s(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| f64::from(v)).collect()
+}
+
+/// Warms up on the series, then forecasts by feeding predictions back.
+pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()> {
+    let trained = trained::load(common, args)?;
+    let closed = trained.data.closed_loop()?;
+    let horizon = match horizon.or((!closed.truth.is_empty()).then_some(closed.truth.len())) {
+        Some(0) | None => bail!("nothing to forecast: pass --horizon N (at least 1)"),
+        Some(h) if h > 10_000_000 => bail!("--horizon must be at most 10000000, got {h}"),
+        Some(h) => h,
+    };
+    let (_, outputs) = elman_train::generate(&trained.model, &closed.prefix, horizon)?;
+    let forecast = closed.finish(&outputs);
+    let history = f64s(&closed.history);
+    let (predicted, actual, baseline) = (
+        f64s(&forecast.predicted),
+        f64s(&forecast.actual),
+        f64s(&forecast.baseline),
+    );
+
+    let folder = RunFolder::create(common.out.as_deref(), "generate")?;
+    let out = folder.path();
+    let steps: Vec<f64> = (0..horizon).map(|k| (history.len() + k) as f64).collect();
+    atomic::write(
+        &out.join("forecast.csv"),
+        &files::columns_csv(
+            &["step", "actual", "predicted", "baseline"],
+            &[&steps, &actual, &predicted, &baseline],
+        )?,
+    )?;
+    let mut metrics = Map::new();
+    metrics.insert("horizon".into(), horizon.into());
+    metrics.insert(
+        "baseline".into(),
+        (if closed.season > 0 {
+            format!("seasonal naive, season {}", closed.season)
+        } else {
+            "last value".into()
+        })
+        .into(),
+    );
+    if !actual.is_empty() {
+        let forecast_mse = mse(&forecast.actual, &forecast.predicted);
+        let baseline_mse = mse(&forecast.actual, &forecast.baseline);
+        metrics.insert("forecast_mse".into(), forecast_mse.into());
+        metrics.insert("baseline_mse".into(), baseline_mse.into());
+        metrics.insert("compared_steps".into(), actual.len().into());
+    }
+    files::write_json(&out.join("metrics.json"), &metrics)?;
+
+    let shown = history.len().saturating_sub((3 * horizon).max(20));
+    let line = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| ((from + k) as f64, v))
+            .collect()
+    };
+    let mut series = vec![plot::Series {
+        label: "History",
+        points: line(shown, &history[shown..]),
+        color: plot::GREY,
+        mark: plot::Mark::Line(2),
+    }];
+    if !actual.is_empty() {
+        series.push(plot::Series {
+            label: "Actual",
+            points: line(history.len(), &actual),
+            color: plot::BLUE,
+            mark: plot::Mark::Line(2),
+        });
+    }
+    series.push(plot::Series {
+        label: "Forecast",
+        points: line(history.len(), &predicted),
+        color: plot::ORANGE,
+        mark: plot::Mark::Line(2),
+    });
+    series.push(plot::Series {
+        label: "Baseline",
+        points: line(history.len(), &baseline),
+        color: plot::GREEN,
+        mark: plot::Mark::Line(1),
+    });
+    plot::png(
+        &out.join("forecast.png"),
+        &plot::Chart {
+            title: "Closed-loop forecast",
+            x_label: "step",
+            y_label: "value",
+            log_y: false,
+        },
+        &series,
+    )?;
+    match (metrics.get("forecast_mse"), metrics.get("baseline_mse")) {
+        (Some(f), Some(b)) => {
+            eprintln!("elman: forecast of {horizon} steps, MSE {f} (baseline {b})")
+        }
+        _ => eprintln!("elman: forecast of {horizon} steps"),
+    }
+    eprintln!("elman: wrote the forecast to {}", out.display());
+    folder.release();
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! `elman`: trains the tutorial's Elman network and uses what it learned.
+//!
+//! Glue over the library crates: settings come from defaults, then a TOML config, then flags;
+//! the backend name becomes a Burn device here and nowhere else; training, prediction and
+//! forecasting run in `elman-train` and `elman-data`; the results are written as CSV, JSON, PNG,
+//! TOML and safetensors files. The binary (`main.rs`) parses the command line and calls
+//! [`run`]; the benchmarks use [`backend`] and [`plot`] from here.
+//!
+//! | file | its job |
+//! |---|---|
+//! | `args.rs` | the command line |
+//! | `settings.rs`, `settings_file.rs`, `validate.rs` | the settings, their TOML file, their checks |
+//! | `backend.rs` | backend names to Burn devices |
+//! | `source.rs` | the settings to the data, the series' file read |
+//! | `run_folder.rs` | the folder a run writes into, and its lock |
+//! | `train.rs`, `predict.rs`, `generate.rs` | one subcommand each (`trained.rs`: a run to use) |
+//! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
+//! | `atomic.rs` | the one file writer |
+//! | `plot.rs`, `progress.rs` | pictures and the progress bar |
+
+mod args;
+mod atomic;
+pub mod backend;
+mod checkpoint;
+mod files;
+mod generate;
+pub mod plot;
+mod predict;
+mod progress;
+mod run_folder;
+mod settings;
+mod settings_file;
+mod source;
+mod train;
+mod trained;
+mod validate;
+
+pub use args::Cli;
+use args::Command;
+
+/// Runs the command line `cli`.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => train::run(&cli.common, &cli.train),
+        Some(Command::Train(args)) => train::run(&cli.common, &args),
+        Some(Command::Predict(args)) => predict::run(&cli.common, &args),
+        Some(Command::Generate { from, horizon }) => generate::run(&cli.common, &from, horizon),
+    }
+}
+
+/// Parsers of every file the program reads, for the tests that feed them damaged files.
+#[doc(hidden)]
+pub mod readers {
+    /// Parses a settings file and checks it.
+    pub fn settings(text: &str) -> anyhow::Result<()> {
+        let config = crate::settings::RunConfig::from_toml(text, "fuzz.toml")?;
+        config.validate(Some(1 << 30))?;
+        config.to_toml().map(drop)
+    }
+
+    /// Parses a weights file.
+    pub fn weights(bytes: &[u8]) -> anyhow::Result<()> {
+        crate::files::weights_from_safetensors(bytes).map(drop)
+    }
+
+    /// Parses a checkpoint and checks its parts against each other.
+    pub fn checkpoint(bytes: &[u8]) -> anyhow::Result<()> {
+        crate::checkpoint::from_bytes(bytes).map(drop)
+    }
+}

@@ -1,0 +1,148 @@
+//! `elman predict`, and the one-step-ahead predictions every finished training writes:
+//! `predictions.csv` and `predictions.png`, with the metrics they give.
+
+use std::path::Path;
+
+use anyhow::Result;
+use elman_data::{RunData, Source, mse};
+use elman_model::Elman;
+use serde_json::{Map, Value};
+
+use crate::args::{Common, UseArgs};
+use crate::run_folder::RunFolder;
+use crate::settings::RunConfig;
+use crate::{atomic, files, plot, trained};
+
+fn f64s(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| f64::from(v)).collect()
+}
+
+/// `elman predict`: one-step-ahead predictions of a trained network over its data.
+pub fn run(common: &Common, args: &UseArgs) -> Result<()> {
+    let trained = trained::load(common, args)?;
+    let folder = RunFolder::create(common.out.as_deref(), "predict")?;
+    let metrics = write_predictions(
+        folder.path(),
+        &trained.config,
+        &trained.data,
+        &trained.model,
+    )?;
+    files::write_json(&folder.path().join("metrics.json"), &metrics)?;
+    eprintln!("elman: wrote predictions to {}", folder.path().display());
+    folder.release();
+    Ok(())
+}
+
+/// Writes `predictions.csv` and `predictions.png` for `model` over the run's data, and returns
+/// the metrics they give.
+pub fn write_predictions(
+    out: &Path,
+    config: &RunConfig,
+    data: &RunData,
+    model: &Elman,
+) -> Result<Map<String, Value>> {
+    let mut metrics = Map::new();
+    let one_step = data.one_step();
+    let outputs = elman_train::predict(model, &one_step.inputs)?;
+    let predicted = data.one_step_values(&outputs);
+    let (axis, actual, predicted) = (&one_step.axis, f64s(&one_step.actual), f64s(&predicted));
+    let lines = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
+        axis[from..]
+            .iter()
+            .copied()
+            .zip(values[from..].iter().copied())
+            .collect()
+    };
+    let (title, x_label, header, from, marks, actual_points) = match &data.source {
+        Source::Tutorial(wave) => {
+            metrics.insert(
+                "predict_mse".into(),
+                mse(&one_step.actual, &data.one_step_values(&outputs)).into(),
+            );
+            // The tutorial's picture: the actual points at t[0..20], predictions at t[1..21].
+            let points = wave
+                .times()
+                .iter()
+                .zip(wave.inputs())
+                .map(|(&t, v)| (t, v.into()))
+                .collect();
+            (
+                format!("Elman RNN on {}: sine wave, one step ahead", config.backend),
+                "time",
+                "time",
+                0,
+                [plot::Mark::Points(8), plot::Mark::Points(5)],
+                points,
+            )
+        }
+        Source::Waves => {
+            let (key, set) = match &data.valid {
+                Some(valid) => ("valid_mse", valid),
+                None => ("train_mse", &data.train),
+            };
+            metrics.insert(key.into(), elman_train::evaluate(model, set).into());
+            (
+                "A validation wave, one step ahead".to_string(),
+                "step",
+                "step",
+                0,
+                [plot::Mark::Points(6), plot::Mark::Points(4)],
+                lines(0, &actual),
+            )
+        }
+        Source::Series(series) => {
+            if let Some(valid) = &one_step.valid {
+                metrics.insert(
+                    "valid_mse_original_units".into(),
+                    mse(
+                        &one_step.actual[valid.clone()],
+                        &data.one_step_values(&outputs)[valid.clone()],
+                    )
+                    .into(),
+                );
+            }
+            // The picture: the validation span and as much history again before it.
+            let shown = (series.test_start - series.valid_start).max(200);
+            let from = axis.len().saturating_sub(2 * shown);
+            (
+                "One step ahead".to_string(),
+                "step",
+                "step",
+                from,
+                [plot::Mark::Line(2), plot::Mark::Line(1)],
+                lines(from, &actual),
+            )
+        }
+    };
+    atomic::write(
+        &out.join("predictions.csv"),
+        &files::columns_csv(
+            &[header, "actual", "predicted"],
+            &[axis, &actual, &predicted],
+        )?,
+    )?;
+    plot::png(
+        &out.join("predictions.png"),
+        &plot::Chart {
+            title: &title,
+            x_label,
+            y_label: "value",
+            log_y: false,
+        },
+        &[
+            plot::Series {
+                label: "Actual",
+                points: actual_points,
+                color: plot::BLUE,
+                mark: marks[0],
+            },
+            plot::Series {
+                label: "Predicted",
+                points: lines(from, &predicted),
+                color: plot::ORANGE,
+                mark: marks[1],
+            },
+        ],
+    )?;
+    Ok(metrics)
+}

@@ -1,0 +1,66 @@
+//! From the settings to the data: the one place that chooses among the tutorial's wave, many
+//! generated waves and a CSV series, and the one place the series' file is read.
+
+use anyhow::{Context, Result};
+use elman_data::{DataSource, RunData, SeriesSpec, SineDataset, SineWaves, parse_csv};
+
+use crate::settings::RunConfig;
+
+impl RunConfig {
+    /// The data the settings describe (call [`RunConfig::validate`] first).
+    pub fn data_source(&self) -> Result<DataSource> {
+        if let Some(sines) = &self.sines {
+            return Ok(DataSource::Waves {
+                waves: SineWaves {
+                    n_series: sines.n_series,
+                    seq_len: sines.seq_len,
+                    amplitude: (sines.amplitude[0], sines.amplitude[1]),
+                    frequency: (sines.frequency[0], sines.frequency[1]),
+                    noise_std: sines.noise_std,
+                    seed: self.seed,
+                },
+                valid_fraction: self.train.valid_fraction,
+            });
+        }
+        let Some(csv) = &self.csv else {
+            let data = &self.data;
+            return Ok(DataSource::Tutorial(SineDataset::new(
+                data.start,
+                data.end,
+                data.seq_len,
+            )));
+        };
+        let bytes = std::fs::read(&csv.path)
+            .with_context(|| format!("cannot read data {}", csv.path.display()))?;
+        let mut picked: Vec<&str> = if csv.inputs.is_empty() {
+            vec![csv.target.as_str()]
+        } else {
+            csv.inputs.iter().map(String::as_str).collect()
+        };
+        let n_inputs = picked.len();
+        picked.push(&csv.target);
+        let table = parse_csv(&bytes, &picked, csv.missing)
+            .with_context(|| format!("data {}", csv.path.display()))?;
+        Ok(DataSource::Series {
+            table,
+            spec: SeriesSpec {
+                n_inputs,
+                window: csv.window,
+                stride: csv.stride,
+                test_steps: csv.test_steps,
+                season: csv.season,
+                difference: csv.difference,
+                valid_fraction: self.train.valid_fraction,
+            },
+        })
+    }
+
+    /// The data, read and prepared for training.
+    pub fn prepare_data(&self) -> Result<RunData> {
+        let origin = match &self.csv {
+            Some(csv) => format!("data {}", csv.path.display()),
+            None => "data".to_string(),
+        };
+        self.data_source()?.prepare().context(origin)
+    }
+}

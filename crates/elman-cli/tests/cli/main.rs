@@ -1,0 +1,9 @@
+//! The `elman` binary as a user runs it, one module per subject, each test in its own temporary
+//! folder, asserting exit codes, messages and the files written.
+
+mod errors;
+mod readers;
+mod resume;
+mod series;
+mod tutorial;
+mod util;

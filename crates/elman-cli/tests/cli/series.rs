@@ -1,0 +1,89 @@
+//! A user's series through the binary: training, one-step predictions and closed-loop forecasts.
+
+use crate::util::*;
+
+#[test]
+fn predict_and_generate_use_a_trained_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
+    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "seasonal.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+
+    let predict = elman(dir.path(), &["predict", "--from", "run", "--out", "pred"]);
+    assert!(predict.status.success(), "{}", stderr(&predict));
+    let actual = csv_column(&dir.path().join("pred/predictions.csv"), "actual");
+    let steps = csv_column(&dir.path().join("pred/predictions.csv"), "step");
+    // Rows 13..228 of the file (after the 12 rows the differencing uses, before the test year).
+    assert_eq!((steps[0], *steps.last().unwrap()), (13.0, 227.0));
+    assert!(
+        (actual[0] - (10.0 + 0.05 * 13.0 + (std::f64::consts::TAU * 13.0 / 12.0).sin())).abs()
+            < 1e-4
+    );
+
+    let generate = elman(dir.path(), &["generate", "--from", "run", "--out", "gen"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    let forecast = dir.path().join("gen/forecast.csv");
+    let header = std::fs::read_to_string(&forecast).unwrap();
+    assert!(
+        header.starts_with("step,actual,predicted,baseline\n"),
+        "{header}"
+    );
+    assert_eq!(
+        csv_column(&forecast, "step"),
+        (228..240).map(f64::from).collect::<Vec<_>>()
+    );
+    let baseline = csv_column(&forecast, "baseline");
+    let actual = csv_column(&forecast, "actual");
+    // The seasonal-naive baseline repeats the last cycle: a year's trend, 0.6, below the truth.
+    for (b, a) in baseline.iter().zip(&actual) {
+        assert!((a - b - 0.6).abs() < 1e-3, "{a} vs {b}");
+    }
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("gen/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    assert!((metrics["baseline_mse"].as_f64().unwrap() - 0.36).abs() < 1e-3);
+    assert!(metrics["forecast_mse"].as_f64().unwrap().is_finite());
+    assert!(dir.path().join("gen/forecast.png").is_file());
+
+    let longer = elman(
+        dir.path(),
+        &[
+            "generate",
+            "--from",
+            "run",
+            "--horizon",
+            "30",
+            "--out",
+            "gen30",
+        ],
+    );
+    assert!(longer.status.success(), "{}", stderr(&longer));
+    let predicted = csv_column(&dir.path().join("gen30/forecast.csv"), "predicted");
+    assert_eq!(predicted.len(), 30);
+}
+
+/// Two input columns (the series and its time) predicting one: training and one-step
+/// predictions work; a closed-loop forecast, which feeds the prediction back as the only
+/// input, is refused in one line.
+#[test]
+fn several_input_columns_train_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
+    let config = SEASONAL.replace("target = \"y\"", "target = \"y\"\ninputs = [\"y\", \"t\"]");
+    std::fs::write(dir.path().join("two.toml"), config).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "two.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    let predicted = csv_column(&dir.path().join("run/predictions.csv"), "predicted");
+    assert_eq!(predicted.len(), 215);
+    assert!(predicted.iter().all(|p| p.is_finite()));
+    let generate = elman(dir.path(), &["generate", "--from", "run"]);
+    assert_one_line_error(&generate, "needs csv.inputs to be the target alone");
+}

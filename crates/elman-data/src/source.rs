@@ -1,0 +1,291 @@
+//! Where a run's data comes from, chosen once: [`DataSource`] is the tutorial's wave, many
+//! generated waves, or a user's series; [`DataSource::prepare`] turns it into the sequences the
+//! network trains and validates on ([`RunData`]), which then knows what to predict over and
+//! what to forecast.
+
+use std::ops::Range;
+
+use crate::{
+    ClosedLoop, DataError, Scaler, SequenceDataset, Series, SeriesSpec, SineDataset, SineWaves,
+    Table,
+};
+
+/// The data a run learns from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// The tutorial's one wave.
+    Tutorial(SineDataset),
+    /// Many generated waves, the last `valid_fraction` of them kept for validation.
+    Waves {
+        /// The generator.
+        waves: SineWaves,
+        /// Fraction of the waves kept for validation, in `[0, 1)`.
+        valid_fraction: f64,
+    },
+    /// A user's series: the table read from its CSV file (inputs first, the target last) and
+    /// how to cut it.
+    Series {
+        /// The picked columns.
+        table: Table,
+        /// How to cut it.
+        spec: SeriesSpec,
+    },
+}
+
+/// What the data of a run is, once prepared.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The tutorial's wave.
+    Tutorial(SineDataset),
+    /// Generated waves.
+    Waves,
+    /// A user's series.
+    Series(Series),
+}
+
+/// A run's data, ready for training and for using the trained network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunData {
+    /// Training sequences (scaled).
+    pub train: SequenceDataset,
+    /// Validation sequences (scaled), when there are any.
+    pub valid: Option<SequenceDataset>,
+    /// Column statistics: the inputs, then the target (identity for the waves).
+    pub scaler: Scaler,
+    /// What the data is.
+    pub source: Source,
+}
+
+/// One-step-ahead predictions to make over a run's data, and the truth to show beside them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneStep {
+    /// The network's inputs, scaled, step-major.
+    pub inputs: Vec<f32>,
+    /// Where each prediction lies: the time (tutorial) or the step (waves, series).
+    pub axis: Vec<f64>,
+    /// The true value each prediction is for, in original units.
+    pub actual: Vec<f32>,
+    /// The predictions that fall in the validation part (a series with validation rows).
+    pub valid: Option<Range<usize>>,
+}
+
+impl DataSource {
+    /// The training and validation sequences, scaled with statistics of the training part.
+    pub fn prepare(self) -> Result<RunData, DataError> {
+        match self {
+            DataSource::Tutorial(wave) => Ok(RunData {
+                train: SequenceDataset::from_tutorial(&wave),
+                valid: None,
+                scaler: Scaler::identity(2),
+                source: Source::Tutorial(wave),
+            }),
+            DataSource::Waves {
+                waves,
+                valid_fraction,
+            } => {
+                let (train, valid) = waves.generate().split(valid_fraction);
+                if train.is_empty() {
+                    return Err(DataError::NoTrainingData(format!(
+                        "train.valid_fraction = {valid_fraction} keeps every one of the {} waves for validation",
+                        waves.n_series
+                    )));
+                }
+                Ok(RunData {
+                    train,
+                    valid: (!valid.is_empty()).then_some(valid),
+                    scaler: Scaler::identity(2),
+                    source: Source::Waves,
+                })
+            }
+            DataSource::Series { table, spec } => {
+                let series = Series::new(&table, &spec)?;
+                let scaler = series.scaler();
+                let (train, valid) = series.datasets(&scaler, spec.window, spec.stride);
+                Ok(RunData {
+                    train,
+                    valid,
+                    scaler,
+                    source: Source::Series(series),
+                })
+            }
+        }
+    }
+}
+
+impl RunData {
+    /// The sequence shown for generated waves: the first validation wave, else the first
+    /// training one.
+    fn shown_wave(&self) -> &crate::SequenceItem {
+        let data = self.valid.as_ref().unwrap_or(&self.train);
+        &data.items()[0]
+    }
+
+    /// The one-step-ahead predictions to make: over the tutorial's wave, over one generated
+    /// wave, or over a series up to its held-out tail, each from a zero context.
+    pub fn one_step(&self) -> OneStep {
+        match &self.source {
+            Source::Tutorial(wave) => OneStep {
+                inputs: wave.inputs(),
+                axis: wave.times()[1..].to_vec(),
+                actual: wave.targets(),
+                valid: None,
+            },
+            Source::Waves => {
+                let item = self.shown_wave();
+                OneStep {
+                    inputs: item.inputs.clone(),
+                    axis: (1..=item.targets.len()).map(|s| s as f64).collect(),
+                    actual: item.targets.clone(),
+                    valid: None,
+                }
+            }
+            Source::Series(series) => {
+                let lag = series.difference;
+                let valid = series.valid_start - 1..series.test_start - 1;
+                OneStep {
+                    inputs: series.scaled_inputs(&self.scaler, 0..series.test_start - 1),
+                    axis: (1 + lag..series.test_start + lag)
+                        .map(|s| s as f64)
+                        .collect(),
+                    actual: series.levels[1 + lag..series.test_start + lag].to_vec(),
+                    valid: (!valid.is_empty()).then_some(valid),
+                }
+            }
+        }
+    }
+
+    /// The network's one-step outputs for [`RunData::one_step`]'s inputs in original units
+    /// (levels, for a differenced series).
+    pub fn one_step_values(&self, outputs: &[f32]) -> Vec<f32> {
+        match &self.source {
+            Source::Tutorial(_) | Source::Waves => outputs.to_vec(),
+            Source::Series(series) => {
+                let d_input = series.inputs.len();
+                series.levels_of(&self.scaler.unscale_column(d_input, outputs))
+            }
+        }
+    }
+
+    /// The closed-loop forecast to make: a series warms up on everything before its held-out
+    /// tail and forecasts the tail; a wave warms up on its first half and forecasts the second.
+    pub fn closed_loop(&self) -> Result<ClosedLoop, DataError> {
+        let output_feature = self.train.d_input();
+        let (prefix, history, truth, difference, season) = match &self.source {
+            Source::Series(series) => {
+                if series.inputs.len() != 1 {
+                    return Err(DataError::NotClosedLoop);
+                }
+                let split = series.test_start + series.difference;
+                (
+                    series.target[..series.test_start].to_vec(),
+                    series.levels[..split].to_vec(),
+                    series.levels[split..].to_vec(),
+                    series.difference,
+                    series.season,
+                )
+            }
+            Source::Tutorial(_) | Source::Waves => {
+                let item = match &self.source {
+                    Source::Tutorial(_) => &self.train.items()[0],
+                    _ => self.shown_wave(),
+                };
+                let wave: Vec<f32> = std::iter::once(item.inputs[0])
+                    .chain(item.targets.iter().copied())
+                    .collect();
+                let (history, truth) = wave.split_at(wave.len() / 2);
+                (history.to_vec(), history.to_vec(), truth.to_vec(), 0, 0)
+            }
+        };
+        Ok(ClosedLoop {
+            prefix: self.scaler.scale_column(0, &prefix),
+            history,
+            truth,
+            scaler: self.scaler.clone(),
+            output_feature,
+            difference,
+            season,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tutorial's 21 points: one sequence of 20 steps; its closed loop warms up on the
+    /// first 10 points and forecasts the other 11.
+    #[test]
+    fn the_tutorial_by_hand() {
+        let data = DataSource::Tutorial(SineDataset::tutorial())
+            .prepare()
+            .unwrap();
+        assert_eq!((data.train.len(), data.train.seq_len()), (1, 20));
+        assert!(data.valid.is_none());
+        let one = data.one_step();
+        assert_eq!(one.axis.len(), 20);
+        assert_eq!(one.actual[0], 2.4f64.sin() as f32);
+        let closed = data.closed_loop().unwrap();
+        assert_eq!((closed.history.len(), closed.truth.len()), (10, 11));
+        assert_eq!(closed.prefix[0], 2f64.sin() as f32);
+        assert_eq!(closed.truth[10], 10f64.sin() as f32);
+    }
+
+    /// Ten waves with a quarter for validation: ceil(2.5) = 3 validation waves, 7 training
+    /// ones; keeping nearly all of them for validation leaves none to train on.
+    #[test]
+    fn waves_split_and_refuse_to_leave_nothing() {
+        let waves = SineWaves {
+            n_series: 10,
+            seq_len: 8,
+            ..SineWaves::default()
+        };
+        let data = DataSource::Waves {
+            waves: waves.clone(),
+            valid_fraction: 0.25,
+        }
+        .prepare()
+        .unwrap();
+        assert_eq!(
+            (data.train.len(), data.valid.as_ref().unwrap().len()),
+            (7, 3)
+        );
+        assert_eq!(
+            data.one_step().inputs,
+            data.valid.unwrap().items()[0].inputs
+        );
+        let err = DataSource::Waves {
+            waves,
+            valid_fraction: 0.95,
+        }
+        .prepare()
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("keeps every one of the 10 waves"),
+            "{err}"
+        );
+    }
+
+    /// A series of two input columns cannot be forecast in closed loop.
+    #[test]
+    fn a_series_with_other_inputs_has_no_closed_loop() {
+        let rows: Vec<f32> = (0..40).map(|v| (v as f32 * 0.3).sin()).collect();
+        let table = Table {
+            names: vec!["a".into(), "b".into(), "y".into()],
+            columns: vec![rows.clone(), rows.clone(), rows],
+            lines: (2..42).collect(),
+        };
+        let spec = SeriesSpec {
+            n_inputs: 2,
+            window: 8,
+            stride: 4,
+            test_steps: 5,
+            season: 0,
+            difference: 0,
+            valid_fraction: 0.2,
+        };
+        let data = DataSource::Series { table, spec }.prepare().unwrap();
+        assert_eq!(data.train.d_input(), 2);
+        assert_eq!(data.one_step().inputs.len(), 2 * 34);
+        assert_eq!(data.closed_loop().unwrap_err(), DataError::NotClosedLoop);
+    }
+}

@@ -1,0 +1,57 @@
+//! The gradients through Burn's autodiff, as the tutorial teaches: per window a graph of the
+//! forward pass, `loss.backward()`, and an update from the recorded gradients.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use elman_data::{SequenceBatcher, SequenceDataset};
+use elman_model::{Elman, ElmanState};
+
+use crate::TrainConfig;
+use crate::optim::Optimizer;
+
+/// One epoch through Burn's autodiff: mini-batches of the sequences `order`, each cut into
+/// truncated-BPTT windows. Returns each window's loss, still on the device.
+pub(crate) fn epoch(
+    model: &mut Elman,
+    optim: &mut Optimizer,
+    order: &[usize],
+    train: &SequenceDataset,
+    config: &TrainConfig,
+    device: &Device,
+) -> Vec<Tensor<1>> {
+    let batcher = SequenceBatcher::for_dataset(train);
+    let seq_len = train.seq_len();
+    let d_output = train.d_output();
+    let d_hidden = model.d_hidden();
+    let mut window_losses = Vec::new();
+    for indices in order.chunks(config.batch_size) {
+        let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
+        let batch = batcher.batch(items, device);
+        let size = indices.len();
+        let mut state = ElmanState::zeros(size, d_hidden, device);
+        for window in (0..seq_len).step_by(config.bptt) {
+            let end = (window + config.bptt).min(seq_len);
+
+            // Forward through the window.
+            let inputs = batch.inputs.clone().slice(s![.., window..end, ..]);
+            let targets = batch.targets.clone().slice(s![.., window..end, ..]);
+            let (outputs, next) = model.forward(inputs, state);
+            state = next;
+            let squares = (outputs - targets).square().sum();
+            let loss = config
+                .loss
+                .of_squares(squares, (end - window) * size * d_output);
+            window_losses.push(loss.clone().detach());
+
+            // Backward.
+            let grads = loss.backward();
+
+            // Update; the gradients are dropped with `grads`.
+            *model = optim.step(model.clone(), &grads);
+
+            // The context carries on into the next window without its history.
+            state = state.detach();
+        }
+    }
+    window_losses
+}

@@ -1,0 +1,157 @@
+//! How to train: [`TrainConfig`] and the settings' enums, and [`GradientPath`], which of the
+//! three gradient computations a configuration takes.
+
+use burn::prelude::Device;
+use elman_model::kernel;
+use serde::{Deserialize, Serialize};
+
+/// The optimizer that updates the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Plain SGD: `w -= lr * grad`, as in the tutorial.
+    Sgd,
+    /// Adam with PyTorch's defaults (beta 0.9 / 0.999, epsilon 1e-8).
+    Adam,
+}
+
+/// The loss of one window (its arithmetic is in `loss.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LossKind {
+    /// The tutorial's `sum((pred - target)^2) / 2`; an epoch's loss is the sum of its windows'.
+    #[serde(rename = "tutorial")]
+    HalfSumSquares,
+    /// The mean squared error over the window's steps, sequences and outputs; an epoch's loss
+    /// is the mean of its windows'.
+    #[serde(rename = "mse")]
+    Mse,
+}
+
+/// How to train. The defaults are the tutorial's: 300 epochs of online SGD at learning rate 0.1,
+/// one sequence and one step per update, the halved sum of squares as the loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// Number of passes over the training sequences.
+    pub n_epochs: usize,
+    /// The learning rate.
+    pub lr: f64,
+    /// Sequences per mini-batch.
+    pub batch_size: usize,
+    /// Steps per truncated-BPTT window (the context is detached between windows).
+    pub bptt: usize,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// The loss.
+    pub loss: LossKind,
+    /// Scale the gradients down so that their global L2 norm (both matrices together) is at
+    /// most this, before the update.
+    pub grad_clip: Option<f64>,
+    /// Shuffle the sequences each epoch, with a seed derived from this one and the epoch.
+    pub shuffle_seed: Option<u64>,
+    /// Compute the gradients by hand instead of through Burn's autodiff, for every batch size
+    /// and window: the fused one-step path in the tutorial's case (batch 1, `bptt = 1`),
+    /// hand-derived BPTT otherwise. See [`GradientPath`].
+    pub fused: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            n_epochs: 300,
+            lr: 0.1,
+            batch_size: 1,
+            bptt: 1,
+            optimizer: OptimizerKind::Sgd,
+            loss: LossKind::HalfSumSquares,
+            grad_clip: None,
+            shuffle_seed: None,
+            fused: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The path [`crate::fit`] takes with this configuration.
+    pub fn gradient_path(&self) -> GradientPath {
+        match (self.fused, self.batch_size, self.bptt) {
+            (true, 1, 1) => GradientPath::Fused,
+            (true, _, _) => GradientPath::HandBptt,
+            (false, _, _) => GradientPath::Autodiff,
+        }
+    }
+}
+
+/// How the gradients of a run are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradientPath {
+    /// Burn's autodiff: a graph per window, `loss.backward()` (`autodiff.rs`).
+    Autodiff,
+    /// The one-step gradients derived by hand, with no graph (batch 1, `bptt = 1` only;
+    /// `fused.rs`).
+    Fused,
+    /// Backpropagation through time derived by hand, for any batch and window: the recurrence
+    /// forward step by step, then backward from the window's last step, the weight gradients
+    /// summed on the way (`bptt.rs`).
+    HandBptt,
+}
+
+impl std::fmt::Display for GradientPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GradientPath::Autodiff => "autodiff",
+            GradientPath::Fused => "fused one-step gradients",
+            GradientPath::HandBptt => "hand-derived BPTT",
+        })
+    }
+}
+
+impl GradientPath {
+    /// The path as it runs on `device`: on Flex the fused steps run in the custom operations of
+    /// `elman_model::kernel`, on the other backends as a dozen tensor operations each.
+    pub fn on(self, device: &Device) -> String {
+        match self {
+            GradientPath::Fused if kernel::available(device) => {
+                format!("{self}, in the Flex kernel")
+            }
+            GradientPath::Fused => format!("{self}, as tensor operations"),
+            GradientPath::HandBptt if kernel::available(device) => {
+                format!("{self}, tanh by the Flex kernel")
+            }
+            GradientPath::HandBptt | GradientPath::Autodiff => self.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Batch 1 with one-step windows is the fused path; any other shape hand-derived BPTT;
+    /// `fused = false` autodiff whatever the shape.
+    #[test]
+    fn the_path_follows_the_shape() {
+        let tutorial = TrainConfig::default();
+        assert_eq!(tutorial.gradient_path(), GradientPath::Fused);
+        for (batch_size, bptt) in [(2, 1), (1, 2), (32, 16)] {
+            let config = TrainConfig {
+                batch_size,
+                bptt,
+                ..tutorial
+            };
+            assert_eq!(config.gradient_path(), GradientPath::HandBptt);
+            let autodiff = TrainConfig {
+                fused: false,
+                ..config
+            };
+            assert_eq!(autodiff.gradient_path(), GradientPath::Autodiff);
+        }
+        assert_eq!(
+            GradientPath::Fused.on(&Device::flex()),
+            "fused one-step gradients, in the Flex kernel"
+        );
+        assert_eq!(
+            GradientPath::Fused.on(&Device::flex().autodiff()),
+            "fused one-step gradients, as tensor operations"
+        );
+    }
+}

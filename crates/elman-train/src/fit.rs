@@ -1,0 +1,257 @@
+//! The training loop, written once for every backend: [`fit`] for mini-batches with truncated
+//! BPTT and validation, [`train`] for the tutorial's run.
+
+use burn::data::dataset::Dataset;
+use burn::data::dataset::InMemDataset;
+use burn::data::dataset::transform::ShuffledDataset;
+use burn::prelude::*;
+use elman_data::{SequenceDataset, SineDataset};
+use elman_model::{Elman, ElmanWeights};
+
+use crate::optim::Optimizer;
+use crate::state::{EpochReport, Snapshot, Start, TrainReport};
+use crate::{GradientPath, TrainConfig, TrainError, autodiff, bptt, evaluate, fused};
+
+/// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
+/// `data`, with `config` (the tutorial's is [`TrainConfig::default`]).
+///
+/// `on_epoch` is called after every epoch with that epoch's summed loss.
+pub fn train(
+    weights: &ElmanWeights,
+    data: &SineDataset,
+    config: &TrainConfig,
+    device: &Device,
+    mut on_epoch: impl FnMut(EpochReport),
+) -> Result<TrainReport, TrainError> {
+    let sequences = SequenceDataset::from_tutorial(data);
+    let start = Start::Fresh(weights.clone());
+    fit(start, &sequences, None, config, device, |report, _| {
+        on_epoch(*report)
+    })
+}
+
+/// Trains the network from `start` on `train`, reporting the mean squared error on `valid`
+/// after every epoch when it holds sequences.
+///
+/// `on_epoch` is called after every epoch with its report and a [`Snapshot`] of the run.
+pub fn fit(
+    start: Start,
+    train: &SequenceDataset,
+    valid: Option<&SequenceDataset>,
+    config: &TrainConfig,
+    device: &Device,
+    mut on_epoch: impl FnMut(&EpochReport, &Snapshot<'_>),
+) -> Result<TrainReport, TrainError> {
+    // Check the settings, the weights and the data before any work.
+    check(&start, train, valid, config)?;
+    let valid = valid.filter(|v| !v.is_empty());
+    let model_config = start.weights().config();
+
+    // The model and the optimizer, fresh or as the saved state left them.
+    let device = device.clone().autodiff();
+    let first_epoch = start.epoch();
+    let (mut model, mut optim, mut losses, mut valid_losses, mut best) = match start {
+        Start::Fresh(weights) => (
+            weights.to_module(&device),
+            Optimizer::new(config),
+            Vec::new(),
+            Vec::new(),
+            None,
+        ),
+        Start::Resume(state) => (
+            state.weights.to_module(&device),
+            Optimizer::resume(config, &state.optimizer, &device),
+            state.losses,
+            state.valid_losses,
+            state
+                .best
+                .map(|(epoch, w)| (epoch, w.to_module(&device).valid())),
+        ),
+    };
+
+    let path = config.gradient_path();
+    let steps = match path {
+        GradientPath::Fused => fused::steps(train, model_config.d_hidden, &device),
+        GradientPath::HandBptt | GradientPath::Autodiff => Vec::new(),
+    };
+
+    for epoch in first_epoch..config.n_epochs {
+        // This epoch's order of the sequences.
+        let order = order(train.len(), config.shuffle_seed, epoch);
+
+        // Forward, backward and update over the epoch, by the configuration's path.
+        let window_losses = match path {
+            GradientPath::Fused => {
+                let scale = config.loss.output_scale(model_config.d_output);
+                let (weights, residuals) =
+                    fused::epoch(weights_of(&model), &mut optim, &order, &steps, scale);
+                set_weights(&mut model, weights);
+                // Sync point: the epoch's residuals come to the host at once.
+                let residuals = read(Tensor::cat(residuals, 0));
+                residuals
+                    .chunks(model_config.d_output)
+                    .map(|r| {
+                        let squares: f32 = r.iter().map(|r| r * r).sum();
+                        config.loss.of_squares_host(squares, model_config.d_output)
+                    })
+                    .collect()
+            }
+            GradientPath::HandBptt => {
+                let plain = device.clone().without_autodiff();
+                let (weights, losses) = bptt::epoch(
+                    weights_of(&model),
+                    &mut optim,
+                    &order,
+                    train,
+                    config,
+                    &plain,
+                );
+                set_weights(&mut model, weights);
+                // Sync point: one loss per update.
+                read(Tensor::cat(losses, 0))
+            }
+            GradientPath::Autodiff => {
+                let losses =
+                    autodiff::epoch(&mut model, &mut optim, &order, train, config, &device);
+                // Sync point: one loss per update.
+                read(Tensor::cat(losses, 0))
+            }
+        };
+        let updates = window_losses.len();
+        if let Some((step, &loss)) = window_losses
+            .iter()
+            .enumerate()
+            .find(|(_, loss)| !loss.is_finite())
+        {
+            return Err(TrainError::NonFiniteLoss { epoch, step, loss });
+        }
+        let loss = config.loss.epoch(&window_losses);
+        losses.push(loss);
+
+        // Validate, and keep the best network.
+        let valid_loss = valid.map(|valid| evaluate(&model, valid));
+        if let Some(valid_loss) = valid_loss {
+            valid_losses.push(valid_loss);
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| valid_loss < valid_losses[*b])
+            {
+                best = Some((epoch, model.valid()));
+            }
+        }
+
+        // Report.
+        let report = EpochReport {
+            epoch,
+            loss,
+            valid_loss,
+            updates,
+        };
+        let snapshot = Snapshot {
+            next_epoch: epoch + 1,
+            model: &model,
+            optim: &optim,
+            losses: &losses,
+            valid_losses: &valid_losses,
+            best: &best,
+        };
+        on_epoch(&report, &snapshot);
+    }
+
+    Ok(TrainReport {
+        losses,
+        valid_losses,
+        model: model.valid(),
+        best,
+        path,
+    })
+}
+
+/// The checks [`fit`] makes before it trains.
+fn check(
+    start: &Start,
+    train: &SequenceDataset,
+    valid: Option<&SequenceDataset>,
+    config: &TrainConfig,
+) -> Result<(), TrainError> {
+    if !(config.lr.is_finite() && config.lr > 0.0) {
+        return Err(TrainError::InvalidLearningRate(config.lr));
+    }
+    if let Some(clip) = config.grad_clip
+        && !(clip.is_finite() && clip > 0.0)
+    {
+        return Err(TrainError::InvalidGradClip(clip));
+    }
+    for (name, value) in [
+        ("the number of epochs", config.n_epochs),
+        ("the batch size", config.batch_size),
+        ("bptt", config.bptt),
+    ] {
+        if value == 0 {
+            return Err(TrainError::Zero(name));
+        }
+    }
+    if train.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    start.weights().validate()?;
+    if let Start::Resume(state) = start {
+        state.check(config.optimizer)?;
+    }
+    let model_config = start.weights().config();
+    for data in std::iter::once(train).chain(valid) {
+        if (data.d_input(), data.d_output()) != (model_config.d_input, model_config.d_output) {
+            return Err(TrainError::DataShape {
+                data_input: data.d_input(),
+                data_output: data.d_output(),
+                d_input: model_config.d_input,
+                d_output: model_config.d_output,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The order of `len` sequences in `epoch`: as they are, or shuffled by Burn's
+/// `ShuffledDataset` with a seed derived from `seed` and the epoch.
+fn order(len: usize, seed: Option<u64>, epoch: usize) -> Vec<usize> {
+    match seed {
+        Some(seed) => {
+            let indices = InMemDataset::new((0..len).collect::<Vec<usize>>());
+            let shuffled = ShuffledDataset::new(indices, seed.wrapping_add(epoch as u64));
+            (0..shuffled.len())
+                .map(|i| shuffled.get(i).expect("in range"))
+                .collect()
+        }
+        None => (0..len).collect(),
+    }
+}
+
+/// A float tensor's values on the host.
+fn read<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float tensor data")
+}
+
+/// The model's weights as plain tensors (no autodiff), for the paths that compute gradients by
+/// hand.
+fn weights_of(model: &Elman) -> [Tensor<2>; 2] {
+    [
+        model.w1.val().without_autodiff(),
+        model.w2.val().without_autodiff(),
+    ]
+}
+
+/// Puts the weights a hand-derived path computed back into the (autodiff) model, as tensors
+/// that do not require gradients: a `require_grad` tensor registers a leaf with Burn's autodiff
+/// that only a backward pass releases, and these paths never run one (that held about 6 KB per
+/// epoch for good, and took almost half the tutorial's time on Flex).
+fn set_weights(model: &mut Elman, [w1, w2]: [Tensor<2>; 2]) {
+    model.w1 = model.w1.clone().map(|_| w1.autodiff());
+    model.w2 = model.w2.clone().map(|_| w2.autodiff());
+}
+
+#[cfg(test)]
+mod tests;
