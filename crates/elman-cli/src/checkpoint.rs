@@ -171,6 +171,14 @@ impl Checkpoint {
         self.state
             .check(self.config.train.optimizer)
             .context("the checkpoint")?;
+        let state = &self.state;
+        let tensors = [&state.weights.w1, &state.weights.w2]
+            .into_iter()
+            .chain(state.best.iter().flat_map(|(_, b)| [&b.w1, &b.w2]))
+            .chain(state.optimizer.moments.iter().map(|(values, _)| values));
+        if tensors.flatten().any(|v| !v.is_finite()) {
+            bail!("the checkpoint's tensors hold a number that is not finite: the file is damaged");
+        }
         let features = model.d_input + 1;
         let scaler = &self.scaler;
         if scaler.mean.len() != features || scaler.std.len() != features {

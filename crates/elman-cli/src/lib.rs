@@ -17,12 +17,15 @@
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
 //! | `plot.rs`, `progress.rs` | pictures and the progress bar |
+//! | `fuzz.rs` | tests: every reader against random and damaged files |
 
 mod args;
 mod atomic;
 pub mod backend;
 mod checkpoint;
 mod files;
+#[cfg(test)]
+mod fuzz;
 mod generate;
 pub mod plot;
 mod predict;
@@ -45,26 +48,5 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(&cli.common, &args),
         Some(Command::Predict(args)) => predict::run(&cli.common, &args),
         Some(Command::Generate { from, horizon }) => generate::run(&cli.common, &from, horizon),
-    }
-}
-
-/// Parsers of every file the program reads, for the tests that feed them damaged files.
-#[doc(hidden)]
-pub mod readers {
-    /// Parses a settings file and checks it.
-    pub fn settings(text: &str) -> anyhow::Result<()> {
-        let config = crate::settings::RunConfig::from_toml(text, "fuzz.toml")?;
-        config.validate(Some(1 << 30))?;
-        config.to_toml().map(drop)
-    }
-
-    /// Parses a weights file.
-    pub fn weights(bytes: &[u8]) -> anyhow::Result<()> {
-        crate::files::weights_from_safetensors(bytes).map(drop)
-    }
-
-    /// Parses a checkpoint and checks its parts against each other.
-    pub fn checkpoint(bytes: &[u8]) -> anyhow::Result<()> {
-        crate::checkpoint::from_bytes(bytes).map(drop)
     }
 }

@@ -2,7 +2,6 @@
 //! folder, asserting exit codes, messages and the files written.
 
 mod errors;
-mod readers;
 mod resume;
 mod series;
 mod tutorial;

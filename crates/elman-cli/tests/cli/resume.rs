@@ -79,12 +79,14 @@ fn is_whole(path: &Path) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let result = match path.extension().and_then(|e| e.to_str()) {
-        Some("safetensors") if name == "checkpoint.safetensors" => {
-            elman_cli::readers::checkpoint(&bytes).map_err(|e| format!("{e:#}"))
-        }
-        Some("safetensors") => elman_cli::readers::weights(&bytes).map_err(|e| format!("{e:#}")),
-        Some("toml") => elman_cli::readers::settings(std::str::from_utf8(&bytes).unwrap())
-            .map_err(|e| format!("{e:#}")),
+        // The header, its lengths and the data they promise all there.
+        Some("safetensors") => safetensors::SafeTensors::deserialize(&bytes)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Some("toml") => std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str::<toml::Table>(text).map_err(|e| e.to_string()))
+            .map(drop),
         Some("json") => serde_json::from_slice::<serde_json::Value>(&bytes)
             .map(drop)
             .map_err(|e| e.to_string()),

@@ -1,11 +1,16 @@
-//! Every reader against thousands of random and mutated files: settings TOML, CSV series,
-//! weights and checkpoints each answer with a result or an error, never a panic. A panic fails
-//! the property (proptest reports the smallest input it finds).
+//! Every reader of the program against thousands of random and damaged files: settings TOML,
+//! CSV series, weights and checkpoints each answer with a result or an error, never a panic. A
+//! panic fails the property (proptest reports the smallest input it finds).
 
-use elman_data::{DataSource, MissingValues, SeriesSpec, parse_csv};
+use elman_data::{DataSource, MissingValues, Scaler, SeriesSpec, parse_csv};
+use elman_model::ElmanWeights;
+use elman_train::{OptimizerKind, Start, TrainState};
 use proptest::prelude::*;
 
-use crate::util::*;
+use crate::backend::Backend;
+use crate::checkpoint::{self, Checkpoint};
+use crate::files;
+use crate::settings::{RunConfig, SinesSection};
 
 /// Random damage to a valid file: bytes overwritten, cut out, repeated or inserted, or the
 /// file cut short.
@@ -59,33 +64,125 @@ fn apply(mut bytes: Vec<u8>, damages: &[Damage]) -> Vec<u8> {
     bytes
 }
 
-/// A file from training a small run: its checkpoint, its weights and its config.
+/// The settings reader as the command uses it: parse, check, write back.
+fn read_settings(text: &str) {
+    if let Ok(config) = RunConfig::from_toml(text, "fuzz.toml")
+        && config.validate(Some(1 << 30)).is_ok()
+    {
+        let _ = config.to_toml();
+    }
+}
+
+/// The files of a real run, made once: two epochs of Adam on a few waves, its checkpoint (with
+/// moments and a best network), its weights and its config.
 fn a_real_run() -> (Vec<u8>, Vec<u8>, String) {
     static RUN: std::sync::OnceLock<(Vec<u8>, Vec<u8>, String)> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("sines.toml"), SMALL_SINES).unwrap();
-        let output = elman(
-            dir.path(),
-            &[
-                "train",
-                "--config",
-                "sines.toml",
-                "--epochs",
-                "2",
-                "--out",
-                "run",
-            ],
-        );
-        assert!(output.status.success(), "{}", stderr(&output));
-        let read = |name: &str| std::fs::read(dir.path().join("run").join(name)).unwrap();
-        (
-            read("checkpoint.safetensors"),
-            read("weights.safetensors"),
-            String::from_utf8(read("config.toml")).unwrap(),
+        let mut config = RunConfig {
+            backend: Backend::Flex,
+            sines: Some(SinesSection {
+                n_series: 12,
+                seq_len: 8,
+                ..SinesSection::default()
+            }),
+            ..RunConfig::default()
+        };
+        config.train.n_epochs = 2;
+        config.train.batch_size = 4;
+        config.train.bptt = 4;
+        config.train.optimizer = OptimizerKind::Adam;
+        config.train.valid_fraction = 0.25;
+        let data = config.prepare_data().unwrap();
+        let weights = ElmanWeights::init(&config.model_config(), 1);
+        let mut state: Option<TrainState> = None;
+        elman_train::fit(
+            Start::Fresh(weights),
+            &data.train,
+            data.valid.as_ref(),
+            &config.train_config(),
+            &Backend::Flex.device().unwrap(),
+            |_, snapshot| state = Some(snapshot.state()),
         )
+        .unwrap();
+        let state = state.unwrap();
+        let weights = files::weights_to_safetensors(&state.weights).unwrap();
+        let checkpoint = Checkpoint {
+            state,
+            scaler: Scaler::identity(2),
+            config: config.clone(),
+        };
+        let bytes = checkpoint::to_bytes(&checkpoint).unwrap();
+        assert!(
+            checkpoint::from_bytes(&bytes).is_ok(),
+            "the real run reads back"
+        );
+        (bytes, weights, config.to_toml().unwrap())
     })
     .clone()
+}
+
+/// `checkpoint` with one of its parts changed: the damage applied to its config, history or
+/// scaler text (`part` 0 to 2) or to its tensors' bytes, the length kept (3), or its history
+/// replaced by one with these counts (4). The file stays a readable safetensors file, so the
+/// checks behind the format get their turn.
+fn damage_part(
+    checkpoint: &[u8],
+    part: usize,
+    damages: &[Damage],
+    (epochs, losses, valid, best, step): (usize, usize, usize, Option<usize>, u64),
+) -> Vec<u8> {
+    let len = u64::from_le_bytes(checkpoint[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&checkpoint[8..8 + len]).unwrap();
+    let mut data = checkpoint[8 + len..].to_vec();
+    match part {
+        0..=2 => {
+            let key = ["config", "history", "scaler"][part];
+            let text = header["__metadata__"][key]
+                .as_str()
+                .unwrap()
+                .as_bytes()
+                .to_vec();
+            let text = String::from_utf8_lossy(&apply(text, damages)).into_owned();
+            header["__metadata__"][key] = serde_json::Value::String(text);
+        }
+        3 => {
+            let len = data.len();
+            data = apply(data, damages);
+            data.resize(len, 0xFF);
+        }
+        _ => {
+            let history = serde_json::json!({
+                "next_epoch": epochs,
+                "optimizer_step": step,
+                "losses": vec![0.5; losses],
+                "valid_losses": vec![0.25; valid],
+                "best_epoch": best,
+            });
+            header["__metadata__"]["history"] = serde_json::Value::String(history.to_string());
+        }
+    }
+    let mut text = serde_json::to_vec(&header).unwrap();
+    while !text.len().is_multiple_of(8) {
+        text.push(b' ');
+    }
+    let mut bytes = (text.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(text);
+    bytes.extend(data);
+    bytes
+}
+
+/// A seasonal series with a trend, 240 rows, one field empty, the header quoted.
+fn seasonal_csv() -> String {
+    let mut csv = String::from("\"t\",y\n");
+    for t in 0..240 {
+        let y = 10.0 + 0.05 * t as f64 + (std::f64::consts::TAU * t as f64 / 12.0).sin();
+        if t == 100 {
+            csv.push_str("100,\"\"\n");
+        } else {
+            csv.push_str(&format!("{t},{y}\n"));
+        }
+    }
+    csv
 }
 
 /// Settings keys and values that reach the checks past the parser: edges, huge, negative,
@@ -161,7 +258,7 @@ proptest! {
     fn settings_never_panic(text in settings_text(), damages in prop::collection::vec(damage(), 0..3)) {
         let bytes = apply(text.into_bytes(), &damages);
         if let Ok(text) = std::str::from_utf8(&bytes) {
-            let _ = elman_cli::readers::settings(text);
+            read_settings(text);
         }
     }
 
@@ -170,26 +267,36 @@ proptest! {
         let (_, _, config) = a_real_run();
         let bytes = apply(config.into_bytes(), &damages);
         if let Ok(text) = std::str::from_utf8(&bytes) {
-            let _ = elman_cli::readers::settings(text);
+            read_settings(text);
         }
     }
 
     #[test]
     fn weights_never_panic(damages in prop::collection::vec(damage(), 1..6)) {
         let (_, weights, _) = a_real_run();
-        let _ = elman_cli::readers::weights(&apply(weights, &damages));
+        let _ = files::weights_from_safetensors(&apply(weights, &damages));
     }
 
     #[test]
     fn checkpoints_never_panic(damages in prop::collection::vec(damage(), 1..6)) {
         let (checkpoint, _, _) = a_real_run();
-        let _ = elman_cli::readers::checkpoint(&apply(checkpoint, &damages));
+        let _ = checkpoint::from_bytes(&apply(checkpoint, &damages));
+    }
+
+    #[test]
+    fn checkpoints_damaged_inside_never_panic(
+        part in 0usize..5,
+        damages in prop::collection::vec(damage(), 1..4),
+        history in (0usize..5, 0usize..5, 0usize..5, prop::option::of(0usize..6), 0u64..50),
+    ) {
+        let (checkpoint, _, _) = a_real_run();
+        let _ = checkpoint::from_bytes(&damage_part(&checkpoint, part, &damages, history));
     }
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = elman_cli::readers::weights(&bytes);
-        let _ = elman_cli::readers::checkpoint(&bytes);
+        let _ = files::weights_from_safetensors(&bytes);
+        let _ = checkpoint::from_bytes(&bytes);
         let _ = parse_csv(&bytes, &["y"], MissingValues::Interpolate);
     }
 
@@ -206,8 +313,7 @@ proptest! {
         season in 0usize..30,
         valid_fraction in 0.0f64..1.0,
     ) {
-        let text = seasonal_csv().replace("\n100,\n", "\n100,\"\"\n").replace("t,y", "\"t\",y");
-        let bytes = apply(text.into_bytes(), &damages);
+        let bytes = apply(seasonal_csv().into_bytes(), &damages);
         if let Ok(table) = parse_csv(&bytes, &["y", "y"], missing) {
             let spec = SeriesSpec { n_inputs: 1, window, stride, test_steps, season, difference, valid_fraction };
             if let Ok(data) = (DataSource::Series { table, spec }).prepare() {
