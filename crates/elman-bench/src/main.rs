@@ -118,6 +118,7 @@ fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64
         grad_clip: None,
         shuffle_seed: None,
         fused,
+        ..TrainConfig::default()
     };
     // One epoch to warm up (kernels, allocations), then the timed ones.
     let fit = |weights: ElmanWeights| {

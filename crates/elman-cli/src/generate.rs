@@ -2,7 +2,7 @@
 //! seasonal-naive baseline: `forecast.csv`, `forecast.png` and `metrics.json`.
 
 use anyhow::{Result, bail};
-use elman_data::mse;
+use elman_data::{mae, mase, mse, smape};
 use serde_json::Map;
 
 use crate::args::{Common, UseArgs};
@@ -19,7 +19,7 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
     let closed = trained.data.closed_loop()?;
     let horizon = match horizon.or((!closed.truth.is_empty()).then_some(closed.truth.len())) {
         Some(0) | None => bail!("nothing to forecast: pass --horizon N (at least 1)"),
-        Some(h) if h > 10_000_000 => bail!("--horizon must be at most 10000000, got {h}"),
+        Some(h) if h > 1_000_000 => bail!("--horizon must be at most 1000000, got {h}"),
         Some(h) => h,
     };
     let (_, outputs) = elman_train::generate(&trained.model, &closed.prefix, horizon)?;
@@ -53,10 +53,19 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         .into(),
     );
     if !actual.is_empty() {
-        let forecast_mse = mse(&forecast.actual, &forecast.predicted);
-        let baseline_mse = mse(&forecast.actual, &forecast.baseline);
-        metrics.insert("forecast_mse".into(), forecast_mse.into());
-        metrics.insert("baseline_mse".into(), baseline_mse.into());
+        for (name, values) in [
+            ("forecast", &forecast.predicted),
+            ("baseline", &forecast.baseline),
+        ] {
+            let truth = &forecast.actual;
+            metrics.insert(format!("{name}_mse"), mse(truth, values).into());
+            metrics.insert(format!("{name}_mae"), mae(truth, values).into());
+            metrics.insert(format!("{name}_smape"), smape(truth, values).into());
+            // Scaled by the in-sample error of the seasonal-naive forecast.
+            if let Some(scaled) = mase(truth, values, &closed.history, closed.season) {
+                metrics.insert(format!("{name}_mase"), scaled.into());
+            }
+        }
         metrics.insert("compared_steps".into(), actual.len().into());
     }
     files::write_json(&out.join("metrics.json"), &metrics)?;

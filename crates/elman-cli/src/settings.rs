@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use elman_data::MissingValues;
-use elman_train::{LossKind, OptimizerKind};
+use elman_train::{EarlyStopping, LossKind, OptimizerKind, Schedule, ScheduleKind};
 use serde::{Deserialize, Serialize};
 
 use crate::args::Common;
@@ -129,6 +129,18 @@ pub struct TrainSection {
     /// Seconds between two checkpoints of a run (0: after every epoch); the last epoch's is
     /// always written.
     pub checkpoint_every: f64,
+    /// The learning-rate schedule: "constant", "cosine" or "plateau".
+    pub schedule: ScheduleKind,
+    /// The lowest learning rate of the cosine and plateau schedules.
+    pub lr_min: f64,
+    /// The plateau schedule's factor, in (0, 1).
+    pub plateau_factor: f64,
+    /// Epochs without a new lowest validation loss before the plateau schedule reduces.
+    pub plateau_patience: usize,
+    /// Stop after this many epochs without an improvement of the validation loss (0: never).
+    pub patience: usize,
+    /// The least decrease of the validation loss that counts as an improvement.
+    pub min_delta: f64,
 }
 
 impl Default for RunConfig {
@@ -211,6 +223,12 @@ impl Default for TrainSection {
             valid_fraction: 0.0,
             fused: train.fused,
             checkpoint_every: 1.0,
+            schedule: ScheduleKind::Constant,
+            lr_min: 0.0,
+            plateau_factor: 0.5,
+            plateau_patience: 5,
+            patience: 0,
+            min_delta: 0.0,
         }
     }
 }
@@ -261,6 +279,21 @@ impl RunConfig {
             grad_clip: (self.train.grad_clip > 0.0).then_some(self.train.grad_clip),
             shuffle_seed: self.train.shuffle.then_some(self.seed),
             fused: self.train.fused,
+            schedule: match self.train.schedule {
+                ScheduleKind::Constant => Schedule::Constant,
+                ScheduleKind::Cosine => Schedule::Cosine {
+                    lr_min: self.train.lr_min,
+                },
+                ScheduleKind::Plateau => Schedule::Plateau {
+                    factor: self.train.plateau_factor,
+                    patience: self.train.plateau_patience,
+                    lr_min: self.train.lr_min,
+                },
+            },
+            early_stopping: (self.train.patience > 0).then_some(EarlyStopping {
+                patience: self.train.patience,
+                min_delta: self.train.min_delta,
+            }),
         }
     }
 }

@@ -132,9 +132,8 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
                 }
             }
             progress.update(epoch.epoch, epoch.updates, epoch.loss, epoch.valid_loss);
-            let last_epoch = epoch.epoch + 1 == config.train.n_epochs;
             if checkpoint_error.is_none()
-                && (last_epoch || last_checkpoint.elapsed() >= checkpoint_every)
+                && (epoch.last || last_checkpoint.elapsed() >= checkpoint_every)
             {
                 last_checkpoint = Instant::now();
                 let checkpoint = Checkpoint {
@@ -174,6 +173,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         report.path.on(&device)
     );
 
+    if let elman_train::StopReason::EarlyStopping { .. } = report.stop {
+        eprintln!("elman: {}", report.stop);
+    }
     write_results(&folder, &config, &data, &report)?;
     eprintln!(
         "elman: wrote results to {} ({} epochs)",
@@ -255,6 +257,9 @@ fn write_results(
     let mut metrics = predict::write_predictions(out, config, data, model)?;
     metrics.insert("epochs".into(), report.losses.len().into());
     metrics.insert("train_loss".into(), report.losses.last().copied().into());
+    if let elman_train::StopReason::EarlyStopping { epoch, .. } = report.stop {
+        metrics.insert("stopped_early_after_epoch".into(), epoch.into());
+    }
     if let Some((epoch, _)) = &report.best {
         metrics.insert("best_epoch".into(), (*epoch).into());
         metrics.insert("valid_mse".into(), report.valid_losses[*epoch].into());

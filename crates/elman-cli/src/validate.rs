@@ -45,6 +45,34 @@ impl RunConfig {
         at_least_one("train.bptt", train.bptt)?;
         finite_from("train.grad_clip", train.grad_clip, 0.0, false)?;
         finite_from("train.checkpoint_every", train.checkpoint_every, 0.0, false)?;
+        finite_from("train.min_delta", train.min_delta, 0.0, false)?;
+        if !(train.lr_min.is_finite() && train.lr_min >= 0.0 && train.lr_min <= train.lr) {
+            bail!(
+                "train.lr_min must be a finite number from 0 to train.lr ({}), got {}",
+                train.lr,
+                train.lr_min
+            );
+        }
+        if !(train.plateau_factor > 0.0 && train.plateau_factor < 1.0) {
+            bail!(
+                "train.plateau_factor must be above 0 and below 1, got {}",
+                train.plateau_factor
+            );
+        }
+        at_least_one("train.plateau_patience", train.plateau_patience)?;
+        if train.patience > MAX_COUNT {
+            bail!("train.patience must be at most {MAX_COUNT}");
+        }
+        let needs_validation = match (train.patience > 0, train.schedule) {
+            (true, _) => Some("train.patience (early stopping)"),
+            (false, elman_train::ScheduleKind::Plateau) => Some("train.schedule = \"plateau\""),
+            _ => None,
+        };
+        if let Some(what) = needs_validation
+            && train.valid_fraction == 0.0
+        {
+            bail!("{what} needs a validation set: set train.valid_fraction above 0");
+        }
         if train.log_every > MAX_COUNT {
             bail!("train.log_every must be at most {MAX_COUNT}");
         }

@@ -51,7 +51,7 @@ mod tutorial;
 pub use csv::{CsvError, MissingValues, Table, parse_csv};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
-pub use metrics::mse;
+pub use metrics::{mae, mase, mse, rmse, smape};
 pub use scaler::Scaler;
 pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
 pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};

@@ -265,6 +265,7 @@ mod tests {
             grad_clip: Some(0.5),
             shuffle_seed: Some(1),
             fused: true,
+            ..TrainConfig::default()
         };
         let autodiff = TrainConfig {
             fused: false,

@@ -5,6 +5,8 @@ use burn::prelude::Device;
 use elman_model::kernel;
 use serde::{Deserialize, Serialize};
 
+use crate::{EarlyStopping, Schedule};
+
 /// The optimizer that updates the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +54,10 @@ pub struct TrainConfig {
     /// and window: the fused one-step path in the tutorial's case (batch 1, `bptt = 1`),
     /// hand-derived BPTT otherwise. See [`GradientPath`].
     pub fused: bool,
+    /// How the learning rate changes over the run.
+    pub schedule: Schedule,
+    /// Stop when the validation loss stops improving.
+    pub early_stopping: Option<EarlyStopping>,
 }
 
 impl Default for TrainConfig {
@@ -66,6 +72,8 @@ impl Default for TrainConfig {
             grad_clip: None,
             shuffle_seed: None,
             fused: true,
+            schedule: Schedule::Constant,
+            early_stopping: None,
         }
     }
 }

@@ -38,6 +38,12 @@ pub enum TrainError {
         /// The network's outputs.
         d_output: usize,
     },
+    /// The setting needs validation sequences and there are none.
+    #[error("{0} needs a validation set (a valid_fraction above 0)")]
+    NeedsValidation(&'static str),
+    /// A schedule's or early stopping's setting is out of its range.
+    #[error("{0}")]
+    Schedule(String),
     /// There are no training sequences.
     #[error("there are no training sequences")]
     NoData,

@@ -10,7 +10,7 @@ use elman_model::{Elman, ElmanWeights};
 
 use crate::optim::Optimizer;
 use crate::state::{EpochReport, Snapshot, Start, TrainReport};
-use crate::{GradientPath, TrainConfig, TrainError, autodiff, bptt, evaluate, fused};
+use crate::{GradientPath, StopReason, TrainConfig, TrainError, autodiff, bptt, evaluate, fused};
 
 /// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
 /// `data`, with `config` (the tutorial's is [`TrainConfig::default`]).
@@ -75,7 +75,23 @@ pub fn fit(
         GradientPath::HandBptt | GradientPath::Autodiff => Vec::new(),
     };
 
-    for epoch in first_epoch..config.n_epochs {
+    // A resumed run that early stopping had ended stays ended.
+    let mut stop = match config.early_stopping {
+        Some(stopping) if first_epoch > 0 => stopping.stop(&valid_losses),
+        _ => None,
+    };
+    let epochs = if stop.is_some() {
+        0..0
+    } else {
+        first_epoch..config.n_epochs
+    };
+    for epoch in epochs {
+        // This epoch's learning rate, from the schedule and the validation losses so far.
+        let lr = config
+            .schedule
+            .lr(config.lr, epoch, config.n_epochs, &valid_losses);
+        optim.set_lr(lr);
+
         // This epoch's order of the sequences.
         let order = order(train.len(), config.shuffle_seed, epoch);
 
@@ -140,12 +156,19 @@ pub fn fit(
             }
         }
 
+        // Stop early when the validation loss has stopped improving.
+        stop = config
+            .early_stopping
+            .and_then(|stopping| stopping.stop(&valid_losses));
+
         // Report.
         let report = EpochReport {
             epoch,
             loss,
             valid_loss,
             updates,
+            lr,
+            last: stop.is_some() || epoch + 1 == config.n_epochs,
         };
         let snapshot = Snapshot {
             next_epoch: epoch + 1,
@@ -156,6 +179,9 @@ pub fn fit(
             best: &best,
         };
         on_epoch(&report, &snapshot);
+        if stop.is_some() {
+            break;
+        }
     }
 
     Ok(TrainReport {
@@ -164,6 +190,7 @@ pub fn fit(
         model: model.valid(),
         best,
         path,
+        stop: stop.unwrap_or(StopReason::Completed),
     })
 }
 
@@ -193,6 +220,41 @@ fn check(
     }
     if train.is_empty() {
         return Err(TrainError::NoData);
+    }
+    let validated = valid.is_some_and(|v| !v.is_empty());
+    if config.schedule.needs_validation() && !validated {
+        return Err(TrainError::NeedsValidation("the plateau schedule"));
+    }
+    if let Some(stopping) = config.early_stopping {
+        if !validated {
+            return Err(TrainError::NeedsValidation("early stopping"));
+        }
+        if stopping.patience == 0 || !(stopping.min_delta.is_finite() && stopping.min_delta >= 0.0)
+        {
+            return Err(TrainError::Schedule(format!(
+                "early stopping needs a patience of at least 1 and a finite min_delta of at least 0, got {} and {}",
+                stopping.patience, stopping.min_delta
+            )));
+        }
+    }
+    match config.schedule {
+        crate::Schedule::Constant => {}
+        crate::Schedule::Cosine { lr_min } | crate::Schedule::Plateau { lr_min, .. }
+            if !(lr_min.is_finite() && lr_min >= 0.0 && lr_min <= config.lr) =>
+        {
+            return Err(TrainError::Schedule(format!(
+                "the schedule's lr_min must be a finite number from 0 to the learning rate {}, got {lr_min}",
+                config.lr
+            )));
+        }
+        crate::Schedule::Plateau {
+            factor, patience, ..
+        } if !(factor > 0.0 && factor < 1.0) || patience == 0 => {
+            return Err(TrainError::Schedule(format!(
+                "the plateau schedule needs a factor above 0 and below 1 and a patience of at least 1, got {factor} and {patience}"
+            )));
+        }
+        _ => {}
     }
     start.weights().validate()?;
     if let Start::Resume(state) = start {

@@ -25,6 +25,7 @@
 //! | `autodiff.rs` | the gradients through Burn's autodiff |
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
+//! | `schedule.rs` | learning-rate schedules, early stopping, [`StopReason`] |
 //! | `inference.rs` | [`evaluate`], [`predict`], [`generate`] |
 
 mod autodiff;
@@ -36,6 +37,7 @@ mod fused;
 mod inference;
 mod loss;
 mod optim;
+mod schedule;
 mod state;
 #[cfg(test)]
 mod testing;
@@ -45,4 +47,5 @@ pub use error::TrainError;
 pub use fit::{fit, train};
 pub use inference::{InferenceError, evaluate, generate, predict};
 pub use optim::SavedOptimizer;
+pub use schedule::{EarlyStopping, Schedule, ScheduleKind, StopReason};
 pub use state::{EpochReport, Snapshot, Start, TrainReport, TrainState};

@@ -123,6 +123,11 @@ impl Optimizer {
         self.lr
     }
 
+    /// Sets the learning rate of the updates to come (a schedule's).
+    pub(crate) fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     /// Counts `n` updates the caller did itself (see [`Optimizer::is_plain_sgd`]).
     pub(crate) fn count_steps(&mut self, n: usize) {
         self.state.step += n as u64;

@@ -46,6 +46,10 @@ pub struct EpochReport {
     pub valid_loss: Option<f64>,
     /// Weight updates done in the epoch.
     pub updates: usize,
+    /// The learning rate of the epoch.
+    pub lr: f64,
+    /// Whether this is the run's last epoch (its last given one, or early stopping ends it).
+    pub last: bool,
 }
 
 /// The outcome of a training run.
@@ -61,6 +65,8 @@ pub struct TrainReport {
     pub best: Option<(usize, Elman)>,
     /// How the gradients were computed.
     pub path: crate::GradientPath,
+    /// Why the run ended.
+    pub stop: crate::StopReason,
 }
 
 /// Everything needed to continue a run later exactly where it stopped.

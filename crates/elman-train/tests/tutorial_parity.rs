@@ -90,6 +90,8 @@ const AUTODIFF: TrainConfig = TrainConfig {
     grad_clip: None,
     shuffle_seed: None,
     fused: false,
+    schedule: elman_train::Schedule::Constant,
+    early_stopping: None,
 };
 
 /// The backend the user named, through the fused one-step gradients (the default).

@@ -47,6 +47,18 @@ fn predict_and_generate_use_a_trained_run() {
     )
     .unwrap();
     assert!((metrics["baseline_mse"].as_f64().unwrap() - 0.36).abs() < 1e-3);
+    // Every error of the baseline is the year's trend, 0.6, and so is the in-sample error of
+    // the seasonal-naive forecast that scales the MASE: about 1.
+    assert!((metrics["baseline_mae"].as_f64().unwrap() - 0.6).abs() < 1e-3);
+    assert!((metrics["baseline_mase"].as_f64().unwrap() - 1.0).abs() < 0.01);
+    for key in [
+        "forecast_mae",
+        "forecast_smape",
+        "forecast_mase",
+        "baseline_smape",
+    ] {
+        assert!(metrics[key].as_f64().unwrap().is_finite(), "{key}");
+    }
     assert!(metrics["forecast_mse"].as_f64().unwrap().is_finite());
     assert!(dir.path().join("gen/forecast.png").is_file());
 

@@ -285,3 +285,44 @@ fn batched_training_on_sines_writes_validation_results() {
         "{again} vs {valid_mse}"
     );
 }
+
+/// Early stopping through the command: the run says why it stopped, its files hold the epochs
+/// it ran, and its best weights are the lowest validation loss's; without a validation set the
+/// setting is refused before anything is written.
+#[test]
+fn early_stopping_says_why_the_run_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SMALL_SINES.replace(
+        "valid_fraction = 0.25",
+        "valid_fraction = 0.25\npatience = 1\nmin_delta = 1e9\nschedule = \"cosine\"",
+    );
+    std::fs::write(dir.path().join("stop.toml"), &config).unwrap();
+    let output = elman(
+        dir.path(),
+        &["train", "--config", "stop.toml", "--out", "run"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("elman: stopped early after epoch 1: the validation loss has not improved for 1 epoch since epoch 0"),
+        "{}",
+        stderr(&output)
+    );
+    let run = dir.path().join("run");
+    assert_eq!(csv_column(&run.join("losses.csv"), "loss").len(), 2);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["stopped_early_after_epoch"], 1);
+    assert!(run.join("best.safetensors").is_file());
+
+    let no_valid = config.replace("valid_fraction = 0.25", "valid_fraction = 0.0");
+    std::fs::write(dir.path().join("no_valid.toml"), no_valid).unwrap();
+    let output = elman(
+        dir.path(),
+        &["train", "--config", "no_valid.toml", "--out", "none"],
+    );
+    assert_one_line_error(
+        &output,
+        "train.patience (early stopping) needs a validation set: set train.valid_fraction above 0",
+    );
+    assert!(!dir.path().join("none").exists());
+}

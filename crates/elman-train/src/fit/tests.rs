@@ -5,7 +5,10 @@ use elman_data::{SequenceDataset, SineDataset};
 use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
 
 use crate::testing::{sines, to_vec};
-use crate::{LossKind, OptimizerKind, Start, TrainConfig, TrainError, evaluate, fit, train};
+use crate::{
+    EarlyStopping, LossKind, OptimizerKind, Schedule, Start, StopReason, TrainConfig, TrainError,
+    evaluate, fit, train,
+};
 
 /// With `W2 = 0` the prediction is 0 at every step, so the first epoch's loss is
 /// `sum(y^2) / 2` before `W2` has moved; with lr tiny the whole epoch stays at that value.
@@ -178,6 +181,7 @@ fn adam_in_batches_learns_many_sines_and_keeps_the_best() {
         grad_clip: Some(1.0),
         shuffle_seed: Some(7),
         fused: true,
+        ..TrainConfig::default()
     };
     let report = fit(
         Start::Fresh(weights.clone()),
@@ -213,6 +217,7 @@ fn resume_continues_exactly() {
         grad_clip: None,
         shuffle_seed: Some(11),
         fused: true,
+        ..TrainConfig::default()
     };
     let device = Device::flex();
     let mut saved = None;
@@ -304,4 +309,81 @@ fn data_of_the_wrong_width_is_refused() {
         err.to_string(),
         "the data has 2 inputs and 1 outputs per step, the network has 1 and 1"
     );
+}
+
+/// Early stopping with a `min_delta` no epoch can reach stops after `patience` epochs past
+/// epoch 0, says so, marks that epoch the last, and a run resumed from it stays stopped.
+/// The cosine schedule's rates are the ones reported.
+#[test]
+fn early_stopping_ends_the_run_and_stays_ended() {
+    let (train_set, valid) = sines(24, 8, 6).split(0.25);
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
+    let config = TrainConfig {
+        n_epochs: 10,
+        lr: 0.01,
+        batch_size: 6,
+        bptt: 4,
+        optimizer: OptimizerKind::Adam,
+        loss: LossKind::Mse,
+        schedule: Schedule::Cosine { lr_min: 0.001 },
+        early_stopping: Some(EarlyStopping {
+            patience: 3,
+            min_delta: 1e9,
+        }),
+        ..TrainConfig::default()
+    };
+    let device = Device::flex();
+    let mut reports = Vec::new();
+    let mut saved = None;
+    let report = fit(
+        Start::Fresh(weights),
+        &train_set,
+        Some(&valid),
+        &config,
+        &device,
+        |r, snapshot| {
+            reports.push(*r);
+            saved = Some(snapshot.state());
+        },
+    )
+    .unwrap();
+    let stop = StopReason::EarlyStopping {
+        epoch: 3,
+        best_epoch: 0,
+        patience: 3,
+    };
+    assert_eq!(report.stop, stop);
+    assert_eq!(report.losses.len(), 4);
+    assert_eq!(
+        reports.iter().map(|r| r.last).collect::<Vec<_>>(),
+        [false, false, false, true]
+    );
+    assert!(stop.to_string().starts_with("stopped early after epoch 3"));
+    for r in &reports {
+        let expected = config.schedule.lr(0.01, r.epoch, 10, &[]);
+        assert_eq!(r.lr, expected);
+    }
+    assert!(reports[3].lr < reports[0].lr);
+
+    let resumed = fit(
+        Start::Resume(saved.unwrap()),
+        &train_set,
+        Some(&valid),
+        &config,
+        &device,
+        |_, _| panic!("a stopped run trained again"),
+    )
+    .unwrap();
+    assert_eq!((resumed.stop, resumed.losses.len()), (stop, 4));
+
+    let err = fit(
+        Start::Fresh(ElmanWeights::init(&ElmanConfig::default(), 6)),
+        &train_set,
+        None,
+        &config,
+        &device,
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert_eq!(err, TrainError::NeedsValidation("early stopping"));
 }
