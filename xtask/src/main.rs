@@ -6,8 +6,9 @@
 //!   `examples`.
 //! - `bench`: the benchmark suite (see `bench.rs`).
 //! - `examples`: trains `configs/sines.toml` and `configs/co2.toml`, forecasts the held-out CO2
-//!   year, and checks the results the README reports: a validation MSE below 1e-3 on the waves,
-//!   and a CO2 forecast better than the seasonal-naive baseline.
+//!   year and backtests it from 20 origins, and checks the results the README reports: a
+//!   validation MSE below 1e-3 on the waves, and a CO2 forecast and backtest better than the
+//!   seasonal-naive baseline.
 
 mod bench;
 #[cfg(test)]
@@ -203,6 +204,16 @@ fn examples() -> Result<(), String> {
         &path("co2-forecast"),
     ])?;
 
+    run(&[
+        "backtest",
+        "--from",
+        &path("co2"),
+        "--origins",
+        "20",
+        "--out",
+        &path("co2-backtest"),
+    ])?;
+
     let sines = metric(&dir.join("sines/metrics.json"), "valid_mse")?;
     let forecast = metric(&dir.join("co2-forecast/metrics.json"), "forecast_mse")?;
     let baseline = metric(&dir.join("co2-forecast/metrics.json"), "baseline_mse")?;
@@ -210,6 +221,19 @@ fn examples() -> Result<(), String> {
     println!(
         "examples: co2 forecast_mse {forecast:.3} vs seasonal-naive baseline_mse {baseline:.3}"
     );
+    let backtest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("co2-backtest/metrics.json"))
+            .map_err(|e| format!("cannot read the backtest's metrics: {e}"))?,
+    )
+    .map_err(|e| format!("the backtest's metrics are not JSON: {e}"))?;
+    let mase = |name: &str| backtest[name]["mase"].as_f64().unwrap_or(f64::NAN);
+    let (model, seasonal) = (mase("model"), mase("seasonal_naive"));
+    println!("examples: co2 backtest MASE {model:.3} vs seasonal-naive {seasonal:.3}");
+    if model.is_nan() || model >= seasonal {
+        return Err(format!(
+            "co2 backtest: MASE {model} is not below the seasonal-naive baseline's {seasonal}"
+        ));
+    }
     if sines.is_nan() || sines >= 1e-3 {
         return Err(format!("sines: validation MSE {sines} is not below 1e-3"));
     }

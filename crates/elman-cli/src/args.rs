@@ -87,4 +87,18 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         horizon: Option<usize>,
     },
+    /// Rolling-origin evaluation: closed-loop forecasts from the last origins of the series,
+    /// scored step by step against the naive and seasonal-naive baselines.
+    Backtest {
+        /// The trained run.
+        #[command(flatten)]
+        from: UseArgs,
+        /// How many forecast origins, the last ones of the series, one step apart.
+        #[arg(long, value_name = "K", default_value_t = 10)]
+        origins: usize,
+        /// Steps ahead to forecast from each (default: the config's `csv.test_steps`, or half
+        /// the sequence).
+        #[arg(long, value_name = "H")]
+        horizon: Option<usize>,
+    },
 }

@@ -13,7 +13,7 @@
 //! | `backend.rs` | backend names to Burn devices |
 //! | `source.rs` | the settings to the data, the series' file read |
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
-//! | `train.rs`, `predict.rs`, `generate.rs` | one subcommand each (`trained.rs`: a run to use) |
+//! | `train.rs`, `predict.rs`, `generate.rs`, `backtest.rs` | one subcommand each (`trained.rs`: a run to use) |
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
 //! | `plot.rs`, `progress.rs` | pictures and the progress bar |
@@ -22,6 +22,7 @@
 mod args;
 mod atomic;
 pub mod backend;
+mod backtest;
 mod checkpoint;
 mod files;
 #[cfg(test)]
@@ -48,5 +49,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(&cli.common, &args),
         Some(Command::Predict(args)) => predict::run(&cli.common, &args),
         Some(Command::Generate { from, horizon }) => generate::run(&cli.common, &from, horizon),
+        Some(Command::Backtest {
+            from,
+            origins,
+            horizon,
+        }) => backtest::run(&cli.common, &from, origins, horizon),
     }
 }

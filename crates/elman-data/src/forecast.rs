@@ -48,6 +48,8 @@ pub struct Forecast {
     pub actual: Vec<f32>,
     /// The seasonal-naive baseline over the same steps.
     pub baseline: Vec<f32>,
+    /// The naive baseline (the last value) over the same steps.
+    pub naive: Vec<f32>,
 }
 
 impl ClosedLoop {
@@ -60,6 +62,7 @@ impl ClosedLoop {
             predicted: undifference(&self.history, &changes, self.difference),
             actual: self.truth[..self.truth.len().min(horizon)].to_vec(),
             baseline: seasonal_naive(&self.history, self.season, horizon),
+            naive: seasonal_naive(&self.history, 0, horizon),
         }
     }
 }
@@ -99,5 +102,6 @@ mod tests {
         assert_eq!(forecast.predicted, [11.0, 22.0]);
         assert_eq!(forecast.actual, [12.0]);
         assert_eq!(forecast.baseline, [20.0, 20.0]);
+        assert_eq!(forecast.naive, [20.0, 20.0]);
     }
 }

@@ -20,7 +20,8 @@
 //! sequences. [`DataSource`] is the choice among the three, made once;
 //! [`DataSource::prepare`] gives the [`RunData`] a run trains on, which also says what to
 //! predict over ([`RunData::one_step`]) and what to forecast ([`RunData::closed_loop`], with
-//! the [`seasonal_naive`] baseline); [`mse`] scores either.
+//! the [`seasonal_naive`] baseline); [`mse`], [`mae`], [`smape`] and [`mase`] score either, and
+//! [`origins`] and [`score`] make a rolling-origin backtest of many forecasts.
 //!
 //! | file | its job |
 //! |---|---|
@@ -33,10 +34,12 @@
 //! | `source.rs` | the data source, chosen once, and what it predicts and forecasts |
 //! | `forecast.rs` | closed-loop forecasts and the seasonal-naive baseline |
 //! | `metrics.rs` | error measures |
+//! | `backtest.rs` | rolling-origin evaluation: the origins, the scores by step |
 //! | `error.rs` | why data could not be made ready |
 //!
 //! This crate does no IO (callers hand it bytes) and knows no model.
 
+mod backtest;
 mod csv;
 mod error;
 mod forecast;
@@ -48,10 +51,11 @@ mod sines;
 mod source;
 mod tutorial;
 
+pub use backtest::{Case, Errors, MEASURES, origins, score};
 pub use csv::{CsvError, MissingValues, Table, parse_csv};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
-pub use metrics::{mae, mase, mse, rmse, smape};
+pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
 pub use scaler::Scaler;
 pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
 pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};

@@ -62,6 +62,13 @@ pub fn smape(actual: &[f32], predicted: &[f32]) -> f64 {
 /// forecast of `history` with `season` (0 or 1: the naive one, the last value). `None` when the
 /// history is too short for the season or that scale is 0.
 pub fn mase(actual: &[f32], predicted: &[f32], history: &[f32], season: usize) -> Option<f64> {
+    seasonal_scale(history, season).map(|scale| mae(actual, predicted) / scale)
+}
+
+/// MASE's scale: the in-sample MAE of the seasonal-naive forecast of `history` with `season`
+/// (0 or 1: the naive one), `Σ_t |h_t - h_{t-m}| / (T - m)`; `None` when the history is too
+/// short for the season or the scale is 0.
+pub fn seasonal_scale(history: &[f32], season: usize) -> Option<f64> {
     let m = season.max(1);
     if history.len() <= m {
         return None;
@@ -72,7 +79,7 @@ pub fn mase(actual: &[f32], predicted: &[f32], history: &[f32], season: usize) -
             .sum(),
         history.len() - m,
     );
-    (scale > 0.0).then(|| mae(actual, predicted) / scale)
+    (scale > 0.0 && scale.is_finite()).then_some(scale)
 }
 
 #[cfg(test)]

@@ -169,15 +169,53 @@ impl RunData {
     /// The closed-loop forecast to make: a series warms up on everything before its held-out
     /// tail and forecasts the tail; a wave warms up on its first half and forecasts the second.
     pub fn closed_loop(&self) -> Result<ClosedLoop, DataError> {
-        let output_feature = self.train.d_input();
-        let (prefix, history, truth, difference, season) = match &self.source {
+        let (_, origin) = self.forecast_span()?;
+        self.closed_loop_at(origin)
+    }
+
+    /// How many values the closed loop runs over (a series' rows as the network sees them, or
+    /// a wave's points) and the origin [`RunData::closed_loop`] forecasts from.
+    pub fn forecast_span(&self) -> Result<(usize, usize), DataError> {
+        match &self.source {
             Source::Series(series) => {
                 if series.inputs.len() != 1 {
                     return Err(DataError::NotClosedLoop);
                 }
-                let split = series.test_start + series.difference;
+                Ok((series.target.len(), series.test_start))
+            }
+            Source::Tutorial(_) | Source::Waves => {
+                let len = self.wave().len();
+                Ok((len, len / 2))
+            }
+        }
+    }
+
+    /// The wave a closed loop runs over: the tutorial's, or the shown generated one, as points.
+    fn wave(&self) -> Vec<f32> {
+        let item = match &self.source {
+            Source::Tutorial(_) => &self.train.items()[0],
+            _ => self.shown_wave(),
+        };
+        std::iter::once(item.inputs[0])
+            .chain(item.targets.iter().copied())
+            .collect()
+    }
+
+    /// The closed-loop forecast from `origin`: the network warms up on the values before it
+    /// and forecasts the rest.
+    ///
+    /// # Panics
+    ///
+    /// If `origin` is 0 or beyond [`RunData::forecast_span`]'s length.
+    pub fn closed_loop_at(&self, origin: usize) -> Result<ClosedLoop, DataError> {
+        let (len, _) = self.forecast_span()?;
+        assert!(origin > 0 && origin <= len, "an origin inside the span");
+        let output_feature = self.train.d_input();
+        let (prefix, history, truth, difference, season) = match &self.source {
+            Source::Series(series) => {
+                let split = origin + series.difference;
                 (
-                    series.target[..series.test_start].to_vec(),
+                    series.target[..origin].to_vec(),
                     series.levels[..split].to_vec(),
                     series.levels[split..].to_vec(),
                     series.difference,
@@ -185,14 +223,8 @@ impl RunData {
                 )
             }
             Source::Tutorial(_) | Source::Waves => {
-                let item = match &self.source {
-                    Source::Tutorial(_) => &self.train.items()[0],
-                    _ => self.shown_wave(),
-                };
-                let wave: Vec<f32> = std::iter::once(item.inputs[0])
-                    .chain(item.targets.iter().copied())
-                    .collect();
-                let (history, truth) = wave.split_at(wave.len() / 2);
+                let wave = self.wave();
+                let (history, truth) = wave.split_at(origin);
                 (history.to_vec(), history.to_vec(), truth.to_vec(), 0, 0)
             }
         };

@@ -99,3 +99,79 @@ fn several_input_columns_train_and_predict() {
     let generate = elman(dir.path(), &["generate", "--from", "run"]);
     assert_one_line_error(&generate, "needs csv.inputs to be the target alone");
 }
+
+/// A rolling-origin backtest of a trained run: five origins, six steps ahead. The
+/// seasonal-naive baseline is off by the year's trend, 0.6, at every step, as is the in-sample
+/// error that scales its MASE: about 1 at every step. Too many origins, or none, is one line.
+#[test]
+fn backtest_scores_every_step_against_the_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
+    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "seasonal.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+
+    let args = [
+        "backtest",
+        "--from",
+        "run",
+        "--origins",
+        "5",
+        "--horizon",
+        "6",
+        "--out",
+        "bt",
+    ];
+    let output = elman(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("elman: backtest of 5 origins, 6 steps ahead: MASE model "),
+        "{}",
+        stderr(&output)
+    );
+    let csv = dir.path().join("bt/backtest.csv");
+    assert_eq!(csv_column(&csv, "step"), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    for (mae, mase) in csv_column(&csv, "seasonal_naive_mae")
+        .iter()
+        .zip(csv_column(&csv, "seasonal_naive_mase"))
+    {
+        assert!((mae - 0.6).abs() < 1e-3, "{mae}");
+        assert!((mase - 1.0).abs() < 0.01, "{mase}");
+    }
+    assert!(csv_column(&csv, "model_rmse").iter().all(|v| v.is_finite()));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bt/metrics.json")).unwrap())
+            .unwrap();
+    // 228 rows after differencing by 12; the last of 5 origins leaves 6 steps: 218..=222.
+    assert_eq!(metrics["first_origin"], 218);
+    assert_eq!(metrics["origins"], 5);
+    // The held-out year starts at 216: every origin is past it.
+    assert_eq!(metrics["origins_before_held_out"], 0);
+    assert!(metrics["naive"]["mase"].as_f64().unwrap() > 0.0);
+    assert!(dir.path().join("bt/backtest.png").is_file());
+
+    let output = elman(
+        dir.path(),
+        &[
+            "backtest",
+            "--from",
+            "run",
+            "--origins",
+            "300",
+            "--horizon",
+            "6",
+        ],
+    );
+    assert_one_line_error(
+        &output,
+        "300 origins of 6 steps need 306 values, the series has 228",
+    );
+    let output = elman(dir.path(), &["backtest", "--from", "run", "--origins", "0"]);
+    assert_one_line_error(
+        &output,
+        "a backtest needs a horizon and a number of origins of at least 1",
+    );
+}
