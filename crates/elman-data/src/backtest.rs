@@ -45,7 +45,7 @@ pub struct Case {
     pub history: Vec<f32>,
     /// The true values after it.
     pub actual: Vec<f32>,
-    /// Each forecaster's values, in the order of [`Scores`]' names.
+    /// Each forecaster's values, in the order of the names [`score`] is given.
     pub forecasts: Vec<Vec<f32>>,
 }
 
