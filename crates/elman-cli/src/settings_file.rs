@@ -119,6 +119,26 @@ mod tests {
         assert_eq!(spelled, defaults, "every default key is written out");
     }
 
+    /// Every config in `configs/` reads, passes the checks, and its data prepares.
+    #[test]
+    fn every_shipped_config_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let (config, _) = RunConfig::load(Some(&path)).unwrap();
+            config
+                .validate(None)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            let data = config
+                .prepare_data()
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            assert!(!data.train.is_empty(), "{}", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 4, "the configs folder holds {seen} configs");
+    }
+
     #[test]
     fn missing_keys_keep_their_defaults() {
         let config = RunConfig::from_toml("[train]\nlr = 0.05\n", "t.toml").unwrap();
