@@ -6,12 +6,9 @@ use elman_data::{mae, mase, mse, smape};
 use serde_json::Map;
 
 use crate::args::{Common, UseArgs};
+use crate::predict::f64s;
 use crate::run_folder::RunFolder;
 use crate::{atomic, files, plot, trained};
-
-fn f64s(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| f64::from(v)).collect()
-}
 
 /// Warms up on the series, then forecasts by feeding predictions back.
 pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()> {

@@ -13,7 +13,8 @@ use crate::run_folder::RunFolder;
 use crate::settings::RunConfig;
 use crate::{atomic, files, plot, trained};
 
-fn f64s(values: &[f32]) -> Vec<f64> {
+/// Values as `f64`, for the CSV writer and the charts.
+pub(crate) fn f64s(values: &[f32]) -> Vec<f64> {
     values.iter().map(|&v| f64::from(v)).collect()
 }
 
@@ -44,8 +45,9 @@ pub fn write_predictions(
     let mut metrics = Map::new();
     let one_step = data.one_step();
     let outputs = elman_train::predict(model, &one_step.inputs)?;
-    let predicted = data.one_step_values(&outputs);
-    let (axis, actual, predicted) = (&one_step.axis, f64s(&one_step.actual), f64s(&predicted));
+    // In original units, once, for the metrics, the file and the picture.
+    let values = data.one_step_values(&outputs);
+    let (axis, actual, predicted) = (&one_step.axis, f64s(&one_step.actual), f64s(&values));
     let lines = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
         axis[from..]
             .iter()
@@ -55,10 +57,7 @@ pub fn write_predictions(
     };
     let (title, x_label, header, from, marks, actual_points) = match &data.source {
         Source::Tutorial(wave) => {
-            metrics.insert(
-                "predict_mse".into(),
-                mse(&one_step.actual, &data.one_step_values(&outputs)).into(),
-            );
+            metrics.insert("predict_mse".into(), mse(&one_step.actual, &values).into());
             // The tutorial's picture: the actual points at t[0..20], predictions at t[1..21].
             let points = wave
                 .times()
@@ -94,11 +93,7 @@ pub fn write_predictions(
             if let Some(valid) = &one_step.valid {
                 metrics.insert(
                     "valid_mse_original_units".into(),
-                    mse(
-                        &one_step.actual[valid.clone()],
-                        &data.one_step_values(&outputs)[valid.clone()],
-                    )
-                    .into(),
+                    mse(&one_step.actual[valid.clone()], &values[valid.clone()]).into(),
                 );
             }
             // The picture: the validation span and as much history again before it.

@@ -35,14 +35,8 @@ pub fn load(common: &Common, args: &UseArgs) -> Result<Trained> {
         (Some((_, best)), false) => best,
         _ => state.weights,
     };
-    let d_input = weights.config().d_input;
-    if data.train.d_input() != d_input {
-        bail!(
-            "the network of {} takes {d_input} inputs per step, its data gives {}",
-            args.from.display(),
-            data.train.d_input()
-        );
-    }
+    // `checkpoint::load` checked that the weights fit the config, and the data comes from the
+    // same config: the network takes the data's inputs.
     let model = weights.to_module(&config.backend.device()?);
     Ok(Trained {
         config,

@@ -204,21 +204,7 @@ fn settings_out_of_range_write_nothing() {
 #[test]
 fn a_checkpoint_that_does_not_fit_its_config_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
-    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
-    let train = elman(
-        dir.path(),
-        &[
-            "train",
-            "--config",
-            "seasonal.toml",
-            "--epochs",
-            "1",
-            "--out",
-            "run",
-        ],
-    );
-    assert!(train.status.success(), "{}", stderr(&train));
+    train_seasonal(dir.path(), &["--epochs", "1"]);
     let checkpoint = dir.path().join("run/checkpoint.safetensors");
     rewrite_metadata(&checkpoint, "config", |config| {
         config.replace("inputs = []", "inputs = [\"y\", \"t\"]")

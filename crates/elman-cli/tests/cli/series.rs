@@ -5,13 +5,7 @@ use crate::util::*;
 #[test]
 fn predict_and_generate_use_a_trained_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
-    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
-    let train = elman(
-        dir.path(),
-        &["train", "--config", "seasonal.toml", "--out", "run"],
-    );
-    assert!(train.status.success(), "{}", stderr(&train));
+    train_seasonal(dir.path(), &[]);
 
     let predict = elman(dir.path(), &["predict", "--from", "run", "--out", "pred"]);
     assert!(predict.status.success(), "{}", stderr(&predict));
@@ -106,13 +100,7 @@ fn several_input_columns_train_and_predict() {
 #[test]
 fn backtest_scores_every_step_against_the_baselines() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("series.csv"), seasonal_csv()).unwrap();
-    std::fs::write(dir.path().join("seasonal.toml"), SEASONAL).unwrap();
-    let train = elman(
-        dir.path(),
-        &["train", "--config", "seasonal.toml", "--out", "run"],
-    );
-    assert!(train.status.success(), "{}", stderr(&train));
+    train_seasonal(dir.path(), &[]);
 
     let args = [
         "backtest",

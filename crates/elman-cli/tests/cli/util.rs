@@ -194,3 +194,14 @@ pub fn rewrite_metadata(path: &Path, key: &str, change: impl FnOnce(&str) -> Str
     bytes.extend_from_slice(&file[8 + len..]);
     std::fs::write(path, bytes).unwrap();
 }
+
+/// Writes `seasonal_csv()` and `SEASONAL` into `dir` and trains them into `dir/run`, with
+/// `flags` added.
+pub fn train_seasonal(dir: &Path, flags: &[&str]) {
+    std::fs::write(dir.join("series.csv"), seasonal_csv()).unwrap();
+    std::fs::write(dir.join("seasonal.toml"), SEASONAL).unwrap();
+    let mut args = vec!["train", "--config", "seasonal.toml", "--out", "run"];
+    args.extend_from_slice(flags);
+    let train = elman(dir, &args);
+    assert!(train.status.success(), "{}", stderr(&train));
+}
