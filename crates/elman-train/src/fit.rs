@@ -9,7 +9,7 @@ use elman_data::{SequenceDataset, SineDataset};
 use elman_model::{Elman, ElmanWeights};
 
 use crate::optim::Optimizer;
-use crate::state::{EpochReport, Snapshot, Start, TrainReport};
+use crate::state::{EpochReport, Next, Snapshot, Start, TrainReport};
 use crate::{GradientPath, StopReason, TrainConfig, TrainError, autodiff, bptt, evaluate, fused};
 
 /// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
@@ -33,14 +33,16 @@ pub fn train(
 /// Trains the network from `start` on `train`, reporting the mean squared error on `valid`
 /// after every epoch when it holds sequences.
 ///
-/// `on_epoch` is called after every epoch with its report and a [`Snapshot`] of the run.
-pub fn fit(
+/// `on_epoch` is called after every epoch with its report and a [`Snapshot`] of the run; what it
+/// returns says whether the run goes on ([`Next`]): a callback that returns nothing never stops
+/// it.
+pub fn fit<N: Next>(
     start: Start,
     train: &SequenceDataset,
     valid: Option<&SequenceDataset>,
     config: &TrainConfig,
     device: &Device,
-    mut on_epoch: impl FnMut(&EpochReport, &Snapshot<'_>),
+    mut on_epoch: impl FnMut(&EpochReport, &Snapshot<'_>) -> N,
 ) -> Result<TrainReport, TrainError> {
     // Check the settings, the weights and the data before any work.
     check(&start, train, valid, config)?;
@@ -178,7 +180,9 @@ pub fn fit(
             valid_losses: &valid_losses,
             best: &best,
         };
-        on_epoch(&report, &snapshot);
+        if on_epoch(&report, &snapshot).stops() && stop.is_none() && !report.last {
+            stop = Some(StopReason::Stopped { epoch });
+        }
         if stop.is_some() {
             break;
         }

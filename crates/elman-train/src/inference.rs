@@ -51,6 +51,26 @@ pub enum InferenceError {
 /// (`d_input` values per step, step-major), carrying the context along, and returns the
 /// `d_output` values predicted at each step.
 pub fn predict(model: &Elman, inputs: &[f32]) -> Result<Vec<f32>, InferenceError> {
+    Ok(run(model, inputs, false)?.outputs)
+}
+
+/// What the network did at each step of [`trace`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The `d_output` values predicted at each step, step-major (as [`predict`] returns them).
+    pub outputs: Vec<f32>,
+    /// The context neurons after each step, `d_hidden` values per step, step-major.
+    pub contexts: Vec<f32>,
+}
+
+/// [`predict`], also keeping the context neurons' activations after every step: what a reader
+/// wants to see the network carry from step to step.
+pub fn trace(model: &Elman, inputs: &[f32]) -> Result<Trace, InferenceError> {
+    run(model, inputs, true)
+}
+
+/// The forward pass from a zero context over `inputs`, the contexts kept when `keep` says.
+fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceError> {
     let d_input = model.d_input();
     if !inputs.len().is_multiple_of(d_input) {
         return Err(InferenceError::PartialStep {
@@ -65,12 +85,19 @@ pub fn predict(model: &Elman, inputs: &[f32]) -> Result<Vec<f32>, InferenceError
         Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [steps, d_input]), &device);
     let mut state = ElmanState::zeros(1, model.d_hidden(), &device);
     let mut outputs = Vec::with_capacity(steps);
+    let mut contexts = Vec::with_capacity(if keep { steps } else { 0 });
     for step in 0..steps {
         let (output, next) = model.step(inputs.clone().slice(s![step..step + 1, ..]), state);
         outputs.push(output);
+        if keep {
+            contexts.push(next.context.clone());
+        }
         state = next;
     }
-    Ok(read_rows(outputs))
+    Ok(Trace {
+        outputs: read_rows(outputs),
+        contexts: read_rows(contexts),
+    })
 }
 
 /// Sync point: rows of outputs come to the host at once.
@@ -186,6 +213,31 @@ mod tests {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }
         assert!(generate(&model, &prefix, 0).unwrap().1.is_empty());
+    }
+
+    /// The trace's outputs are the predictions; its contexts are tanh of the step's input layer
+    /// times `W1`, worked out on the host for the first two steps.
+    #[test]
+    fn trace_keeps_every_context() {
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
+        let model = weights.to_module(&Device::flex());
+        let inputs = [0.3f32, -0.7, 0.1];
+        let traced = trace(&model, &inputs).unwrap();
+        assert_eq!(traced.outputs, predict(&model, &inputs).unwrap());
+        assert_eq!(traced.contexts.len(), 3 * 6);
+        let mut context = vec![0.0f32; 6];
+        for (step, &x) in inputs[..2].iter().enumerate() {
+            let xh: Vec<f32> = std::iter::once(x).chain(context.iter().copied()).collect();
+            context = (0..6)
+                .map(|j| {
+                    let sum: f32 = (0..7).map(|i| xh[i] * weights.w1[i * 6 + j]).sum();
+                    sum.tanh()
+                })
+                .collect();
+            for (a, b) in traced.contexts[step * 6..step * 6 + 6].iter().zip(&context) {
+                assert!((a - b).abs() < 1e-5, "step {step}: {a} vs {b}");
+            }
+        }
     }
 
     /// Inputs that do not fill whole steps, and a closed loop on a network with two inputs, are

@@ -18,7 +18,7 @@
 //! |---|---|
 //! | `config.rs` | [`TrainConfig`], [`OptimizerKind`], [`LossKind`], [`GradientPath`] |
 //! | `error.rs` | [`TrainError`] |
-//! | `state.rs` | [`Start`], [`EpochReport`], [`Snapshot`], [`TrainReport`], [`TrainState`] |
+//! | `state.rs` | [`Start`], [`EpochReport`], [`Next`], [`Snapshot`], [`TrainReport`], [`TrainState`] |
 //! | `fit.rs` | the loop: [`fit`] and [`train`] |
 //! | `fused.rs` | the tutorial's case: one-step gradients by hand, on Flex in the kernel |
 //! | `bptt.rs` | backpropagation through time by hand, any batch and window |
@@ -26,7 +26,7 @@
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
 //! | `schedule.rs` | learning-rate schedules, early stopping, [`StopReason`] |
-//! | `inference.rs` | [`evaluate`], [`predict`], [`generate`] |
+//! | `inference.rs` | [`evaluate`], [`predict`], [`trace`], [`generate`] |
 
 mod autodiff;
 mod bptt;
@@ -45,7 +45,7 @@ mod testing;
 pub use config::{GradientPath, LossKind, OptimizerKind, TrainConfig};
 pub use error::TrainError;
 pub use fit::{fit, train};
-pub use inference::{InferenceError, evaluate, generate, predict};
+pub use inference::{InferenceError, Trace, evaluate, generate, predict, trace};
 pub use optim::SavedOptimizer;
 pub use schedule::{EarlyStopping, Schedule, ScheduleKind, StopReason};
-pub use state::{EpochReport, Snapshot, Start, TrainReport, TrainState};
+pub use state::{EpochReport, Next, Snapshot, Start, TrainReport, TrainState};

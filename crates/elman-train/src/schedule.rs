@@ -61,6 +61,11 @@ pub struct EarlyStopping {
 pub enum StopReason {
     /// It ran every epoch it was given.
     Completed,
+    /// The caller's callback stopped it after `epoch` (see [`crate::Next`]).
+    Stopped {
+        /// The last epoch run.
+        epoch: usize,
+    },
     /// Early stopping ended it after `epoch`.
     EarlyStopping {
         /// The last epoch run.
@@ -76,6 +81,7 @@ impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StopReason::Completed => f.write_str("it ran every epoch"),
+            StopReason::Stopped { epoch } => write!(f, "stopped after epoch {epoch} when asked"),
             StopReason::EarlyStopping {
                 epoch,
                 best_epoch,

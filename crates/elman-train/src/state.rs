@@ -52,6 +52,26 @@ pub struct EpochReport {
     pub last: bool,
 }
 
+/// What the run does after an epoch, as the caller's callback says: `()` (go on) or a
+/// [`ControlFlow`](std::ops::ControlFlow), whose `Break` stops the run after this epoch with
+/// [`StopReason::Stopped`](crate::StopReason::Stopped).
+pub trait Next {
+    /// Whether the run stops here.
+    fn stops(self) -> bool;
+}
+
+impl Next for () {
+    fn stops(self) -> bool {
+        false
+    }
+}
+
+impl Next for std::ops::ControlFlow<()> {
+    fn stops(self) -> bool {
+        self.is_break()
+    }
+}
+
 /// The outcome of a training run.
 #[derive(Debug)]
 pub struct TrainReport {
@@ -163,6 +183,11 @@ pub struct Snapshot<'a> {
 }
 
 impl Snapshot<'_> {
+    /// The weights after this epoch, on the host.
+    pub fn weights(&self) -> ElmanWeights {
+        ElmanWeights::from_module(self.model)
+    }
+
     /// The state to write into a checkpoint.
     pub fn state(&self) -> TrainState {
         TrainState {

@@ -371,7 +371,7 @@ fn early_stopping_ends_the_run_and_stays_ended() {
         Some(&valid),
         &config,
         &device,
-        |_, _| panic!("a stopped run trained again"),
+        |_, _| -> () { panic!("a stopped run trained again") },
     )
     .unwrap();
     assert_eq!((resumed.stop, resumed.losses.len()), (stop, 4));
@@ -386,4 +386,40 @@ fn early_stopping_ends_the_run_and_stays_ended() {
     )
     .unwrap_err();
     assert_eq!(err, TrainError::NeedsValidation("early stopping"));
+}
+
+/// A callback that breaks stops the run after that epoch, says so, and its losses are the
+/// uninterrupted run's first ones; a callback that breaks on the last epoch changes nothing.
+#[test]
+fn the_callback_can_stop_the_run() {
+    let data = sines(4, 6, 2);
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 2);
+    let config = TrainConfig {
+        n_epochs: 5,
+        ..TrainConfig::default()
+    };
+    let device = Device::flex();
+    let run = |stop_after: usize| {
+        fit(
+            Start::Fresh(weights.clone()),
+            &data,
+            None,
+            &config,
+            &device,
+            |r, _| {
+                if r.epoch == stop_after {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            },
+        )
+        .unwrap()
+    };
+    let whole = run(usize::MAX);
+    assert_eq!(whole.stop, StopReason::Completed);
+    let stopped = run(1);
+    assert_eq!(stopped.stop, StopReason::Stopped { epoch: 1 });
+    assert_eq!(stopped.losses, whole.losses[..2]);
+    assert_eq!(run(4).stop, StopReason::Completed);
 }
