@@ -78,6 +78,14 @@ impl Backend {
     }
 }
 
+/// A CPU device, for work beside a run whatever its backend (the live page's drawings): Flex
+/// where it is compiled in, else ndarray.
+pub fn cpu() -> Result<Device> {
+    Backend::Flex
+        .device()
+        .or_else(|_| Backend::Ndarray.device())
+}
+
 /// The default wgpu adapter, after checking that there is one: without a GPU or a software
 /// driver, wgpu would otherwise panic deep inside its first operation.
 #[cfg(feature = "wgpu")]

@@ -26,7 +26,7 @@ impl RunFolder {
     pub fn create(out: Option<&Path>, label: &str) -> Result<Self> {
         let path = match out {
             Some(out) => out.to_path_buf(),
-            None => new_under_runs(label),
+            None => new_under(Path::new("runs"), label),
         };
         if path.exists() && !path.is_dir() {
             bail!("output {} exists and is not a folder", path.display());
@@ -94,11 +94,11 @@ impl RunFolder {
     }
 }
 
-/// A folder under `runs/` that does not exist yet: `runs/<UTC time>-<label>`, with `-2`, `-3`
-/// ... when that is taken.
-fn new_under_runs(label: &str) -> PathBuf {
+/// A folder under `parent` that does not exist yet: `<parent>/<UTC time>-<label>`, with `-2`,
+/// `-3` ... when that is taken.
+pub(crate) fn new_under(parent: &Path, label: &str) -> PathBuf {
     let stamp = utc_stamp(std::time::SystemTime::now());
-    let base = PathBuf::from("runs").join(format!("{stamp}-{label}"));
+    let base = parent.join(format!("{stamp}-{label}"));
     let mut candidate = base.clone();
     let mut n = 2;
     while candidate.exists() {

@@ -1,11 +1,14 @@
 //! `elman train` (and `elman` alone): settings, data, weights, the loop, then the files.
 
+use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
 use elman_data::RunData;
 use elman_model::ElmanWeights;
-use elman_train::{EpochReport, LossKind, Start, TrainReport};
+use elman_train::{EpochReport, LossKind, Snapshot, Start, TrainReport};
 
 use crate::args::{Common, TrainArgs};
 use crate::checkpoint::{self, Checkpoint};
@@ -78,7 +81,6 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         Some(dir) => RunFolder::reopen(dir)?,
         None => RunFolder::create(common.out.as_deref(), config.backend.name())?,
     };
-    let out = folder.path().to_path_buf();
 
     let init = match (&start, &args.init_weights) {
         (Start::Resume(state), _) => format!("from epoch {}", state.next_epoch),
@@ -94,6 +96,99 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         data.train.seq_len(),
         train_config.gradient_path().on(&device)
     );
+
+    // Train, printing each epoch's loss as the config says, with a progress line.
+    let log_every = config.train.log_every;
+    let mut progress = Progress::new(config.train.n_epochs);
+    let job = Job {
+        config,
+        data,
+        start,
+        device,
+        folder,
+    };
+    let outcome = execute(job, |epoch: &EpochReport, _| {
+        if log_every > 0 && epoch.epoch.is_multiple_of(log_every) {
+            progress.clear();
+            match epoch.valid_loss {
+                Some(valid) => println!(
+                    "Epoch: {} loss {} valid_loss {valid}",
+                    epoch.epoch, epoch.loss
+                ),
+                None => println!("Epoch: {} loss {}", epoch.epoch, epoch.loss),
+            }
+        }
+        progress.update(epoch.epoch, epoch.updates, epoch.loss, epoch.valid_loss);
+        ControlFlow::Continue(())
+    });
+    progress.finish();
+    let done = outcome?;
+    let elapsed = done.elapsed;
+    eprintln!(
+        "elman: trained in {} ({:.2} µs per update, {})",
+        if elapsed.as_secs_f64() < 1.0 {
+            format!("{:.1} ms", elapsed.as_secs_f64() * 1e3)
+        } else {
+            format!("{:.2} s", elapsed.as_secs_f64())
+        },
+        elapsed.as_secs_f64() * 1e6 / done.updates.max(1) as f64,
+        done.report.path.on(&done.device)
+    );
+    if let elman_train::StopReason::EarlyStopping { .. } = done.report.stop {
+        eprintln!("elman: {}", done.report.stop);
+    }
+    eprintln!(
+        "elman: wrote results to {} ({} epochs)",
+        done.out.display(),
+        done.report.losses.len()
+    );
+    Ok(())
+}
+
+/// A run ready to train: its settings checked, its data prepared, where it starts, the device
+/// and the folder it holds. `elman train` and `elman serve` both build one.
+pub(crate) struct Job {
+    /// The settings.
+    pub config: RunConfig,
+    /// The prepared data.
+    pub data: RunData,
+    /// Fresh weights or a checkpoint's state.
+    pub start: Start,
+    /// The training device.
+    pub device: Device,
+    /// The folder the run writes into.
+    pub folder: RunFolder,
+}
+
+/// What [`execute`] leaves: the report, and where and how long.
+pub(crate) struct Done {
+    /// The training loop's report.
+    pub report: TrainReport,
+    /// The run folder.
+    pub out: PathBuf,
+    /// The training device.
+    pub device: Device,
+    /// Time spent in the loop.
+    pub elapsed: Duration,
+    /// Weight updates made by this run (not counting epochs before a resume).
+    pub updates: usize,
+}
+
+/// Trains `job` with `elman-train`'s loop, checkpointing as it goes, and writes the results into
+/// its folder, which it then releases. `observe` sees every epoch before the checkpoint is
+/// written; a `Break` stops the run after that epoch, with its checkpoint and results written.
+pub(crate) fn execute(
+    job: Job,
+    mut observe: impl FnMut(&EpochReport, &Snapshot<'_>) -> ControlFlow<()>,
+) -> Result<Done> {
+    let Job {
+        config,
+        data,
+        start,
+        device,
+        folder,
+    } = job;
+    let out = folder.path().to_path_buf();
     if let Start::Fresh(weights) = &start {
         atomic::write(
             &out.join("init.safetensors"),
@@ -101,13 +196,10 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         )?;
     }
     let first_epoch = start.epoch();
-
-    // Train, reporting each epoch and checkpointing it.
+    let train_config = config.train_config();
     let updates_per_epoch = data.train.items().len().div_ceil(config.train.batch_size)
         * data.train.seq_len().div_ceil(config.train.bptt);
     let started = Instant::now();
-    let log_every = config.train.log_every;
-    let mut progress = Progress::new(config.train.n_epochs);
     let mut checkpoint_error = None;
     // A checkpoint holds the whole loss history, so writing one after every epoch of a long run
     // would cost time that grows with the run: by default at most once a second, and after the
@@ -121,19 +213,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         &train_config,
         &device,
         |epoch: &EpochReport, snapshot| {
-            if log_every > 0 && epoch.epoch.is_multiple_of(log_every) {
-                progress.clear();
-                match epoch.valid_loss {
-                    Some(valid) => println!(
-                        "Epoch: {} loss {} valid_loss {valid}",
-                        epoch.epoch, epoch.loss
-                    ),
-                    None => println!("Epoch: {} loss {}", epoch.epoch, epoch.loss),
-                }
-            }
-            progress.update(epoch.epoch, epoch.updates, epoch.loss, epoch.valid_loss);
+            let next = observe(epoch, snapshot);
             if checkpoint_error.is_none()
-                && (epoch.last || last_checkpoint.elapsed() >= checkpoint_every)
+                && (epoch.last || next.is_break() || last_checkpoint.elapsed() >= checkpoint_every)
             {
                 last_checkpoint = Instant::now();
                 let checkpoint = Checkpoint {
@@ -143,9 +225,10 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
                 };
                 checkpoint_error = checkpoint::save(&out, &checkpoint).err();
             }
+            next
         },
     );
-    progress.finish();
+    let elapsed = started.elapsed();
     if let Some(err) = checkpoint_error {
         return Err(err.context("the checkpoint could not be written"));
     }
@@ -160,30 +243,16 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             return Err(err.into());
         }
     };
-    let elapsed = started.elapsed();
     let updates = report.losses.len().saturating_sub(first_epoch) * updates_per_epoch;
-    eprintln!(
-        "elman: trained in {} ({:.2} µs per update, {})",
-        if elapsed.as_secs_f64() < 1.0 {
-            format!("{:.1} ms", elapsed.as_secs_f64() * 1e3)
-        } else {
-            format!("{:.2} s", elapsed.as_secs_f64())
-        },
-        elapsed.as_secs_f64() * 1e6 / updates.max(1) as f64,
-        report.path.on(&device)
-    );
-
-    if let elman_train::StopReason::EarlyStopping { .. } = report.stop {
-        eprintln!("elman: {}", report.stop);
-    }
     write_results(&folder, &config, &data, &report)?;
-    eprintln!(
-        "elman: wrote results to {} ({} epochs)",
-        out.display(),
-        report.losses.len()
-    );
     folder.release();
-    Ok(())
+    Ok(Done {
+        report,
+        out,
+        device,
+        elapsed,
+        updates,
+    })
 }
 
 /// The file a finished run writes last: with it there, the run's results are complete.
@@ -257,8 +326,14 @@ fn write_results(
     let mut metrics = predict::write_predictions(out, config, data, model)?;
     metrics.insert("epochs".into(), report.losses.len().into());
     metrics.insert("train_loss".into(), report.losses.last().copied().into());
-    if let elman_train::StopReason::EarlyStopping { epoch, .. } = report.stop {
-        metrics.insert("stopped_early_after_epoch".into(), epoch.into());
+    match report.stop {
+        elman_train::StopReason::EarlyStopping { epoch, .. } => {
+            metrics.insert("stopped_early_after_epoch".into(), epoch.into());
+        }
+        elman_train::StopReason::Stopped { epoch } => {
+            metrics.insert("stopped_after_epoch".into(), epoch.into());
+        }
+        elman_train::StopReason::Completed => {}
     }
     if let Some((epoch, _)) = &report.best {
         metrics.insert("best_epoch".into(), (*epoch).into());
