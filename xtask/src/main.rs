@@ -51,7 +51,7 @@ tasks:
               --backends a,b     --workloads a,b   a subset";
 
 fn ci() -> Result<(), String> {
-    ensure_vulkan_driver()?;
+    ensure_system()?;
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(
         &[
@@ -259,15 +259,43 @@ fn metric(path: &std::path::Path, key: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: {key} is not a number", path.display()))
 }
 
-/// The `wgpu` tests run for real, so they need a Vulkan driver. Without one (no GPU, no Mesa),
-/// install Mesa's software driver where this process may (root, with apt-get); elsewhere, say
-/// what to install and go on: the wgpu tests will then fail with the same advice.
-fn ensure_vulkan_driver() -> Result<(), String> {
-    let icd_dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
-    let has_icd = icd_dirs
+/// What the tests need from the system, and the Debian packages that give it: the `wgpu`
+/// tests run for real, so they need a Vulkan driver (with no GPU, Mesa's software one); the
+/// browser test needs Chromium and chromedriver.
+const SYSTEM: [Requirement; 2] = [
+    (
+        "a Vulkan driver (the wgpu tests)",
+        has_vulkan_driver,
+        &["mesa-vulkan-drivers", "libvulkan1"],
+    ),
+    (
+        "Chromium and chromedriver (the browser test)",
+        has_chromium,
+        &["chromium", "chromium-driver"],
+    ),
+];
+
+/// What is needed, whether it is there, and the packages that install it.
+type Requirement = (&'static str, fn() -> bool, &'static [&'static str]);
+
+fn has_vulkan_driver() -> bool {
+    !cfg!(target_os = "linux")
+        || ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"]
+            .iter()
+            .any(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()))
+}
+
+fn has_chromium() -> bool {
+    ["/usr/bin/chromium", "/usr/bin/chromedriver"]
         .iter()
-        .any(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()));
-    if has_icd || !cfg!(target_os = "linux") {
+        .all(|path| std::path::Path::new(path).is_file())
+}
+
+/// Installs what [`SYSTEM`] lists and is missing, where this process may (root, with apt-get);
+/// elsewhere says what to install and goes on: the tests that need it then fail saying the same.
+fn ensure_system() -> Result<(), String> {
+    let missing: Vec<_> = SYSTEM.iter().filter(|(_, present, _)| !present()).collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let root = Command::new("id")
@@ -276,15 +304,23 @@ fn ensure_vulkan_driver() -> Result<(), String> {
         .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
     let apt = std::path::Path::new("/usr/bin/apt-get").exists();
     if !(root && apt) {
-        eprintln!(
-            "warning: no Vulkan driver found; the wgpu tests need one: `sudo apt-get install mesa-vulkan-drivers libvulkan1`"
-        );
+        for (what, _, packages) in &missing {
+            eprintln!(
+                "warning: {what} is missing: `sudo apt-get install {}`",
+                packages.join(" ")
+            );
+        }
         return Ok(());
     }
-    for args in [
-        &["update", "-q"][..],
-        &["install", "-y", "-q", "mesa-vulkan-drivers", "libvulkan1"][..],
-    ] {
+    let packages: Vec<&str> = missing
+        .iter()
+        .flat_map(|(_, _, packages)| packages.iter().copied())
+        .collect();
+    let install: Vec<&str> = ["install", "-y", "-q"]
+        .into_iter()
+        .chain(packages)
+        .collect();
+    for args in [&["update", "-q"][..], &install[..]] {
         println!("$ apt-get {}", args.join(" "));
         let status = Command::new("apt-get")
             .args(args)

@@ -5,7 +5,9 @@
 //! resident memory of that workload alone. Workloads:
 //!
 //! - `tutorial`: the tutorial's whole run, 300 epochs of online SGD on the 20-step wave
-//!   (6,000 updates), in µs per update, through the fused path and through autodiff;
+//!   (6,000 updates), in µs per update, through the fused path and through autodiff, and
+//!   (`live`) through the fused path watched as `elman serve` watches it: every epoch recorded,
+//!   the weights handed to the painter thread at most 30 times a second, frames drawn;
 //! - `batched`: full BPTT over 64-step sine waves, batches of 256, hidden 64, Adam: training
 //!   (through hand-derived BPTT and through autodiff) and inference in sequences per second;
 //! - `batched-256`: the same with hidden 256.
@@ -93,6 +95,66 @@ fn tutorial(device: &Device, fused: bool) -> f64 {
     best
 }
 
+/// [`tutorial`] through the fused path with `elman serve`'s per-epoch callback and painter, as
+/// a run of the page at full pace: µs per update of the training alone.
+fn tutorial_live(device: &Device) -> f64 {
+    use elman_cli::serve::{Form, Painter, Run};
+
+    let data = SineDataset::tutorial();
+    let sequences = elman_data::SequenceDataset::from_tutorial(&data);
+    let shown = elman_data::DataSource::Tutorial(data.clone())
+        .prepare()
+        .expect("the tutorial's data");
+    let cpu = elman_cli::backend::cpu().expect("a CPU backend");
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 1);
+    let config = TrainConfig::default();
+    let form = Form {
+        data: "tutorial.toml".into(),
+        d_hidden: 6,
+        lr: config.lr,
+        optimizer: config.optimizer,
+        batch_size: 1,
+        bptt: 1,
+        epochs: config.n_epochs,
+        seed: 1,
+        backend: Backend::Flex,
+        pace: 0,
+    };
+    let steps = (config.n_epochs * data.seq_len()) as f64;
+    let all = Instant::now();
+    let mut best = f64::MAX;
+    for repeat in 0..50 {
+        if repeat >= 3 && all.elapsed().as_secs_f64() > 1.0 {
+            break;
+        }
+        let run = Run::new(
+            0,
+            form.clone(),
+            Default::default(),
+            String::new(),
+            config.lr,
+        );
+        let painting = run.spawn_painter(Painter::new(shown.clone(), cpu.clone()));
+        let mut watcher = run.watcher();
+        let started = Instant::now();
+        let report = elman_train::fit(
+            Start::Fresh(weights.clone()),
+            &sequences,
+            None,
+            &config,
+            device,
+            |epoch, snapshot| watcher.epoch(epoch, snapshot),
+        )
+        .expect("trains");
+        let elapsed = started.elapsed();
+        run.finish_painting(painting);
+        assert!(report.losses.last().is_some_and(|l| l.is_finite()));
+        assert!(run.live().frame.is_some(), "frames were drawn");
+        best = best.min(elapsed.as_secs_f64() * 1e6 / steps);
+    }
+    best
+}
+
 /// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second.
 fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64, f64) {
     let waves = SineWaves {
@@ -152,7 +214,10 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         .map_err(|err| format!("{err:#}"))?;
     match workload {
         "tutorial" => {
-            let us = tutorial(&device, path == "fused");
+            let us = match path {
+                "live" => tutorial_live(&device),
+                _ => tutorial(&device, path == "fused"),
+            };
             println!("{}", line(workload, backend, path, threads, us, "us/step"));
         }
         "batched" | "batched-256" => {
@@ -283,7 +348,7 @@ fn run_all(args: &[&str]) -> Result<(), String> {
     for workload in &workloads {
         for backend in &backends {
             let paths: &[&str] = if *workload == "tutorial" {
-                &["fused", "autodiff"]
+                &["fused", "live", "autodiff"]
             } else {
                 &["hand", "autodiff"]
             };

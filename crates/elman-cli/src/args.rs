@@ -71,6 +71,23 @@ pub struct UseArgs {
     pub last: bool,
 }
 
+/// Options of `elman serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0: a free one, printed at start).
+    #[arg(long, value_name = "N", default_value_t = 7878)]
+    pub port: u16,
+    /// Address to listen on; only this machine can reach the default.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Folder of the configs the page offers as data.
+    #[arg(long, value_name = "DIR", default_value = "configs")]
+    pub configs: PathBuf,
+    /// Folder the runs write their results into.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub runs: PathBuf,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -87,6 +104,8 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         horizon: Option<usize>,
     },
+    /// A local web page to train networks and watch them learn, live.
+    Serve(ServeArgs),
     /// Rolling-origin evaluation: closed-loop forecasts from the last origins of the series,
     /// scored step by step against the naive and seasonal-naive baselines.
     Backtest {

@@ -4,7 +4,7 @@
 //! the backend name becomes a Burn device here and nowhere else; training, prediction and
 //! forecasting run in `elman-train` and `elman-data`; the results are written as CSV, JSON, PNG,
 //! TOML and safetensors files. The binary (`main.rs`) parses the command line and calls
-//! [`run`]; the benchmarks use [`backend`] and [`plot`] from here.
+//! [`run`]; the benchmarks use [`backend`], [`plot`] and [`serve`]'s live view from here.
 //!
 //! | file | its job |
 //! |---|---|
@@ -16,6 +16,7 @@
 //! | `train.rs`, `predict.rs`, `generate.rs`, `backtest.rs` | one subcommand each (`trained.rs`: a run to use) |
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
+//! | `serve/` | `elman serve`: the live page, its server and its runs ([`serve`]) |
 //! | `plot.rs`, `progress.rs` | pictures and the progress bar |
 //! | `fuzz.rs` | tests: every reader against random and damaged files |
 
@@ -32,6 +33,7 @@ pub mod plot;
 mod predict;
 mod progress;
 mod run_folder;
+pub mod serve;
 mod settings;
 mod settings_file;
 mod source;
@@ -54,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             origins,
             horizon,
         }) => backtest::run(&cli.common, &from, origins, horizon),
+        Some(Command::Serve(args)) => serve::run(&cli.common, &args),
     }
 }
