@@ -104,3 +104,47 @@ pub fn stream(run: Arc<Run>, mut shutdown: watch::Receiver<bool>) -> impl IntoRe
     });
     Sse::new(ReceiverStream::<Result<Event, Infallible>>::new(rx)).keep_alive(KeepAlive::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backend;
+    use crate::serve::Form;
+
+    /// A client that goes away costs nothing: the task that fed its stream ends and lets the
+    /// run go, while the run trains on.
+    #[tokio::test]
+    async fn a_client_that_leaves_ends_its_task() {
+        let form = Form {
+            data: "tutorial.toml".into(),
+            d_hidden: 6,
+            lr: 0.1,
+            optimizer: elman_train::OptimizerKind::Sgd,
+            batch_size: 1,
+            bptt: 1,
+            epochs: 300,
+            seed: 1,
+            backend: Backend::Flex,
+            pace: 0,
+        };
+        let run = Run::new(1, form, Default::default(), String::new(), 0.1);
+        let (_closing, shutdown) = watch::channel(false);
+        let count = |n: usize| {
+            let run = run.clone();
+            async move {
+                for _ in 0..200 {
+                    // This test's own clone is one of them.
+                    if Arc::strong_count(&run) == n + 1 {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                false
+            }
+        };
+        let response = stream(run.clone(), shutdown).into_response();
+        assert!(count(2).await, "the stream's task holds the run");
+        drop(response);
+        assert!(count(1).await, "the task ended when its client left");
+    }
+}

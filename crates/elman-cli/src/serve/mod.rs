@@ -54,16 +54,12 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<()> {
         }
     }
     let catalog = Catalog::load(&args.configs, common.config.as_deref(), common.backend)?;
-    let backends: Vec<Backend> = Backend::ALL
-        .into_iter()
-        .filter(|backend| backend.device().is_ok())
-        .collect();
     let registry = Arc::new(Registry::new(args.runs.clone(), Limits::default()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
-    let served = runtime.block_on(serve(args, catalog, backends, registry.clone()));
+    let served = runtime.block_on(serve(args, catalog, registry.clone()));
     // Ctrl-C (or a failure): every run ends at its epoch with its checkpoint and results.
     registry.close();
     let stopped = registry.join();
@@ -78,17 +74,17 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<()> {
     served
 }
 
-async fn serve(
-    args: &ServeArgs,
-    catalog: Catalog,
-    backends: Vec<Backend>,
-    registry: Arc<Registry>,
-) -> Result<()> {
+async fn serve(args: &ServeArgs, catalog: Catalog, registry: Arc<Registry>) -> Result<()> {
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    // The backends that work here (after the bind, so that a port in use is the one error).
+    let backends: Vec<Backend> = Backend::ALL
+        .into_iter()
+        .filter(|backend| backend.device().is_ok())
+        .collect();
     let (closing, shutdown) = watch::channel(false);
     let app = Arc::new(routes::App {
         registry: registry.clone(),

@@ -131,6 +131,15 @@ fn the_page_trains_and_compares_runs_in_chromium() {
             .for_element(Locator::Css("#data option"))
             .await
             .unwrap();
+        // A setting out of bounds: the page shows why and starts nothing.
+        let hidden = client.find(Locator::Css("input[name=d_hidden]")).await.unwrap();
+        hidden.clear().await.unwrap();
+        hidden.send_keys("100000").await.unwrap();
+        client.find(Locator::Id("start")).await.unwrap().click().await.unwrap();
+        wait_until(&client, "the error shown", "document.getElementById('error').textContent.startsWith('d_hidden must be from 1 to 256')").await;
+        assert!(client.find_all(Locator::Css("#runs li")).await.unwrap().is_empty());
+        hidden.clear().await.unwrap();
+        hidden.send_keys("6").await.unwrap();
         client
             .find(Locator::Id("start"))
             .await

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::server::{Server, tutorial_form};
-use crate::util::{csv_column, elman, stderr};
+use crate::util::{assert_one_line_error, csv_column, elman, stderr};
 
 /// The events of an ended run: one event with its whole history.
 fn final_event(server: &Server, id: u64) -> serde_json::Value {
@@ -332,4 +332,28 @@ fn ctrl_c_keeps_the_checkpoints() {
         csv_column(&folder.join("losses.csv"), "loss").len(),
         epochs + 2
     );
+}
+
+/// The command's own errors are one line: flags that belong to the page, a port in use.
+#[test]
+fn serve_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = elman(dir.path(), &["serve", "--epochs", "3"]);
+    assert_one_line_error(
+        &output,
+        "elman serve takes each run's settings from the page: drop --epochs",
+    );
+    let server = Server::start(dir.path());
+    let port = server.port.to_string();
+    let output = elman(
+        dir.path(),
+        &[
+            "serve",
+            "--port",
+            &port,
+            "--configs",
+            crate::server::CONFIGS,
+        ],
+    );
+    assert_one_line_error(&output, &format!("cannot listen on 127.0.0.1:{port}"));
 }
