@@ -12,11 +12,15 @@
 //! - [`tanh`]: `tanh` of a tensor in vectorized loops ([`tanh_f32`]), where Flex calls the
 //!   scalar library function per element.
 //!
-//! The kernels exist for Flex only. Callers of [`sgd_sequence`] and [`step_gradients`] check
-//! [`available`] and otherwise use tensor operations; [`tanh`] falls back to Burn's own by
-//! itself, also for autodiff tensors (the kernels have no backward pass). Besides `elman-cli`'s
-//! backend choice and the bench, this is the one place that names a backend: a custom operation
-//! is written for one.
+//! With the `wgpu` feature the same operations exist on Burn's CubeCL backend (`kernel/cube.rs`,
+//! `#[cube]` Rust that runs on wgpu and CUDA alike): [`sgd_sequence`] is one launch per
+//! sequence there, where the tensor operations take a dozen launches per step.
+//!
+//! Callers of [`sgd_sequence`] check [`sequence_available`], callers of [`step_gradients`]
+//! check [`available`] (Flex, where the step kernel beats the tensor operations), and otherwise
+//! use tensor operations; [`tanh`] falls back to Burn's own by itself, also for autodiff
+//! tensors (the kernels have no backward pass). Besides `elman-cli`'s backend choice and the
+//! bench, this is the one place that names a backend: a custom operation is written for one.
 
 use std::borrow::Cow;
 
@@ -25,8 +29,12 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
 use burn::prelude::*;
 
-/// Custom operations of the Elman network, implemented for the Flex backend only.
-#[backend_extension(Flex)]
+#[cfg(feature = "wgpu")]
+mod cube;
+
+/// Custom operations of the Elman network, implemented for the Flex backend and, with the
+/// `wgpu` feature, for the CubeCL backend.
+#[backend_extension(Flex, Cube: cfg(feature = "wgpu"))]
 pub trait ElmanKernels: Backend {
     /// Online SGD over one sequence from a zero context, the tutorial's inner loop: for each
     /// of the `T` steps of `inputs` (`[T, d_input]`) and `targets` (`[T, d_output]`) the
@@ -64,15 +72,46 @@ pub trait ElmanKernels: Backend {
     );
 }
 
-/// Whether tensors on `device` can go through [`ElmanKernels`].
+/// Whether tensors on `device` go through [`ElmanKernels`]' step and `tanh` kernels: plain
+/// Flex devices.
 pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// Whether [`sgd_sequence`] runs on `device` for a network of these sizes: on plain Flex
+/// devices, and on CubeCL devices (wgpu, CUDA) when one workgroup holds a unit per neuron.
+pub fn sequence_available(
+    device: &Device,
+    d_input: usize,
+    d_hidden: usize,
+    d_output: usize,
+) -> bool {
+    match device.as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(feature = "wgpu")]
+        DispatchDevice::Cube(_) => d_input.max(d_hidden).max(d_output) <= cube::MAX_UNITS,
+        #[allow(unreachable_patterns)] // with every backend compiled in
+        _ => {
+            let _ = (d_input, d_hidden, d_output);
+            false
+        }
+    }
+}
+
+/// Whether [`sgd_sequence`] runs on `device` as a GPU kernel (rather than on the CPU).
+pub fn on_gpu(device: &Device) -> bool {
+    #[cfg(feature = "wgpu")]
+    if let DispatchDevice::Cube(_) = device.as_dispatch() {
+        return true;
+    }
+    let _ = device;
+    false
 }
 
 /// [`ElmanKernels::elman_sgd_sequence`] on Burn tensors: `([W1', W2'], residuals)`.
 ///
 /// # Panics
-/// When the tensors are not on a device for which [`available`] holds.
+/// When the tensors are not on a device for which [`sequence_available`] holds.
 pub fn sgd_sequence(
     [w1, w2]: [Tensor<2>; 2],
     inputs: Tensor<2>,

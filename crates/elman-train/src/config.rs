@@ -121,6 +121,9 @@ impl GradientPath {
             GradientPath::Fused if kernel::available(device) => {
                 format!("{self}, in the Flex kernel")
             }
+            GradientPath::Fused if kernel::on_gpu(device) => {
+                format!("{self}, with SGD in one GPU kernel per sequence")
+            }
             GradientPath::Fused => format!("{self}, as tensor operations"),
             GradientPath::HandBptt if kernel::available(device) => {
                 format!("{self}, tanh by the Flex kernel")

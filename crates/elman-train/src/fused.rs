@@ -186,9 +186,17 @@ pub(crate) fn epoch(
     let mut residuals =
         Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
     let kernel = elman_model::kernel::available(&device);
+    let d_output = w2.dims()[1];
     for &index in order {
         let sequence = &steps[index];
-        if kernel && optim.is_plain_sgd() {
+        if optim.is_plain_sgd()
+            && elman_model::kernel::sequence_available(
+                &device,
+                sequence.d_input,
+                d_hidden,
+                d_output,
+            )
+        {
             // The tutorial's inner loop over the sequence, updates included, is one custom
             // operation.
             let [inputs, targets] = sequence.sequence.clone();

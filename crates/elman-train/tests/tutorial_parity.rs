@@ -112,3 +112,13 @@ fn matches_pytorch_on_flex() {
     assert_parity(&Device::flex(), &TrainConfig::default());
     assert_parity(&Device::flex(), &AUTODIFF);
 }
+
+/// wgpu (lavapipe where there is no GPU): the tutorial's epochs through the GPU kernel, one
+/// launch per epoch, and through autodiff's tensor operations.
+#[test]
+fn matches_pytorch_on_wgpu_through_the_gpu_kernel() {
+    let device = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+    assert!(elman_model::kernel::sequence_available(&device, 1, 6, 1));
+    assert_parity(&device, &TrainConfig::default());
+    assert_parity(&device, &AUTODIFF);
+}
