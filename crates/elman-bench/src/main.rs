@@ -5,7 +5,8 @@
 //! resident memory of that workload alone. Workloads:
 //!
 //! - `tutorial`: the tutorial's whole run, 300 epochs of online SGD on the 20-step wave
-//!   (6,000 updates), in µs per update, through the fused path and through autodiff, and
+//!   (6,000 updates), in µs per update, through the fused path (in the Flex or GPU kernel, and
+//!   as tensor operations: `fused-ops`) and through autodiff, and
 //!   (`live`) through the fused path watched as `elman serve` watches it: every epoch recorded,
 //!   the weights handed to the painter thread at most 30 times a second, frames drawn;
 //! - `batched`: full BPTT over 64-step sine waves, batches of 256, hidden 64, Adam: training
@@ -73,11 +74,12 @@ fn line(
 /// The tutorial's run, the best of at least 3 runs and as many more as fit in a second (at most
 /// 50; a fast run takes a few milliseconds, so one best of 3 would be mostly noise): µs per
 /// update.
-fn tutorial(device: &Device, fused: bool) -> f64 {
+fn tutorial(device: &Device, fused: bool, kernels: bool) -> f64 {
     let data = SineDataset::tutorial();
     let weights = ElmanWeights::init(&ElmanConfig::default(), 1);
     let config = TrainConfig {
         fused,
+        kernels,
         ..TrainConfig::default()
     };
     let steps = (config.n_epochs * data.seq_len()) as f64;
@@ -216,7 +218,8 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         "tutorial" => {
             let us = match path {
                 "live" => tutorial_live(&device),
-                _ => tutorial(&device, path == "fused"),
+                "fused-ops" => tutorial(&device, true, false),
+                _ => tutorial(&device, path == "fused", true),
             };
             println!("{}", line(workload, backend, path, threads, us, "us/step"));
         }
@@ -348,7 +351,7 @@ fn run_all(args: &[&str]) -> Result<(), String> {
     for workload in &workloads {
         for backend in &backends {
             let paths: &[&str] = if *workload == "tutorial" {
-                &["fused", "live", "autodiff"]
+                &["fused", "fused-ops", "live", "autodiff"]
             } else {
                 &["hand", "autodiff"]
             };

@@ -294,6 +294,7 @@ impl RunConfig {
                 patience: self.train.patience,
                 min_delta: self.train.min_delta,
             }),
+            kernels: true,
         }
     }
 }

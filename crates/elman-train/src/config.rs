@@ -58,6 +58,9 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Stop when the validation loss stops improving.
     pub early_stopping: Option<EarlyStopping>,
+    /// Run the fused path through `elman-model`'s kernels where they apply (Flex, and the GPU
+    /// kernel on CubeCL devices); false: through Burn's tensor operations, to compare the two.
+    pub kernels: bool,
 }
 
 impl Default for TrainConfig {
@@ -74,6 +77,7 @@ impl Default for TrainConfig {
             fused: true,
             schedule: Schedule::Constant,
             early_stopping: None,
+            kernels: true,
         }
     }
 }

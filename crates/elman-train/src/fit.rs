@@ -102,7 +102,14 @@ pub fn fit<N: Next>(
             GradientPath::Fused => {
                 let scale = config.loss.output_scale(model_config.d_output);
                 let (weights, residuals) =
-                    fused::epoch(weights_of(&model), &mut optim, &order, &steps, scale);
+                    fused::epoch(
+                    weights_of(&model),
+                    &mut optim,
+                    &order,
+                    &steps,
+                    scale,
+                    config.kernels,
+                );
                 set_weights(&mut model, weights);
                 // Sync point: the epoch's residuals come to the host at once.
                 let residuals = read(Tensor::cat(residuals, 0));

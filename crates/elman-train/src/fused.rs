@@ -179,17 +179,19 @@ pub(crate) fn epoch(
     order: &[usize],
     steps: &[Steps],
     scale: f64,
+    kernels: bool,
 ) -> ([Tensor<2>; 2], Vec<Tensor<2>>) {
     let [mut w1, mut w2] = weights;
     let device = w1.device();
     let d_hidden = w1.dims()[1];
     let mut residuals =
         Vec::with_capacity(order.len() * steps.first().map_or(0, |s| s.padded.len()));
-    let kernel = elman_model::kernel::available(&device);
+    let kernel = kernels && elman_model::kernel::available(&device);
     let d_output = w2.dims()[1];
     for &index in order {
         let sequence = &steps[index];
-        if optim.is_plain_sgd()
+        if kernels
+            && optim.is_plain_sgd()
             && elman_model::kernel::sequence_available(
                 &device,
                 sequence.d_input,

@@ -92,6 +92,7 @@ const AUTODIFF: TrainConfig = TrainConfig {
     fused: false,
     schedule: elman_train::Schedule::Constant,
     early_stopping: None,
+    kernels: true,
 };
 
 /// The backend the user named, through the fused one-step gradients (the default).
