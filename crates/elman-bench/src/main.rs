@@ -10,7 +10,9 @@
 //!   (`live`) through the fused path watched as `elman serve` watches it: every epoch recorded,
 //!   the weights handed to the painter thread at most 30 times a second, frames drawn;
 //! - `batched`: full BPTT over 64-step sine waves, batches of 256, hidden 64, Adam: training
-//!   (through hand-derived BPTT and through autodiff) and inference in sequences per second;
+//!   (through hand-derived BPTT, with the recurrence in the GPU kernels where they apply and as
+//!   tensor operations (`hand-ops`), and through autodiff) and inference in sequences per
+//!   second;
 //! - `batched-256`: the same with hidden 256.
 
 mod chart;
@@ -158,7 +160,13 @@ fn tutorial_live(device: &Device) -> f64 {
 }
 
 /// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second.
-fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64, f64) {
+fn batched(
+    device: &Device,
+    d_hidden: usize,
+    epochs: usize,
+    fused: bool,
+    kernels: bool,
+) -> (f64, f64) {
     let waves = SineWaves {
         n_series: 1024,
         seq_len: 64,
@@ -182,6 +190,7 @@ fn batched(device: &Device, d_hidden: usize, epochs: usize, fused: bool) -> (f64
         grad_clip: None,
         shuffle_seed: None,
         fused,
+        kernels,
         ..TrainConfig::default()
     };
     // One epoch to warm up (kernels, allocations), then the timed ones.
@@ -225,7 +234,8 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         }
         "batched" | "batched-256" => {
             let d_hidden = if workload == "batched" { 64 } else { 256 };
-            let (train, infer) = batched(&device, d_hidden, 2, path == "hand");
+            let (train, infer) =
+                batched(&device, d_hidden, 2, path != "autodiff", path != "hand-ops");
             println!(
                 "{}",
                 line(workload, backend, path, threads, train, "train seq/s")
@@ -353,7 +363,7 @@ fn run_all(args: &[&str]) -> Result<(), String> {
             let paths: &[&str] = if *workload == "tutorial" {
                 &["fused", "fused-ops", "live", "autodiff"]
             } else {
-                &["hand", "autodiff"]
+                &["hand", "hand-ops", "autodiff"]
             };
             for path in paths {
                 eprintln!("bench: {workload} on {backend} ({path}, {threads} thread(s))");

@@ -22,15 +22,14 @@
 //! tensors (the kernels have no backward pass). Besides `elman-cli`'s backend choice and the
 //! bench, this is the one place that names a backend: a custom operation is written for one.
 
-use std::borrow::Cow;
-
-use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 
 #[cfg(feature = "wgpu")]
 mod cube;
+mod flex;
+mod recurrence;
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.
@@ -54,6 +53,25 @@ pub trait ElmanKernels: Backend {
     /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
     /// batched training). Writes in place when nothing else holds `x`.
     fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The recurrence over a window, forward: from the context `h0` (`[B, d_hidden]`) and the
+    /// input projections `p` (`[T·B, d_hidden]`, time-major: `x_t · W1x`), the contexts
+    /// `h_t = tanh(p_t + h_{t-1} · w1h)` of every step, `[T·B, d_hidden]`.
+    fn elman_recurrence_forward(
+        p: FloatTensor<Self>,
+        w1h: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The recurrence over a window, backward: from the contexts `h` of the forward pass and
+    /// `g = dL/dy · W2ᵀ` (both `[T·B, d_hidden]`, time-major), `dL/da_t = (g_t + dL/da_{t+1} ·
+    /// w1hᵀ) ⊙ (1 - h_t²)` from the last step down to the first, `[T·B, d_hidden]`.
+    fn elman_recurrence_backward(
+        h: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        w1h: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self>;
 
     /// One step's forward pass and the gradients of its loss, whose derivative with respect to
     /// the output is `scale · (y - target)`. Returns `(h', y - target, dL/dW1, dL/dW2)`.
@@ -89,7 +107,7 @@ pub fn sequence_available(
     match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
         #[cfg(feature = "wgpu")]
-        DispatchDevice::Cube(_) => d_input.max(d_hidden).max(d_output) <= cube::MAX_UNITS,
+        DispatchDevice::Cube(_) => d_input.max(d_hidden).max(d_output) <= MAX_UNITS,
         #[allow(unreachable_patterns)] // with every backend compiled in
         _ => {
             let _ = (d_input, d_hidden, d_output);
@@ -129,6 +147,36 @@ pub fn sgd_sequence(
         [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
         Tensor::from_dispatch(residuals),
     )
+}
+
+/// Whether the window's recurrence runs in [`recurrence_forward`] and
+/// [`recurrence_backward`] on `device` for `d_hidden` neurons: on CubeCL devices (one launch per
+/// window where the tensor operations take several per step), up to [`MAX_UNITS`] neurons.
+pub fn recurrence_available(device: &Device, d_hidden: usize) -> bool {
+    on_gpu(device) && d_hidden <= MAX_UNITS
+}
+
+/// The most units of one workgroup of the GPU kernels (WebGPU's guaranteed limit): wider
+/// networks use the tensor operations.
+pub const MAX_UNITS: usize = 256;
+
+/// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors.
+pub fn recurrence_forward(p: Tensor<2>, w1h: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_recurrence_forward(
+        p.into_dispatch(),
+        w1h.into_dispatch(),
+        h0.into_dispatch(),
+    ))
+}
+
+/// [`ElmanKernels::elman_recurrence_backward`] on Burn tensors, for a batch of `batch`.
+pub fn recurrence_backward(h: Tensor<2>, g: Tensor<2>, w1h: Tensor<2>, batch: usize) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_recurrence_backward(
+        h.into_dispatch(),
+        g.into_dispatch(),
+        w1h.into_dispatch(),
+        batch,
+    ))
 }
 
 /// `tanh` of `x`: [`ElmanKernels::elman_tanh`] on a Flex device (without autodiff), Burn's own
@@ -190,235 +238,6 @@ pub fn step_gradients(
         Tensor::from_dispatch(residual),
         [Tensor::from_dispatch(g1), Tensor::from_dispatch(g2)],
     )
-}
-
-/// The sizes of the step, read from the weights: `W1` is `[d_input + d_hidden, d_hidden]`,
-/// `W2` is `[d_hidden, d_output]`.
-#[derive(Clone, Copy)]
-struct Dims {
-    d_input: usize,
-    d_hidden: usize,
-    d_output: usize,
-}
-
-impl Dims {
-    fn of(w1: &FlexTensor, w2: &FlexTensor) -> Self {
-        let (rows, d_hidden) = (w1.layout().shape()[0], w1.layout().shape()[1]);
-        Self {
-            d_input: rows - d_hidden,
-            d_hidden,
-            d_output: w2.layout().shape()[1],
-        }
-    }
-}
-
-/// One step's forward and backward pass down to the pre-activation, in plain loops, into
-/// buffers that a sequence of steps reuses.
-struct Step {
-    d: Dims,
-    /// The input layer `[x ; h]`, `[d_input + d_hidden]`: its context part is the previous
-    /// step's `h'` (zero before the first step).
-    xh: Vec<f32>,
-    /// `h'`, `[d_hidden]`.
-    context: Vec<f32>,
-    /// `y - target`, `[d_output]`.
-    residual: Vec<f32>,
-    /// `dL/dy` times the caller's scale, `[d_output]`.
-    d_out: Vec<f32>,
-    /// `dL/da` at the same scale, `[d_hidden]`.
-    d_a: Vec<f32>,
-}
-
-impl Step {
-    /// Buffers for steps of the network `d`, from a zero context.
-    fn new(d: Dims) -> Self {
-        Self {
-            d,
-            xh: vec![0.0; d.d_input + d.d_hidden],
-            context: vec![0.0; d.d_hidden],
-            residual: vec![0.0; d.d_output],
-            d_out: vec![0.0; d.d_output],
-            d_a: vec![0.0; d.d_hidden],
-        }
-    }
-
-    /// Sets the context part of the input layer.
-    fn set_context(&mut self, h: &[f32]) {
-        self.xh[self.d.d_input..].copy_from_slice(h);
-    }
-
-    /// The new context feeds the context neurons at the next step (detached: only the values
-    /// carry on).
-    fn carry_context(&mut self) {
-        self.xh[self.d.d_input..].copy_from_slice(&self.context);
-    }
-
-    /// The step's formulas (see `elman-train`'s `fused.rs`) for input `x` from the context in
-    /// the input layer, with `scale` folded into `dL/dy`.
-    fn run(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32], scale: f32) {
-        let d = self.d;
-        // The input layer: the inputs, then the context neurons.
-        self.xh[..d.d_input].copy_from_slice(x);
-        // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
-        self.context.fill(0.0);
-        for (v, row) in self.xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
-            for (c, w) in self.context.iter_mut().zip(row) {
-                *c += v * w;
-            }
-        }
-        for c in &mut self.context {
-            *c = c.tanh();
-        }
-        for (r, t) in self.residual.iter_mut().zip(target) {
-            *r = -t;
-        }
-        for (c, row) in self.context.iter().zip(w2.chunks_exact(d.d_output)) {
-            for (r, w) in self.residual.iter_mut().zip(row) {
-                *r += c * w;
-            }
-        }
-        // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
-        for (g, r) in self.d_out.iter_mut().zip(&self.residual) {
-            *g = scale * r;
-        }
-        for ((g, c), row) in self
-            .d_a
-            .iter_mut()
-            .zip(&self.context)
-            .zip(w2.chunks_exact(d.d_output))
-        {
-            let d_h: f32 = row.iter().zip(&self.d_out).map(|(w, g)| w * g).sum();
-            *g = d_h * (1.0 - c * c);
-        }
-    }
-
-    /// `W2 -= h'ᵀ · dL/dy` and `W1 -= xhᵀ · dL/da`, in place (the learning rate is in the
-    /// scale the step ran with).
-    fn update(&self, w1: &mut [f32], w2: &mut [f32]) {
-        for (row, c) in w2.chunks_exact_mut(self.d.d_output).zip(&self.context) {
-            for (w, g) in row.iter_mut().zip(&self.d_out) {
-                *w -= c * g;
-            }
-        }
-        for (row, v) in w1.chunks_exact_mut(self.d.d_hidden).zip(&self.xh) {
-            for (w, g) in row.iter_mut().zip(&self.d_a) {
-                *w -= v * g;
-            }
-        }
-    }
-}
-
-/// The tensor's values in row-major order, borrowed when it is contiguous.
-///
-/// # Panics
-/// When the tensor does not hold `f32`.
-fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(values) => Cow::Borrowed(values),
-        None => Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("the Elman kernels work on f32 tensors")
-                .to_vec(),
-        ),
-    }
-}
-
-/// A new `[rows, cols]` tensor holding `values`.
-fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, [rows, cols]))
-}
-
-/// `t` laid out contiguously from offset 0 (a copy when it is a view), ready for
-/// `storage_mut`, which writes in place when nothing else holds the memory and copies it first
-/// otherwise.
-fn writable(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-impl ElmanKernels for Flex {
-    fn elman_tanh(x: FlexTensor) -> FlexTensor {
-        let mut x = writable(x);
-        let n = x.layout().num_elements();
-        let values = &mut x.storage_mut::<f32>()[..n];
-        pulp::Arch::new().dispatch(|| {
-            for v in values {
-                *v = tanh_f32(*v);
-            }
-        });
-        x
-    }
-
-    fn elman_sgd_sequence(
-        w1: FlexTensor,
-        w2: FlexTensor,
-        inputs: FlexTensor,
-        targets: FlexTensor,
-        lr_scale: f32,
-    ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let (inputs, targets) = (values(&inputs), values(&targets));
-        let steps = inputs.len() / d.d_input;
-        let (mut w1, mut w2) = (writable(w1), writable(w2));
-        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
-        let (w1s, w2s) = (
-            &mut w1.storage_mut::<f32>()[..n1],
-            &mut w2.storage_mut::<f32>()[..n2],
-        );
-        let mut step = Step::new(d);
-        let mut residuals = Vec::with_capacity(steps * d.d_output);
-        for (x, target) in inputs
-            .chunks_exact(d.d_input)
-            .zip(targets.chunks_exact(d.d_output))
-        {
-            step.run(w1s, w2s, x, target, lr_scale);
-            step.update(w1s, w2s);
-            residuals.extend_from_slice(&step.residual);
-            step.carry_context();
-        }
-        (w1, w2, tensor(residuals, steps, d.d_output))
-    }
-
-    fn elman_step_gradients(
-        w1: FlexTensor,
-        w2: FlexTensor,
-        x: FlexTensor,
-        h: FlexTensor,
-        target: FlexTensor,
-        scale: f32,
-    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let mut p = Step::new(d);
-        p.set_context(&values(&h));
-        p.run(
-            &values(&w1),
-            &values(&w2),
-            &values(&x),
-            &values(&target),
-            scale,
-        );
-        // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
-        let rows = d.d_input + d.d_hidden;
-        let g1 =
-            p.xh.iter()
-                .flat_map(|v| p.d_a.iter().map(move |g| v * g))
-                .collect();
-        let g2 = p
-            .context
-            .iter()
-            .flat_map(|c| p.d_out.iter().map(move |g| c * g))
-            .collect();
-        (
-            tensor(p.context, 1, d.d_hidden),
-            tensor(p.residual, 1, d.d_output),
-            tensor(g1, rows, d.d_hidden),
-            tensor(g2, d.d_hidden, d.d_output),
-        )
-    }
 }
 
 #[cfg(test)]

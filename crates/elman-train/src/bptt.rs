@@ -44,7 +44,8 @@ pub(crate) struct Window {
 }
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_input]`) and targets
-/// (`[T·batch, d_output]`) from the context `h0`, and its gradients.
+/// (`[T·batch, d_output]`) from the context `h0`, and its gradients; through the GPU kernels
+/// where `kernels` allows and they apply ([`window_in_kernels`]).
 ///
 /// Every tensor is one step's (`[batch, …]`) or a weight's: a window's worth of activations in
 /// one tensor would cost a fresh allocation of megabytes per window, and the page faults
@@ -55,8 +56,12 @@ pub(crate) fn window(
     targets: Tensor<2>,
     h0: Tensor<2>,
     loss: LossKind,
+    kernels: bool,
 ) -> Window {
     let [batch, d_hidden] = h0.dims();
+    if kernels && kernel::recurrence_available(&h0.device(), d_hidden) {
+        return window_in_kernels([w1, w2], x, targets, h0, loss);
+    }
     let d_input = w1.dims()[0] - d_hidden;
     let [rows, d_output] = targets.dims();
     let steps = rows / batch;
@@ -109,8 +114,54 @@ pub(crate) fn window(
     }
 }
 
+/// [`window`] with the recurrence in two launches, [`kernel::recurrence_forward`] and
+/// [`kernel::recurrence_backward`] (on a GPU, where each tensor operation is a launch), and the
+/// rest as products over the whole window: the input projections `x · W1x` before the forward
+/// recurrence, the outputs and `dL/dy · W2ᵀ` between the two, and the weight gradients
+/// `dW1x = xᵀ · da`, `dW1h = h_prevᵀ · da`, `dW2 = hᵀ · dy` after, each summing over steps and
+/// sequences at once.
+fn window_in_kernels(
+    [w1, w2]: [&Tensor<2>; 2],
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    h0: Tensor<2>,
+    loss: LossKind,
+) -> Window {
+    let [batch, d_hidden] = h0.dims();
+    let d_input = w1.dims()[0] - d_hidden;
+    let [rows, d_output] = targets.dims();
+    let (w1x, w1h) = split(w1, d_input);
+    let h = kernel::recurrence_forward(x.clone().matmul(w1x), w1h.clone(), h0.clone());
+    let residuals = h.clone().matmul(w2.clone()) - targets;
+    let d_y = residuals
+        .clone()
+        .mul_scalar(loss.output_scale(rows * d_output));
+    let g = d_y.clone().matmul(w2.clone().transpose());
+    let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
+    // The context each step started from: h_0, then every step's but the last.
+    let previous = if rows > batch {
+        Tensor::cat(vec![h0, h.clone().slice(s![0..rows - batch, ..])], 0)
+    } else {
+        h0
+    };
+    let grad_w1 = Tensor::cat(
+        vec![
+            x.transpose().matmul(d_a.clone()),
+            previous.transpose().matmul(d_a),
+        ],
+        0,
+    );
+    let grad_w2 = h.clone().transpose().matmul(d_y);
+    let last = h.slice(s![rows - batch..rows, ..]);
+    Window {
+        loss: loss.of_squares(residuals.square().sum(), rows * d_output),
+        grads: [grad_w1, grad_w2],
+        last,
+    }
+}
+
 /// `[batch, T, d]` as time-major rows `[T·batch, d]`.
-fn time_major(t: Tensor<3>) -> Tensor<2> {
+pub(crate) fn time_major(t: Tensor<3>) -> Tensor<2> {
     let [batch, steps, d] = t.dims();
     t.swap_dims(0, 1).reshape([steps * batch, d])
 }
@@ -144,6 +195,7 @@ pub(crate) fn epoch(
                 y.clone().slice(rows),
                 h,
                 config.loss,
+                config.kernels,
             );
             losses.push(window.loss);
             [w1, w2] = optim.update([w1, w2], window.grads);
@@ -201,6 +253,7 @@ mod tests {
                     y.clone().swap_dims(0, 1).reshape([steps * batch, 3]),
                     h.clone(),
                     loss,
+                    true,
                 );
 
                 let ad = device.clone().autodiff();
@@ -236,6 +289,85 @@ mod tests {
                         );
                     }
                     assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
+                }
+            }
+        }
+    }
+
+    /// The GPU kernels' window (on wgpu, lavapipe here) equals autodiff's on Flex for batch
+    /// sizes, window lengths and hidden sizes that are and are not multiples of a workgroup's
+    /// width: the loss, both gradients and the last context.
+    #[test]
+    fn gpu_windows_match_autodiff_for_many_shapes() {
+        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+        let cpu = Device::flex().autodiff();
+        for (batch, steps, d_hidden, d_input, d_output) in [
+            (1, 1, 1, 1, 1),
+            (3, 4, 6, 1, 1),
+            (5, 7, 33, 2, 3),
+            (4, 3, 64, 1, 1),
+            (2, 2, 256, 1, 2),
+        ] {
+            assert!(kernel::recurrence_available(&gpu, d_hidden));
+            let config = ElmanConfig {
+                d_input,
+                d_hidden,
+                d_output,
+                w1_std: 0.5 / (d_hidden as f64).sqrt(),
+                w2_std: 0.3,
+            };
+            let weights = ElmanWeights::init(&config, 3);
+            let values = |n: usize, seed: f32| -> Vec<f32> {
+                (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
+            };
+            let (inputs, targets) = (
+                values(batch * steps * d_input, 0.0),
+                values(batch * steps * d_output, 5.0),
+            );
+            let h0 = values(batch * d_hidden, 9.0);
+            let data = |values: &[f32], d: usize, device: &Device| {
+                Tensor::<3>::from_data(TensorData::new(values.to_vec(), [batch, steps, d]), device)
+            };
+            let plain = weights.to_module(&gpu);
+            let window = window(
+                [&plain.w1.val(), &plain.w2.val()],
+                time_major(data(&inputs, d_input, &gpu)),
+                time_major(data(&targets, d_output, &gpu)),
+                Tensor::from_data(TensorData::new(h0.clone(), [batch, d_hidden]), &gpu),
+                LossKind::Mse,
+                true,
+            );
+            let model = weights.to_module(&cpu);
+            let (out, last) = model.forward(
+                data(&inputs, d_input, &cpu),
+                ElmanState {
+                    context: Tensor::from_data(TensorData::new(h0, [batch, d_hidden]), &cpu),
+                },
+            );
+            let value = (out - data(&targets, d_output, &cpu))
+                .square()
+                .sum()
+                .div_scalar((batch * steps * d_output) as f64);
+            let grads = value.clone().backward();
+            let [g1, g2] = window.grads;
+            let shape = format!("batch {batch}, {steps} steps, hidden {d_hidden}");
+            for (what, gpu, autodiff) in [
+                ("dW1", to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
+                ("dW2", to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
+                ("h_T", to_vec(window.last), to_vec(last.context.inner())),
+                (
+                    "loss",
+                    to_vec(window.loss.unsqueeze()),
+                    to_vec(value.inner().unsqueeze()),
+                ),
+            ] {
+                assert_eq!(gpu.len(), autodiff.len(), "{what} of {shape}");
+                let scale = autodiff.iter().fold(1e-3f32, |m, a| m.max(a.abs()));
+                for (g, a) in gpu.iter().zip(&autodiff) {
+                    assert!(
+                        (g - a).abs() <= 1e-4 * scale,
+                        "{what} of {shape}: {g} vs {a}"
+                    );
                 }
             }
         }

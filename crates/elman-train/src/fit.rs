@@ -101,8 +101,7 @@ pub fn fit<N: Next>(
         let window_losses = match path {
             GradientPath::Fused => {
                 let scale = config.loss.output_scale(model_config.d_output);
-                let (weights, residuals) =
-                    fused::epoch(
+                let (weights, residuals) = fused::epoch(
                     weights_of(&model),
                     &mut optim,
                     &order,

@@ -13,11 +13,30 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     let device = model.w1.device();
     let batcher = SequenceBatcher::for_dataset(data);
     let mut total = 0.0;
+    let d_hidden = model.d_hidden();
+    let in_kernels = elman_model::kernel::recurrence_available(&device, d_hidden);
     for items in data.items().chunks(256) {
         let batch = batcher.batch(items.to_vec(), &device);
-        let state = ElmanState::zeros(items.len(), model.d_hidden(), &device);
-        let (outputs, _) = model.forward(batch.inputs, state);
-        let sum = (outputs - batch.targets).square().sum();
+        let state = ElmanState::zeros(items.len(), d_hidden, &device);
+        let sum = if in_kernels {
+            // The recurrence in one launch, the projections as products over every step.
+            let (x, targets) = (
+                crate::bptt::time_major(batch.inputs),
+                crate::bptt::time_major(batch.targets),
+            );
+            let w1 = model.w1.val();
+            let d_input = w1.dims()[0] - d_hidden;
+            let p = x.matmul(w1.clone().slice(s![0..d_input, ..]));
+            let h = elman_model::kernel::recurrence_forward(
+                p,
+                w1.slice(s![d_input.., ..]),
+                state.context,
+            );
+            (h.matmul(model.w2.val()) - targets).square().sum()
+        } else {
+            let (outputs, _) = model.forward(batch.inputs, state);
+            (outputs - batch.targets).square().sum()
+        };
         // Sync point.
         total += f64::from(sum.into_scalar::<f32>());
     }
@@ -174,6 +193,19 @@ mod tests {
         };
         let data = SequenceDataset::new(vec![item(vec![1.0, 2.0]), item(vec![3.0, 4.0])], 2, 1, 1);
         assert!((evaluate(&model, &data) - 7.5).abs() < 1e-9);
+    }
+
+    /// The MSE over many waves on wgpu, where the recurrence runs in the GPU kernel, equals
+    /// Flex's, where it runs as tensor operations.
+    #[test]
+    fn evaluate_on_the_gpu_is_evaluate_on_the_cpu() {
+        let data = crate::testing::sines(300, 9, 4);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
+        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+        assert!(elman_model::kernel::recurrence_available(&gpu, 6));
+        let on = |device: &Device| evaluate(&weights.to_module(device), &data);
+        let (a, b) = (on(&gpu), on(&Device::flex()));
+        assert!((a - b).abs() < 1e-6 * b.max(1.0), "{a} vs {b}");
     }
 
     /// Training on one device and predicting gives one value per input, and training moves the

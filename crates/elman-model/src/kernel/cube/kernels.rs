@@ -1,0 +1,313 @@
+//! The `#[cube]` kernels themselves; `cube.rs` launches them.
+
+use burn::cubecl::{self, prelude::*};
+
+#[cfg(doc)]
+use super::super::ElmanKernels;
+
+/// Online SGD over one sequence from a zero context (see
+/// [`ElmanKernels::elman_sgd_sequence`]), in one workgroup.
+#[cube(launch)]
+pub(super) fn sgd_sequence_kernel<F: Float>(
+    w1: &mut Tensor<F>,
+    w2: &mut Tensor<F>,
+    inputs: &Tensor<F>,
+    targets: &Tensor<F>,
+    residuals: &mut Tensor<F>,
+    lr_scale: f32,
+    steps: u32,
+    #[comptime] d_input: usize,
+    #[comptime] d_hidden: usize,
+    #[comptime] d_output: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let unit = UNIT_POS_X as usize;
+    let scale = F::cast_from(lr_scale);
+    // The input layer [x ; h], the new context h', and dL/dy.
+    let mut xh = Shared::<[F]>::new_slice(d_input + d_hidden);
+    let mut context = Shared::<[F]>::new_slice(d_hidden);
+    let mut d_out = Shared::<[F]>::new_slice(d_output);
+    if unit < d_hidden {
+        xh[d_input + unit] = F::new(0.0);
+    }
+    sync_cube();
+    for t in 0..steps as usize {
+        if unit < d_input {
+            xh[unit] = inputs[t * d_input + unit];
+        }
+        sync_cube();
+        // Forward: h'_j = tanh(xh · W1[:, j]).
+        if unit < d_hidden {
+            let mut a = F::new(0.0);
+            for i in 0..d_input + d_hidden {
+                a += xh[i] * w1[i * d_hidden + unit];
+            }
+            context[unit] = a.tanh();
+        }
+        sync_cube();
+        // y_k = h' · W2[:, k]; the residual and dL/dy, the learning rate folded in.
+        if unit < d_output {
+            let mut y = F::new(0.0);
+            for j in 0..d_hidden {
+                y += context[j] * w2[j * d_output + unit];
+            }
+            let r = y - targets[t * d_output + unit];
+            residuals[t * d_output + unit] = r;
+            d_out[unit] = scale * r;
+        }
+        sync_cube();
+        // Backward and update, each unit its own row of W2 and column of W1: dL/da_j from the
+        // old W2, then W2[j, :] -= h'_j dL/dy and W1[:, j] -= xh dL/da_j.
+        if unit < d_hidden {
+            let h = context[unit];
+            let mut d_h = F::new(0.0);
+            for k in 0..d_output {
+                let g = d_out[k];
+                let w = w2[unit * d_output + k];
+                d_h += w * g;
+                w2[unit * d_output + k] = w - h * g;
+            }
+            let d_a = d_h * (F::new(1.0) - h * h);
+            for i in 0..d_input + d_hidden {
+                let w = w1[i * d_hidden + unit];
+                w1[i * d_hidden + unit] = w - xh[i] * d_a;
+            }
+        }
+        sync_cube();
+        // The context carries on, detached, into the next step's input layer.
+        if unit < d_hidden {
+            xh[d_input + unit] = context[unit];
+        }
+        sync_cube();
+    }
+}
+
+/// One step's forward pass and gradients (see [`ElmanKernels::elman_step_gradients`]).
+#[cube(launch)]
+pub(super) fn step_gradients_kernel<F: Float>(
+    w1: &Tensor<F>,
+    w2: &Tensor<F>,
+    x: &Tensor<F>,
+    h: &Tensor<F>,
+    target: &Tensor<F>,
+    context_out: &mut Tensor<F>,
+    residual_out: &mut Tensor<F>,
+    grad_w1: &mut Tensor<F>,
+    grad_w2: &mut Tensor<F>,
+    scale: f32,
+    #[comptime] d_input: usize,
+    #[comptime] d_hidden: usize,
+    #[comptime] d_output: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let unit = UNIT_POS_X as usize;
+    let scale = F::cast_from(scale);
+    let mut xh = Shared::<[F]>::new_slice(d_input + d_hidden);
+    let mut context = Shared::<[F]>::new_slice(d_hidden);
+    let mut d_out = Shared::<[F]>::new_slice(d_output);
+    if unit < d_input {
+        xh[unit] = x[unit];
+    }
+    if unit < d_hidden {
+        xh[d_input + unit] = h[unit];
+    }
+    sync_cube();
+    if unit < d_hidden {
+        let mut a = F::new(0.0);
+        for i in 0..d_input + d_hidden {
+            a += xh[i] * w1[i * d_hidden + unit];
+        }
+        let c = a.tanh();
+        context[unit] = c;
+        context_out[unit] = c;
+    }
+    sync_cube();
+    if unit < d_output {
+        let mut y = F::new(0.0);
+        for j in 0..d_hidden {
+            y += context[j] * w2[j * d_output + unit];
+        }
+        let r = y - target[unit];
+        residual_out[unit] = r;
+        d_out[unit] = scale * r;
+    }
+    sync_cube();
+    if unit < d_hidden {
+        let c = context[unit];
+        let mut d_h = F::new(0.0);
+        for k in 0..d_output {
+            let g = d_out[k];
+            d_h += w2[unit * d_output + k] * g;
+            grad_w2[unit * d_output + k] = c * g;
+        }
+        let d_a = d_h * (F::new(1.0) - c * c);
+        for i in 0..d_input + d_hidden {
+            grad_w1[i * d_hidden + unit] = xh[i] * d_a;
+        }
+    }
+}
+
+/// The recurrence forward over a window (see
+/// [`ElmanKernels::elman_recurrence_forward`]): a workgroup per sequence, a unit per hidden
+/// neuron, the previous context in shared memory.
+#[cube(launch)]
+pub(super) fn recurrence_forward_kernel<F: Float>(
+    p: &Tensor<F>,
+    w1h: &Tensor<F>,
+    h0: &Tensor<F>,
+    states: &mut Tensor<F>,
+    steps: u32,
+    batch: u32,
+    #[comptime] d_hidden: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let b = CUBE_POS_X as usize;
+    let j = UNIT_POS_X as usize;
+    let batch = batch as usize;
+    let mut previous = Shared::<[F]>::new_slice(d_hidden);
+    if j < d_hidden {
+        previous[j] = h0[b * d_hidden + j];
+    }
+    sync_cube();
+    for t in 0..steps as usize {
+        let row = (t * batch + b) * d_hidden;
+        let mut a = F::new(0.0);
+        if j < d_hidden {
+            a = p[row + j];
+            for k in 0..d_hidden {
+                a += previous[k] * w1h[k * d_hidden + j];
+            }
+            a = a.tanh();
+            states[row + j] = a;
+        }
+        sync_cube();
+        if j < d_hidden {
+            previous[j] = a;
+        }
+        sync_cube();
+    }
+}
+
+/// The recurrence forward with a unit per sequence, the contexts in the unit's own memory and
+/// no barrier (see [`serial`](super::serial)).
+#[cube(launch)]
+pub(super) fn recurrence_forward_serial_kernel<F: Float>(
+    p: &Tensor<F>,
+    w1h: &Tensor<F>,
+    h0: &Tensor<F>,
+    states: &mut Tensor<F>,
+    steps: u32,
+    batch: u32,
+    #[comptime] d_hidden: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let b = ABSOLUTE_POS_X as usize;
+    let batch = batch as usize;
+    if b < batch {
+        let mut previous = Array::<F>::new(d_hidden);
+        for j in 0..d_hidden {
+            previous[j] = h0[b * d_hidden + j];
+        }
+        let mut next = Array::<F>::new(d_hidden);
+        for t in 0..steps as usize {
+            let row = (t * batch + b) * d_hidden;
+            for j in 0..d_hidden {
+                next[j] = p[row + j];
+            }
+            for k in 0..d_hidden {
+                let h = previous[k];
+                for j in 0..d_hidden {
+                    next[j] += h * w1h[k * d_hidden + j];
+                }
+            }
+            for j in 0..d_hidden {
+                let a = next[j].tanh();
+                states[row + j] = a;
+                previous[j] = a;
+            }
+        }
+    }
+}
+
+/// The recurrence backward with a unit per sequence (see
+/// [`recurrence_forward_serial_kernel`]).
+#[cube(launch)]
+pub(super) fn recurrence_backward_serial_kernel<F: Float>(
+    h: &Tensor<F>,
+    g: &Tensor<F>,
+    w1h: &Tensor<F>,
+    d_a: &mut Tensor<F>,
+    steps: u32,
+    batch: u32,
+    #[comptime] d_hidden: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let b = ABSOLUTE_POS_X as usize;
+    let batch = batch as usize;
+    let steps = steps as usize;
+    if b < batch {
+        let mut next = Array::<F>::new(d_hidden);
+        for j in 0..d_hidden {
+            next[j] = F::new(0.0);
+        }
+        let mut current = Array::<F>::new(d_hidden);
+        for i in 0..steps {
+            let row = ((steps - 1 - i) * batch + b) * d_hidden;
+            for j in 0..d_hidden {
+                let mut through = g[row + j];
+                for k in 0..d_hidden {
+                    through += next[k] * w1h[j * d_hidden + k];
+                }
+                let state = h[row + j];
+                current[j] = through * (F::new(1.0) - state * state);
+            }
+            for j in 0..d_hidden {
+                d_a[row + j] = current[j];
+                next[j] = current[j];
+            }
+        }
+    }
+}
+
+/// The recurrence backward over a window (see
+/// [`ElmanKernels::elman_recurrence_backward`]): a workgroup per sequence, a unit per hidden
+/// neuron, `dL/da_{t+1}` in shared memory.
+#[cube(launch)]
+pub(super) fn recurrence_backward_kernel<F: Float>(
+    h: &Tensor<F>,
+    g: &Tensor<F>,
+    w1h: &Tensor<F>,
+    d_a: &mut Tensor<F>,
+    steps: u32,
+    batch: u32,
+    #[comptime] d_hidden: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let b = CUBE_POS_X as usize;
+    let j = UNIT_POS_X as usize;
+    let batch = batch as usize;
+    let steps = steps as usize;
+    let mut next = Shared::<[F]>::new_slice(d_hidden);
+    if j < d_hidden {
+        next[j] = F::new(0.0);
+    }
+    sync_cube();
+    for i in 0..steps {
+        let row = ((steps - 1 - i) * batch + b) * d_hidden;
+        let mut d = F::new(0.0);
+        if j < d_hidden {
+            let mut through = g[row + j];
+            for k in 0..d_hidden {
+                through += next[k] * w1h[j * d_hidden + k];
+            }
+            let state = h[row + j];
+            d = through * (F::new(1.0) - state * state);
+            d_a[row + j] = d;
+        }
+        sync_cube();
+        if j < d_hidden {
+            next[j] = d;
+        }
+        sync_cube();
+    }
+}

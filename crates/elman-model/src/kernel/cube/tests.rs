@@ -1,0 +1,184 @@
+//! The GPU kernels against the Flex kernels, on wgpu (lavapipe where there is no GPU).
+
+use burn::prelude::*;
+
+use super::super::{MAX_UNITS, on_gpu, sequence_available, sgd_sequence, step_gradients};
+use crate::{ElmanConfig, ElmanWeights};
+
+thread_local! {
+    /// Forces the layout of the recurrence kernels in this test thread (see [`super::serial`]).
+    pub(super) static FORCE_SERIAL: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+fn wgpu() -> Device {
+    Device::wgpu(DeviceKind::DefaultDevice)
+}
+
+fn tensor(values: &[f32], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [rows, cols]), device)
+}
+
+fn host(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+fn close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tolerance * (1.0 + y.abs()),
+            "{what}[{i}]: {x} vs {y}"
+        );
+    }
+}
+
+/// The GPU kernel's sequence equals the Flex kernel's, for networks whose sizes are and are
+/// not multiples of a workgroup's width: the updated weights and every residual.
+#[test]
+fn the_gpu_sequence_is_the_flex_sequence() {
+    for (d_input, d_hidden, d_output, steps) in [
+        (1, 6, 1, 20),
+        (2, 1, 3, 5),
+        (1, 33, 1, 7),
+        (3, 64, 2, 9),
+        (1, 256, 1, 4),
+    ] {
+        let config = ElmanConfig {
+            d_input,
+            d_hidden,
+            d_output,
+            w1_std: 0.3 / (d_hidden as f64).sqrt(),
+            w2_std: 0.3,
+        };
+        let weights = ElmanWeights::init(&config, 7);
+        let inputs: Vec<f32> = (0..steps * d_input)
+            .map(|i| (i as f32 * 0.7).sin())
+            .collect();
+        let targets: Vec<f32> = (0..steps * d_output)
+            .map(|i| (i as f32 * 0.3).cos())
+            .collect();
+        let run = |device: &Device| {
+            let ([w1, w2], residuals) = sgd_sequence(
+                [
+                    tensor(&weights.w1, d_input + d_hidden, d_hidden, device),
+                    tensor(&weights.w2, d_hidden, d_output, device),
+                ],
+                tensor(&inputs, steps, d_input, device),
+                tensor(&targets, steps, d_output, device),
+                0.05,
+            );
+            (host(w1), host(w2), host(residuals))
+        };
+        assert!(sequence_available(&wgpu(), d_input, d_hidden, d_output));
+        let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+        let what = format!("{d_input}-{d_hidden}-{d_output}");
+        close(&gpu.0, &cpu.0, 1e-5, &format!("W1 of {what}"));
+        close(&gpu.1, &cpu.1, 1e-5, &format!("W2 of {what}"));
+        close(&gpu.2, &cpu.2, 1e-5, &format!("residuals of {what}"));
+        assert_ne!(gpu.0, weights.w1, "{what}: W1 moved");
+    }
+}
+
+/// One step's gradients on the GPU equal Flex's, from a non-zero context.
+#[test]
+fn the_gpu_step_is_the_flex_step() {
+    let config = ElmanConfig {
+        d_input: 2,
+        d_hidden: 5,
+        d_output: 3,
+        ..ElmanConfig::default()
+    };
+    let weights = ElmanWeights::init(&config, 12);
+    let run = |device: &Device| {
+        let (context, residual, [g1, g2]) = step_gradients(
+            tensor(&weights.w1, 7, 5, device),
+            tensor(&weights.w2, 5, 3, device),
+            tensor(&[0.3, -0.7], 1, 2, device),
+            tensor(&[0.1, -0.2, 0.5, 0.0, 0.9], 1, 5, device),
+            tensor(&[0.2, 0.4, -0.1], 1, 3, device),
+            0.5,
+        );
+        [context, residual, g1, g2].map(host)
+    };
+    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    for (what, (g, c)) in ["context", "residual", "dW1", "dW2"]
+        .iter()
+        .zip(gpu.iter().zip(&cpu))
+    {
+        close(g, c, 1e-5, what);
+    }
+}
+
+/// The window's recurrence, forward and backward, on the GPU equals the Flex loops, in both
+/// layouts (a unit per sequence up to [`SERIAL_MAX`](super::SERIAL_MAX) neurons, a workgroup
+/// per sequence), for a batch of 3 over 5 steps at hidden sizes from 1 to 256.
+#[test]
+fn the_gpu_recurrence_is_the_flex_recurrence() {
+    use super::super::{recurrence_backward, recurrence_forward};
+    let serial = [1, 33, 64].map(|h| (h, true));
+    let parallel = [1, 33, 64, 128, 256].map(|h| (h, false));
+    for (d_hidden, serial) in serial.into_iter().chain(parallel) {
+        FORCE_SERIAL.with(|f| f.set(Some(serial)));
+        let (batch, steps) = (3, 5);
+        let rows = batch * steps;
+        let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
+                .collect()
+        };
+        let p = values(rows * d_hidden, 0.0, 1.0);
+        let w1h = values(d_hidden * d_hidden, 3.0, 0.5 / (d_hidden as f32).sqrt());
+        let h0 = values(batch * d_hidden, 7.0, 0.5);
+        let g = values(rows * d_hidden, 11.0, 0.2);
+        let run = |device: &Device| {
+            let h = recurrence_forward(
+                tensor(&p, rows, d_hidden, device),
+                tensor(&w1h, d_hidden, d_hidden, device),
+                tensor(&h0, batch, d_hidden, device),
+            );
+            let d_a = recurrence_backward(
+                h.clone(),
+                tensor(&g, rows, d_hidden, device),
+                tensor(&w1h, d_hidden, d_hidden, device),
+                batch,
+            );
+            (host(h), host(d_a))
+        };
+        let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+        let layout = if serial { "a unit" } else { "a workgroup" };
+        let what = format!("at hidden {d_hidden}, {layout} per sequence");
+        close(&gpu.0, &cpu.0, 1e-5, &format!("states {what}"));
+        close(&gpu.1, &cpu.1, 1e-5, &format!("dL/da {what}"));
+    }
+    FORCE_SERIAL.with(|f| f.set(None));
+}
+
+/// The kernel writes into weights nothing else holds, and copies weights that are shared:
+/// the caller's tensor keeps its values.
+#[test]
+fn shared_weights_are_not_overwritten() {
+    let device = wgpu();
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 3);
+    let w1 = tensor(&weights.w1, 7, 6, &device);
+    let w2 = tensor(&weights.w2, 6, 1, &device);
+    let ([new_w1, _], _) = sgd_sequence(
+        [w1.clone(), w2],
+        tensor(&[0.5, -0.5], 2, 1, &device),
+        tensor(&[0.1, 0.2], 2, 1, &device),
+        0.1,
+    );
+    assert_ne!(host(new_w1), weights.w1);
+    assert_eq!(host(w1), weights.w1);
+}
+
+/// Which devices run the sequence kernel, and as a GPU kernel.
+#[test]
+fn where_the_sequence_kernel_runs() {
+    assert!(on_gpu(&wgpu()) && !on_gpu(&Device::flex()));
+    assert!(sequence_available(&wgpu(), 1, MAX_UNITS, 1));
+    assert!(!sequence_available(&wgpu(), 1, MAX_UNITS + 1, 1));
+    assert!(!sequence_available(&wgpu().autodiff(), 1, 6, 1));
+    #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+    let ndarray = Device::ndarray();
+    assert!(!sequence_available(&ndarray, 1, 6, 1));
+}

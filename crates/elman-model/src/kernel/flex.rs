@@ -1,0 +1,258 @@
+//! [`ElmanKernels`] on Flex: the step, the sequence and the window's recurrence in plain loops
+//! over the tensors' memory.
+
+use std::borrow::Cow;
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::prelude::*;
+
+use super::{ElmanKernels, recurrence, tanh_f32};
+
+/// The sizes of the step, read from the weights: `W1` is `[d_input + d_hidden, d_hidden]`,
+/// `W2` is `[d_hidden, d_output]`.
+#[derive(Clone, Copy)]
+struct Dims {
+    d_input: usize,
+    d_hidden: usize,
+    d_output: usize,
+}
+
+impl Dims {
+    fn of(w1: &FlexTensor, w2: &FlexTensor) -> Self {
+        let (rows, d_hidden) = (w1.layout().shape()[0], w1.layout().shape()[1]);
+        Self {
+            d_input: rows - d_hidden,
+            d_hidden,
+            d_output: w2.layout().shape()[1],
+        }
+    }
+}
+
+/// One step's forward and backward pass down to the pre-activation, in plain loops, into
+/// buffers that a sequence of steps reuses.
+struct Step {
+    d: Dims,
+    /// The input layer `[x ; h]`, `[d_input + d_hidden]`: its context part is the previous
+    /// step's `h'` (zero before the first step).
+    xh: Vec<f32>,
+    /// `h'`, `[d_hidden]`.
+    context: Vec<f32>,
+    /// `y - target`, `[d_output]`.
+    residual: Vec<f32>,
+    /// `dL/dy` times the caller's scale, `[d_output]`.
+    d_out: Vec<f32>,
+    /// `dL/da` at the same scale, `[d_hidden]`.
+    d_a: Vec<f32>,
+}
+
+impl Step {
+    /// Buffers for steps of the network `d`, from a zero context.
+    fn new(d: Dims) -> Self {
+        Self {
+            d,
+            xh: vec![0.0; d.d_input + d.d_hidden],
+            context: vec![0.0; d.d_hidden],
+            residual: vec![0.0; d.d_output],
+            d_out: vec![0.0; d.d_output],
+            d_a: vec![0.0; d.d_hidden],
+        }
+    }
+
+    /// Sets the context part of the input layer.
+    fn set_context(&mut self, h: &[f32]) {
+        self.xh[self.d.d_input..].copy_from_slice(h);
+    }
+
+    /// The new context feeds the context neurons at the next step (detached: only the values
+    /// carry on).
+    fn carry_context(&mut self) {
+        self.xh[self.d.d_input..].copy_from_slice(&self.context);
+    }
+
+    /// The step's formulas (see `elman-train`'s `fused.rs`) for input `x` from the context in
+    /// the input layer, with `scale` folded into `dL/dy`.
+    fn run(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32], scale: f32) {
+        let d = self.d;
+        // The input layer: the inputs, then the context neurons.
+        self.xh[..d.d_input].copy_from_slice(x);
+        // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
+        self.context.fill(0.0);
+        for (v, row) in self.xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
+            for (c, w) in self.context.iter_mut().zip(row) {
+                *c += v * w;
+            }
+        }
+        for c in &mut self.context {
+            *c = c.tanh();
+        }
+        for (r, t) in self.residual.iter_mut().zip(target) {
+            *r = -t;
+        }
+        for (c, row) in self.context.iter().zip(w2.chunks_exact(d.d_output)) {
+            for (r, w) in self.residual.iter_mut().zip(row) {
+                *r += c * w;
+            }
+        }
+        // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
+        for (g, r) in self.d_out.iter_mut().zip(&self.residual) {
+            *g = scale * r;
+        }
+        for ((g, c), row) in self
+            .d_a
+            .iter_mut()
+            .zip(&self.context)
+            .zip(w2.chunks_exact(d.d_output))
+        {
+            let d_h: f32 = row.iter().zip(&self.d_out).map(|(w, g)| w * g).sum();
+            *g = d_h * (1.0 - c * c);
+        }
+    }
+
+    /// `W2 -= h'ᵀ · dL/dy` and `W1 -= xhᵀ · dL/da`, in place (the learning rate is in the
+    /// scale the step ran with).
+    fn update(&self, w1: &mut [f32], w2: &mut [f32]) {
+        for (row, c) in w2.chunks_exact_mut(self.d.d_output).zip(&self.context) {
+            for (w, g) in row.iter_mut().zip(&self.d_out) {
+                *w -= c * g;
+            }
+        }
+        for (row, v) in w1.chunks_exact_mut(self.d.d_hidden).zip(&self.xh) {
+            for (w, g) in row.iter_mut().zip(&self.d_a) {
+                *w -= v * g;
+            }
+        }
+    }
+}
+
+/// The tensor's values in row-major order, borrowed when it is contiguous.
+///
+/// # Panics
+/// When the tensor does not hold `f32`.
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("the Elman kernels work on f32 tensors")
+                .to_vec(),
+        ),
+    }
+}
+
+/// A new `[rows, cols]` tensor holding `values`.
+fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, [rows, cols]))
+}
+
+/// `t` laid out contiguously from offset 0 (a copy when it is a view), ready for
+/// `storage_mut`, which writes in place when nothing else holds the memory and copies it first
+/// otherwise.
+fn writable(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() && t.layout().start_offset() == 0 {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+impl ElmanKernels for Flex {
+    fn elman_tanh(x: FlexTensor) -> FlexTensor {
+        let mut x = writable(x);
+        let n = x.layout().num_elements();
+        let values = &mut x.storage_mut::<f32>()[..n];
+        pulp::Arch::new().dispatch(|| {
+            for v in values {
+                *v = tanh_f32(*v);
+            }
+        });
+        x
+    }
+
+    fn elman_sgd_sequence(
+        w1: FlexTensor,
+        w2: FlexTensor,
+        inputs: FlexTensor,
+        targets: FlexTensor,
+        lr_scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let (inputs, targets) = (values(&inputs), values(&targets));
+        let steps = inputs.len() / d.d_input;
+        let (mut w1, mut w2) = (writable(w1), writable(w2));
+        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
+        let (w1s, w2s) = (
+            &mut w1.storage_mut::<f32>()[..n1],
+            &mut w2.storage_mut::<f32>()[..n2],
+        );
+        let mut step = Step::new(d);
+        let mut residuals = Vec::with_capacity(steps * d.d_output);
+        for (x, target) in inputs
+            .chunks_exact(d.d_input)
+            .zip(targets.chunks_exact(d.d_output))
+        {
+            step.run(w1s, w2s, x, target, lr_scale);
+            step.update(w1s, w2s);
+            residuals.extend_from_slice(&step.residual);
+            step.carry_context();
+        }
+        (w1, w2, tensor(residuals, steps, d.d_output))
+    }
+
+    fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {
+        let (batch, d_hidden) = (h0.layout().shape()[0], h0.layout().shape()[1]);
+        let states = recurrence::forward(&values(&p), &values(&w1h), &values(&h0), batch, d_hidden);
+        let rows = states.len() / d_hidden;
+        tensor(states, rows, d_hidden)
+    }
+
+    fn elman_recurrence_backward(
+        h: FlexTensor,
+        g: FlexTensor,
+        w1h: FlexTensor,
+        batch: usize,
+    ) -> FlexTensor {
+        let d_hidden = w1h.layout().shape()[0];
+        let d_a = recurrence::backward(&values(&h), &values(&g), &values(&w1h), batch, d_hidden);
+        let rows = d_a.len() / d_hidden;
+        tensor(d_a, rows, d_hidden)
+    }
+
+    fn elman_step_gradients(
+        w1: FlexTensor,
+        w2: FlexTensor,
+        x: FlexTensor,
+        h: FlexTensor,
+        target: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let mut p = Step::new(d);
+        p.set_context(&values(&h));
+        p.run(
+            &values(&w1),
+            &values(&w2),
+            &values(&x),
+            &values(&target),
+            scale,
+        );
+        // The outer products dL/dW1 = xhᵀ · dL/da and dL/dW2 = h'ᵀ · dL/dy.
+        let rows = d.d_input + d.d_hidden;
+        let g1 =
+            p.xh.iter()
+                .flat_map(|v| p.d_a.iter().map(move |g| v * g))
+                .collect();
+        let g2 = p
+            .context
+            .iter()
+            .flat_map(|c| p.d_out.iter().map(move |g| c * g))
+            .collect();
+        (
+            tensor(p.context, 1, d.d_hidden),
+            tensor(p.residual, 1, d.d_output),
+            tensor(g1, rows, d.d_hidden),
+            tensor(g2, d.d_hidden, d.d_output),
+        )
+    }
+}

@@ -1,0 +1,89 @@
+//! The window's recurrence in plain loops, the Flex side of
+//! [`ElmanKernels::elman_recurrence_forward`](super::ElmanKernels::elman_recurrence_forward)
+//! and [`elman_recurrence_backward`](super::ElmanKernels::elman_recurrence_backward). Rows are
+//! time-major: step `t` of sequence `b` is row `t·batch + b`.
+
+use super::tanh_f32;
+
+/// `h_t = tanh(p_t + h_{t-1} · w1h)` for every step and sequence, from `h0`.
+pub(super) fn forward(
+    p: &[f32],
+    w1h: &[f32],
+    h0: &[f32],
+    batch: usize,
+    d_hidden: usize,
+) -> Vec<f32> {
+    let mut out = vec![0.0; p.len()];
+    let steps = p.len() / (batch * d_hidden).max(1);
+    let mut previous = vec![0.0; d_hidden];
+    for b in 0..batch {
+        previous.copy_from_slice(&h0[b * d_hidden..(b + 1) * d_hidden]);
+        for t in 0..steps {
+            let row = (t * batch + b) * d_hidden;
+            let state = &mut out[row..row + d_hidden];
+            state.copy_from_slice(&p[row..row + d_hidden]);
+            for (&h, weights) in previous.iter().zip(w1h.chunks_exact(d_hidden)) {
+                for (s, w) in state.iter_mut().zip(weights) {
+                    *s += h * w;
+                }
+            }
+            for s in state.iter_mut() {
+                *s = tanh_f32(*s);
+            }
+            previous.copy_from_slice(state);
+        }
+    }
+    out
+}
+
+/// `dL/da_t = (g_t + dL/da_{t+1} · w1hᵀ) ⊙ (1 - h_t²)` from the last step down to the first.
+pub(super) fn backward(
+    h: &[f32],
+    g: &[f32],
+    w1h: &[f32],
+    batch: usize,
+    d_hidden: usize,
+) -> Vec<f32> {
+    let mut d_a = vec![0.0; h.len()];
+    let steps = h.len() / (batch * d_hidden).max(1);
+    let mut next = vec![0.0; d_hidden];
+    for b in 0..batch {
+        next.fill(0.0);
+        for t in (0..steps).rev() {
+            let row = (t * batch + b) * d_hidden;
+            for (j, weights) in w1h.chunks_exact(d_hidden).enumerate() {
+                let through: f32 = weights.iter().zip(&next).map(|(w, d)| w * d).sum();
+                let state = h[row + j];
+                d_a[row + j] = (g[row + j] + through) * (1.0 - state * state);
+            }
+            next.copy_from_slice(&d_a[row..row + d_hidden]);
+        }
+    }
+    d_a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One sequence of two steps with one neuron, by hand: h1 = tanh(0.5 + 0.2·0.4),
+    /// h2 = tanh(-0.3 + h1·0.4); backward from g = (1, 2): da2 = 2(1 - h2²),
+    /// da1 = (1 + da2·0.4)(1 - h1²).
+    #[test]
+    fn one_neuron_by_hand() {
+        let h = forward(&[0.5, -0.3], &[0.4], &[0.2], 1, 1);
+        let h1 = (0.5f32 + 0.2 * 0.4).tanh();
+        let h2 = (-0.3f32 + h1 * 0.4).tanh();
+        assert!(
+            (h[0] - h1).abs() < 1e-6 && (h[1] - h2).abs() < 1e-6,
+            "{h:?}"
+        );
+        let d_a = backward(&h, &[1.0, 2.0], &[0.4], 1, 1);
+        let da2 = 2.0 * (1.0 - h[1] * h[1]);
+        let da1 = (1.0 + da2 * 0.4) * (1.0 - h[0] * h[0]);
+        assert!(
+            (d_a[1] - da2).abs() < 1e-6 && (d_a[0] - da1).abs() < 1e-6,
+            "{d_a:?}"
+        );
+    }
+}
