@@ -2,8 +2,9 @@
 Elman layer) and a bias-free linear read-out, full backpropagation through time over 64-step
 sine waves in batches of 256, Adam, mean squared error; then inference over the same waves.
 
-Prints JSON lines in the schema of `cargo xtask bench`: sequences per second.
-Usage: python batched.py [--hidden 64] [--threads N]
+Prints JSON lines in the schema of `cargo xtask bench`: sequences per second. `--device cuda`
+runs it on an NVIDIA GPU, where `nn.RNN` is cuDNN's (backend `pytorch-cuda`).
+Usage: python batched.py [--hidden 64] [--threads N] [--device cpu|cuda]
 """
 import argparse, json, math, resource, time
 
@@ -25,12 +26,13 @@ def main():
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    x, y = waves()
-    rnn = torch.nn.RNN(1, args.hidden, nonlinearity="tanh", bias=False, batch_first=True)
-    out = torch.nn.Linear(args.hidden, 1, bias=False)
+    x, y = (t.to(args.device) for t in waves())
+    rnn = torch.nn.RNN(1, args.hidden, nonlinearity="tanh", bias=False, batch_first=True).to(args.device)
+    out = torch.nn.Linear(args.hidden, 1, bias=False).to(args.device)
     params = list(rnn.parameters()) + list(out.parameters())
     optim = torch.optim.Adam(params, lr=1e-3)
     batch = 256
@@ -55,10 +57,11 @@ def main():
             _ = ((out(rnn(x[i:i + batch])[0]) - y[i:i + batch]) ** 2).mean().item()
         infer = x.shape[0] / (time.perf_counter() - started)
     name = "batched" if args.hidden == 64 else f"batched-{args.hidden}"
+    backend = "pytorch" if args.device == "cpu" else "pytorch-cuda"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for workload, path, figure, unit in [(name, "autograd", train, "train seq/s"),
                                          (f"{name}-inference", "forward", infer, "seq/s")]:
-        print(json.dumps({"workload": workload, "backend": "pytorch", "path": path,
+        print(json.dumps({"workload": workload, "backend": backend, "path": path,
                           "threads": args.threads, "figure": figure, "unit": unit,
                           "peak_rss_mib": round(peak, 1)}))
 

@@ -2,7 +2,8 @@
 PyTorch"), timed: 300 epochs of online SGD on the 20-step sine wave, 6,000 updates.
 
 Prints one JSON line in the schema of `cargo xtask bench`: µs per update, best of `--repeats`.
-Usage: python tutorial.py [--threads N] [--repeats N]
+`--device cuda` runs the same loop on an NVIDIA GPU (backend `pytorch-cuda`).
+Usage: python tutorial.py [--threads N] [--repeats N] [--device cpu|cuda]
 """
 import argparse, json, resource, time
 
@@ -10,16 +11,16 @@ import numpy as np
 import torch
 
 
-def run():
+def run(device):
     torch.manual_seed(1)
     input_size, hidden_size, output_size = 7, 6, 1
     epochs, seq_length, lr = 300, 20, 0.1
     data_time_steps = np.linspace(2, 10, seq_length + 1)
     data = np.sin(data_time_steps).reshape(seq_length + 1, 1)
-    x = torch.tensor(data[:-1], dtype=torch.float32)
-    y = torch.tensor(data[1:], dtype=torch.float32)
-    w1 = torch.empty(input_size, hidden_size).normal_(0.0, 0.4).requires_grad_(True)
-    w2 = torch.empty(hidden_size, output_size).normal_(0.0, 0.3).requires_grad_(True)
+    x = torch.tensor(data[:-1], dtype=torch.float32, device=device)
+    y = torch.tensor(data[1:], dtype=torch.float32, device=device)
+    w1 = torch.empty(input_size, hidden_size).normal_(0.0, 0.4).to(device).requires_grad_(True)
+    w2 = torch.empty(hidden_size, output_size).normal_(0.0, 0.3).to(device).requires_grad_(True)
 
     def forward(inp, context_state, w1, w2):
         xh = torch.cat((inp, context_state), 1)
@@ -30,7 +31,7 @@ def run():
     started = time.perf_counter()
     for i in range(epochs):
         total_loss = 0
-        context_state = torch.zeros((1, hidden_size))
+        context_state = torch.zeros((1, hidden_size), device=device)
         for j in range(x.size(0)):
             inp = x[j:(j + 1)]
             target = y[j:(j + 1)]
@@ -45,6 +46,8 @@ def run():
             context_state = context_state.detach()
         if i % 10 == 0:
             _ = total_loss.item()
+    if device == "cuda":
+        torch.cuda.synchronize()
     return (time.perf_counter() - started) * 1e6 / (epochs * seq_length)
 
 
@@ -52,11 +55,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    best = min(run() for _ in range(args.repeats))
+    best = min(run(args.device) for _ in range(args.repeats))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"workload": "tutorial", "backend": "pytorch", "path": "autograd",
+    backend = "pytorch" if args.device == "cpu" else "pytorch-cuda"
+    print(json.dumps({"workload": "tutorial", "backend": backend, "path": "autograd",
                       "threads": args.threads, "figure": best, "unit": "us/step",
                       "peak_rss_mib": round(peak, 1)}))
 

@@ -142,33 +142,51 @@ fn run(program: &Path, args: &[String]) -> Result<Vec<Measurement>, String> {
         .collect())
 }
 
-/// PyTorch's side of the comparison, when a Python with torch is here.
-fn pytorch(threads: u64) -> Result<Vec<Measurement>, String> {
-    let has_torch = Command::new("python3")
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_torch {
-        eprintln!(
-            "bench: no python3 with torch here: `pip install -r bench/pytorch/requirements.txt` to compare"
-        );
-        return Ok(Vec::new());
-    }
+/// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here.
+fn peers(threads: u64) -> Result<Vec<Measurement>, String> {
     let threads = threads.to_string();
     let mut results = Vec::new();
-    for script in [
-        vec!["bench/pytorch/tutorial.py", "--threads", &threads],
-        vec!["bench/pytorch/batched.py", "--threads", &threads],
-        vec![
-            "bench/pytorch/batched.py",
-            "--threads",
-            &threads,
-            "--hidden",
-            "256",
-        ],
+    for (module, folder, install) in [
+        (
+            "torch",
+            "bench/pytorch",
+            "pip install -r bench/pytorch/requirements.txt",
+        ),
+        (
+            "jax",
+            "bench/jax",
+            "pip install -r bench/jax/requirements.txt",
+        ),
     ] {
-        let args: Vec<String> = script.iter().map(|s| s.to_string()).collect();
-        results.extend(run(Path::new("python3"), &args)?);
+        let present = Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            eprintln!("bench: no python3 with {module} here: `{install}` to compare");
+            continue;
+        }
+        for script in [
+            vec![
+                format!("{folder}/tutorial.py"),
+                "--threads".into(),
+                threads.clone(),
+            ],
+            vec![
+                format!("{folder}/batched.py"),
+                "--threads".into(),
+                threads.clone(),
+            ],
+            vec![
+                format!("{folder}/batched.py"),
+                "--threads".into(),
+                threads.clone(),
+                "--hidden".into(),
+                "256".into(),
+            ],
+        ] {
+            results.extend(run(Path::new("python3"), &script)?);
+        }
     }
     Ok(results)
 }
@@ -242,7 +260,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         baseline = best_of(baseline, more);
     }
     if options.compare {
-        results.extend(pytorch(options.threads)?);
+        results.extend(peers(options.threads)?);
     }
 
     let dir = target_dir().join("bench");

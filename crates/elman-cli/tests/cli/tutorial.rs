@@ -86,7 +86,7 @@ fn tutorial_run_from_reference_weights_matches_pytorch() {
 
 /// The same short run on the CPU backends and on wgpu (Mesa's lavapipe here) agrees to float
 /// tolerance, from the same seeded draw; each run says how it computed the gradients (the Flex
-/// kernel on flex, tensor operations elsewhere).
+/// kernel on flex, the GPU kernel on wgpu, tensor operations on ndarray).
 #[test]
 fn backends_agree_on_a_short_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +94,10 @@ fn backends_agree_on_a_short_run() {
     for (backend, path) in [
         ("ndarray", "fused one-step gradients, as tensor operations"),
         ("flex", "fused one-step gradients, in the Flex kernel"),
-        ("wgpu", "fused one-step gradients, as tensor operations"),
+        (
+            "wgpu",
+            "fused one-step gradients, with SGD in one GPU kernel per sequence",
+        ),
     ] {
         let (out, out_s) = out_arg(dir.path(), backend);
         let output = elman(
