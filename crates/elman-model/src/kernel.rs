@@ -26,7 +26,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 
-#[cfg(feature = "wgpu")]
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
 mod flex;
 mod recurrence;
@@ -36,7 +36,7 @@ pub use window::{CHUNK, ElmanWindow, window};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.
-#[backend_extension(Flex, Cube: cfg(feature = "wgpu"))]
+#[backend_extension(Flex, Cube: cfg(any(feature = "wgpu", feature = "cuda")))]
 pub trait ElmanKernels: Backend {
     /// Online SGD over one sequence from a zero context, the tutorial's inner loop: for each
     /// of the `T` steps of `inputs` (`[T, d_input]`) and `targets` (`[T, d_output]`) the
@@ -109,7 +109,7 @@ pub fn sequence_available(
 ) -> bool {
     match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
-        #[cfg(feature = "wgpu")]
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
         DispatchDevice::Cube(_) => d_input.max(d_hidden).max(d_output) <= MAX_UNITS,
         #[allow(unreachable_patterns)] // with every backend compiled in
         _ => {
@@ -121,7 +121,7 @@ pub fn sequence_available(
 
 /// Whether [`sgd_sequence`] runs on `device` as a GPU kernel (rather than on the CPU).
 pub fn on_gpu(device: &Device) -> bool {
-    #[cfg(feature = "wgpu")]
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
     if let DispatchDevice::Cube(_) = device.as_dispatch() {
         return true;
     }

@@ -16,11 +16,13 @@ use burn::backend::Cube;
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::wgpu::CubeTensor;
 use burn::cubecl::prelude::*;
 use burn::prelude::Shape;
 
 use super::ElmanKernels;
+
+/// A tensor of the CubeCL backend (Burn's `CubeTensor`, named the same for every runtime).
+type CubeTensor = FloatTensor<Cube>;
 
 mod kernels;
 #[cfg(test)]
