@@ -142,7 +142,7 @@ pub struct TrainSection {
     /// The least decrease of the validation loss that counts as an improvement.
     pub min_delta: f64,
     /// Threads for batched training on flex (0: every core); the losses are the same for any
-    /// number from two up.
+    /// number.
     pub threads: usize,
 }
 
