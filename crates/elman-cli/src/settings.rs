@@ -322,16 +322,7 @@ mod tests {
         assert_eq!(config.model.d_hidden, 6);
         assert_eq!(config.data.seq_len, 20);
         assert_eq!(config.backend, Backend::Ndarray);
-        // The library trains on one thread unless told; the command on every core.
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(config.train_config().threads, cores);
-        assert_eq!(
-            config.train_config(),
-            elman_train::TrainConfig {
-                threads: cores,
-                ..elman_train::TrainConfig::default()
-            }
-        );
+        assert_eq!(config.train_config(), elman_train::TrainConfig::default());
         assert_eq!(config.model_config(), elman_model::ElmanConfig::default());
     }
 }
