@@ -166,7 +166,6 @@ fn batched(
     epochs: usize,
     fused: bool,
     kernels: bool,
-    threads: usize,
 ) -> (f64, f64) {
     let waves = SineWaves {
         n_series: 1024,
@@ -192,7 +191,6 @@ fn batched(
         shuffle_seed: None,
         fused,
         kernels,
-        threads,
         ..TrainConfig::default()
     };
     // One epoch to warm up (kernels, allocations), then the timed ones.
@@ -236,14 +234,8 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         }
         "batched" | "batched-256" => {
             let d_hidden = if workload == "batched" { 64 } else { 256 };
-            let (train, infer) = batched(
-                &device,
-                d_hidden,
-                2,
-                path != "autodiff",
-                path != "hand-ops",
-                threads,
-            );
+            let (train, infer) =
+                batched(&device, d_hidden, 2, path != "autodiff", path != "hand-ops");
             println!(
                 "{}",
                 line(workload, backend, path, threads, train, "train seq/s")

@@ -41,10 +41,6 @@ pub struct Common {
     /// Seed of the initial weight draw, the generated waves and the shuffling (overrides `seed`).
     #[arg(long, value_name = "N", global = true)]
     pub seed: Option<u64>,
-    /// Threads for batched training on flex (overrides `train.threads`; 0 or absent: every
-    /// core). The losses are the same for any number.
-    #[arg(long, value_name = "N", global = true)]
-    pub threads: Option<usize>,
     /// Folder to write the results into; it must not hold files yet (default: a new folder under runs/).
     #[arg(long, value_name = "DIR", global = true)]
     pub out: Option<PathBuf>,

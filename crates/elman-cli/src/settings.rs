@@ -141,9 +141,6 @@ pub struct TrainSection {
     pub patience: usize,
     /// The least decrease of the validation loss that counts as an improvement.
     pub min_delta: f64,
-    /// Threads for batched training on flex (0: every core); the losses are the same for any
-    /// number.
-    pub threads: usize,
 }
 
 impl Default for RunConfig {
@@ -232,7 +229,6 @@ impl Default for TrainSection {
             plateau_patience: 5,
             patience: 0,
             min_delta: 0.0,
-            threads: 0,
         }
     }
 }
@@ -252,9 +248,6 @@ impl RunConfig {
         }
         if let Some(seed) = common.seed {
             self.seed = seed;
-        }
-        if let Some(threads) = common.threads {
-            self.train.threads = threads;
         }
     }
 
@@ -302,10 +295,6 @@ impl RunConfig {
                 min_delta: self.train.min_delta,
             }),
             kernels: true,
-            threads: match self.train.threads {
-                0 => std::thread::available_parallelism().map_or(1, usize::from),
-                n => n,
-            },
         }
     }
 }

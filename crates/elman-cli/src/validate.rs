@@ -9,9 +9,6 @@ use crate::settings::RunConfig;
 /// The largest count any setting may hold: TOML integers are signed 64-bit.
 const MAX_COUNT: usize = i64::MAX as usize;
 
-/// The most threads a run may ask for.
-const MAX_THREADS: usize = 1024;
-
 /// An error unless `value` is at least 1 (and fits in TOML).
 fn at_least_one(key: &str, value: usize) -> Result<()> {
     if value == 0 || value > MAX_COUNT {
@@ -75,12 +72,6 @@ impl RunConfig {
             && train.valid_fraction == 0.0
         {
             bail!("{what} needs a validation set: set train.valid_fraction above 0");
-        }
-        if train.threads > MAX_THREADS {
-            bail!(
-                "train.threads must be at most {MAX_THREADS} (0: every core), got {}",
-                train.threads
-            );
         }
         if train.log_every > MAX_COUNT {
             bail!("train.log_every must be at most {MAX_COUNT}");

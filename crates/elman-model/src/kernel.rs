@@ -30,9 +30,6 @@ use burn::prelude::*;
 mod cube;
 mod flex;
 mod recurrence;
-mod window;
-
-pub use window::{CHUNK, ElmanWindow, window};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.

@@ -57,23 +57,8 @@ pub(crate) fn window(
     h0: Tensor<2>,
     loss: LossKind,
     kernels: bool,
-    threads: usize,
 ) -> Window {
     let [batch, d_hidden] = h0.dims();
-    if kernels && threads > 1 && kernel::available(&h0.device()) {
-        // On Flex with several threads: the whole window in one operation, the batch shared
-        // among the threads. (On one thread the step-by-step products below are faster: Flex's
-        // matrix products beat the window's loops there.)
-        let [rows, d_output] = targets.dims();
-        let scale = loss.output_scale(rows * d_output);
-        let (squares, grads, last) =
-            kernel::window([w1.clone(), w2.clone()], x, targets, h0, scale, threads);
-        return Window {
-            loss: loss.of_squares(squares, rows * d_output),
-            grads,
-            last,
-        };
-    }
     if kernels && kernel::recurrence_available(&h0.device(), d_hidden) {
         return window_in_kernels([w1, w2], x, targets, h0, loss);
     }
@@ -211,7 +196,6 @@ pub(crate) fn epoch(
                 h,
                 config.loss,
                 config.kernels,
-                config.threads,
             );
             losses.push(window.loss);
             [w1, w2] = optim.update([w1, w2], window.grads);
@@ -270,7 +254,6 @@ mod tests {
                     h.clone(),
                     loss,
                     true,
-                    2,
                 );
 
                 let ad = device.clone().autodiff();
@@ -353,7 +336,6 @@ mod tests {
                 Tensor::from_data(TensorData::new(h0.clone(), [batch, d_hidden]), &gpu),
                 LossKind::Mse,
                 true,
-                1,
             );
             let model = weights.to_module(&cpu);
             let (out, last) = model.forward(

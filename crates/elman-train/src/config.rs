@@ -61,9 +61,6 @@ pub struct TrainConfig {
     /// Run the fused path through `elman-model`'s kernels where they apply (Flex, and the GPU
     /// kernel on CubeCL devices); false: through Burn's tensor operations, to compare the two.
     pub kernels: bool,
-    /// Threads for a window of backpropagation through time on Flex (each takes chunks of the
-    /// batch; the result is the same for any number).
-    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -81,7 +78,6 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             early_stopping: None,
             kernels: true,
-            threads: 1,
         }
     }
 }

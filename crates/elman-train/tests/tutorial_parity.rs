@@ -93,7 +93,6 @@ const AUTODIFF: TrainConfig = TrainConfig {
     schedule: elman_train::Schedule::Constant,
     early_stopping: None,
     kernels: true,
-    threads: 1,
 };
 
 /// The backend the user named, through the fused one-step gradients (the default).

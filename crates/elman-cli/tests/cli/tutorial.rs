@@ -289,47 +289,6 @@ fn batched_training_on_sines_writes_validation_results() {
     );
 }
 
-/// Batched training gives the same losses, byte for byte, on one thread (Flex's step-by-step
-/// products) and on several (the window kernel, the batch shared among the threads), and
-/// `--threads` is bounded.
-#[test]
-fn any_number_of_threads_trains_the_same_run() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("sines.toml"), SMALL_SINES).unwrap();
-    let mut losses = Vec::new();
-    for threads in ["2", "3"] {
-        let out = format!("run{threads}");
-        let output = elman(
-            dir.path(),
-            &[
-                "--config",
-                "sines.toml",
-                "--threads",
-                threads,
-                "--out",
-                &out,
-            ],
-        );
-        assert!(output.status.success(), "{}", stderr(&output));
-        losses.push(std::fs::read(dir.path().join(out).join("losses.csv")).unwrap());
-    }
-    assert_eq!(losses[0], losses[1]);
-    let one = elman(
-        dir.path(),
-        &["--config", "sines.toml", "--threads", "1", "--out", "run1"],
-    );
-    assert!(one.status.success(), "{}", stderr(&one));
-    let (a, b) = (
-        csv_column(&dir.path().join("run1/losses.csv"), "loss"),
-        csv_column(&dir.path().join("run2/losses.csv"), "loss"),
-    );
-    for (a, b) in a.iter().zip(&b) {
-        assert!((a - b).abs() <= 1e-5 * b.abs(), "{a} vs {b}");
-    }
-    let output = elman(dir.path(), &["--config", "sines.toml", "--threads", "5000"]);
-    assert_one_line_error(&output, "train.threads must be at most 1024");
-}
-
 /// Early stopping through the command: the run says why it stopped, its files hold the epochs
 /// it ran, and its best weights are the lowest validation loss's; without a validation set the
 /// setting is refused before anything is written.
