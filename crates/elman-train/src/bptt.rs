@@ -308,7 +308,8 @@ mod tests {
             (4, 3, 64, 1, 1),
             (2, 2, 256, 1, 2),
         ] {
-            assert!(kernel::recurrence_available(&gpu, d_hidden));
+            // (On lavapipe the widest shape takes the tensor operations.)
+            assert!(d_hidden > 64 || kernel::recurrence_available(&gpu, d_hidden));
             let config = ElmanConfig {
                 d_input,
                 d_hidden,

@@ -48,7 +48,7 @@ fn serial(t: &CubeTensor, d_hidden: usize) -> bool {
 /// The widest network whose recurrence may run a unit per sequence: lavapipe computed wrong
 /// contexts with a unit per sequence at hidden 128 (the per-unit arrays of that size), right ones
 /// up to 64 (`tests::the_gpu_recurrence_is_the_flex_recurrence`).
-const SERIAL_MAX: usize = 64;
+pub(super) const SERIAL_MAX: usize = 64;
 
 /// Units per workgroup of the kernels that run a unit per sequence.
 const SERIAL_UNITS: u32 = 32;

@@ -175,6 +175,12 @@ fn shared_weights_are_not_overwritten() {
 #[test]
 fn where_the_sequence_kernel_runs() {
     assert!(on_gpu(&wgpu()) && !on_gpu(&Device::flex()));
+    // The recurrence kernels up to 256 neurons on a card, up to 64 on a software device.
+    let software = super::super::software(&wgpu());
+    assert!(super::super::recurrence_available(&wgpu(), 64));
+    assert_eq!(super::super::recurrence_available(&wgpu(), 256), !software);
+    assert!(!super::super::recurrence_available(&wgpu(), MAX_UNITS + 1));
+    assert!(!super::super::recurrence_available(&Device::flex(), 6));
     assert!(sequence_available(&wgpu(), 1, MAX_UNITS, 1));
     assert!(!sequence_available(&wgpu(), 1, MAX_UNITS + 1, 1));
     assert!(!sequence_available(&wgpu().autodiff(), 1, 6, 1));
