@@ -84,7 +84,7 @@ impl Step {
             }
         }
         for c in &mut self.context {
-            *c = c.tanh();
+            *c = tanh_f32(*c);
         }
         for (r, t) in self.residual.iter_mut().zip(target) {
             *r = -t;
