@@ -26,7 +26,7 @@ use crate::LossKind;
 use crate::optim::Optimizer;
 
 /// `W1` split at the input layer's border: `(W1x, W1h)`.
-fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
+pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
     (
         w1.clone().slice(s![0..d_input, ..]),
         w1.clone().slice(s![d_input.., ..]),
@@ -131,7 +131,7 @@ fn window_in_kernels(
     let d_input = w1.dims()[0] - d_hidden;
     let [rows, d_output] = targets.dims();
     let (w1x, w1h) = split(w1, d_input);
-    let h = kernel::recurrence_forward(x.clone().matmul(w1x), w1h.clone(), h0.clone());
+    let h = states_in_kernel(&w1x, &w1h, x.clone(), h0.clone());
     let residuals = h.clone().matmul(w2.clone()) - targets;
     let d_y = residuals
         .clone()
@@ -158,6 +158,18 @@ fn window_in_kernels(
         grads: [grad_w1, grad_w2],
         last,
     }
+}
+
+/// The contexts of every step of a window from `h0`, time-major, the recurrence in one launch
+/// ([`kernel::recurrence_forward`]) after the input projections `x · W1x` of all steps as one
+/// product.
+pub(crate) fn states_in_kernel(
+    w1x: &Tensor<2>,
+    w1h: &Tensor<2>,
+    x: Tensor<2>,
+    h0: Tensor<2>,
+) -> Tensor<2> {
+    kernel::recurrence_forward(x.matmul(w1x.clone()), w1h.clone(), h0)
 }
 
 /// `[batch, T, d]` as time-major rows `[T·batch, d]`.

@@ -24,14 +24,8 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
                 crate::bptt::time_major(batch.inputs),
                 crate::bptt::time_major(batch.targets),
             );
-            let w1 = model.w1.val();
-            let d_input = w1.dims()[0] - d_hidden;
-            let p = x.matmul(w1.clone().slice(s![0..d_input, ..]));
-            let h = elman_model::kernel::recurrence_forward(
-                p,
-                w1.slice(s![d_input.., ..]),
-                state.context,
-            );
+            let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
+            let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, state.context);
             (h.matmul(model.w2.val()) - targets).square().sum()
         } else {
             let (outputs, _) = model.forward(batch.inputs, state);

@@ -59,6 +59,35 @@ fn units(d_input: usize, d_hidden: usize, d_output: usize) -> u32 {
     d_input.max(d_hidden).max(d_output).max(1) as u32
 }
 
+/// Launches one of the window's recurrence kernels on its four tensors (the last one written),
+/// `rows` time-major rows of a batch of `batch`, in the layout [`serial`] picks: a unit per
+/// sequence (`$serial`) or a workgroup per sequence (`$parallel`); both take the same arguments.
+macro_rules! launch_recurrence {
+    ($serial:ident, $parallel:ident, $tensors:expr, $rows:expr, $batch:expr $(,)?) => {{
+        let tensors: [CubeTensor; 4] = $tensors;
+        let (rows, batch): (usize, usize) = ($rows, $batch);
+        let d_hidden = tensors[3].meta.shape()[1];
+        let client = tensors[0].client.clone();
+        let dtype = dtype_to_storage_type(tensors[0].dtype);
+        let serial = serial(&tensors[0], d_hidden);
+        let [a, b, c, d] = tensors.map(CubeTensor::into_tensor_arg);
+        let (steps, sequences) = ((rows / batch) as u32, batch as u32);
+        if serial {
+            let count = CubeCount::Static(sequences.div_ceil(SERIAL_UNITS), 1, 1);
+            let dim = CubeDim::new_1d(SERIAL_UNITS);
+            $serial::launch(
+                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, dtype,
+            );
+        } else {
+            let count = CubeCount::Static(sequences, 1, 1);
+            let dim = CubeDim::new_1d(d_hidden as u32);
+            $parallel::launch(
+                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, dtype,
+            );
+        }
+    }};
+}
+
 /// A contiguous tensor the kernel may write into: `t` itself when nothing else holds it.
 fn writable(t: CubeTensor) -> CubeTensor {
     if t.can_mut() && t.is_contiguous() {
@@ -138,44 +167,13 @@ impl ElmanKernels for Cube {
         let batch = h0.meta.shape()[0];
         let [p, w1h, h0] = [p, w1h, h0].map(readable);
         let states = empty(&p, rows, d_hidden);
-        let dtype = dtype_to_storage_type(p.dtype);
-        let serial = serial(&p, d_hidden);
-        let (steps, client) = ((rows / batch) as u32, p.client.clone());
-        let args = (
-            p.into_tensor_arg(),
-            w1h.into_tensor_arg(),
-            h0.into_tensor_arg(),
-            states.clone().into_tensor_arg(),
+        launch_recurrence!(
+            recurrence_forward_serial_kernel,
+            recurrence_forward_kernel,
+            [p, w1h, h0, states.clone()],
+            rows,
+            batch,
         );
-        if serial {
-            recurrence_forward_serial_kernel::launch(
-                &client,
-                CubeCount::Static((batch as u32).div_ceil(SERIAL_UNITS), 1, 1),
-                CubeDim::new_1d(SERIAL_UNITS),
-                args.0,
-                args.1,
-                args.2,
-                args.3,
-                steps,
-                batch as u32,
-                d_hidden,
-                dtype,
-            );
-        } else {
-            recurrence_forward_kernel::launch(
-                &client,
-                CubeCount::Static(batch as u32, 1, 1),
-                CubeDim::new_1d(d_hidden as u32),
-                args.0,
-                args.1,
-                args.2,
-                args.3,
-                steps,
-                batch as u32,
-                d_hidden,
-                dtype,
-            );
-        }
         states
     }
 
@@ -188,44 +186,13 @@ impl ElmanKernels for Cube {
         let (rows, d_hidden) = (h.meta.shape()[0], h.meta.shape()[1]);
         let [h, g, w1h] = [h, g, w1h].map(readable);
         let d_a = empty(&h, rows, d_hidden);
-        let dtype = dtype_to_storage_type(h.dtype);
-        let serial = serial(&h, d_hidden);
-        let (steps, client) = ((rows / batch) as u32, h.client.clone());
-        let args = (
-            h.into_tensor_arg(),
-            g.into_tensor_arg(),
-            w1h.into_tensor_arg(),
-            d_a.clone().into_tensor_arg(),
+        launch_recurrence!(
+            recurrence_backward_serial_kernel,
+            recurrence_backward_kernel,
+            [h, g, w1h, d_a.clone()],
+            rows,
+            batch,
         );
-        if serial {
-            recurrence_backward_serial_kernel::launch(
-                &client,
-                CubeCount::Static((batch as u32).div_ceil(SERIAL_UNITS), 1, 1),
-                CubeDim::new_1d(SERIAL_UNITS),
-                args.0,
-                args.1,
-                args.2,
-                args.3,
-                steps,
-                batch as u32,
-                d_hidden,
-                dtype,
-            );
-        } else {
-            recurrence_backward_kernel::launch(
-                &client,
-                CubeCount::Static(batch as u32, 1, 1),
-                CubeDim::new_1d(d_hidden as u32),
-                args.0,
-                args.1,
-                args.2,
-                args.3,
-                steps,
-                batch as u32,
-                d_hidden,
-                dtype,
-            );
-        }
         d_a
     }
 
