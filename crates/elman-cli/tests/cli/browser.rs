@@ -79,6 +79,27 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
         .expect("a Chromium session")
 }
 
+/// Types `value` into the form's field `name`, as a user would.
+async fn set(client: &Client, name: &str, value: &str) {
+    let field = client
+        .find(Locator::Css(&format!("input[name={name}]")))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Presses Start.
+async fn start(client: &Client) {
+    client
+        .find(Locator::Id("start"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Polls `script` (a JavaScript expression) until it is true.
 async fn wait_until(client: &Client, what: &str, script: &str) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -132,21 +153,12 @@ fn the_page_trains_and_compares_runs_in_chromium() {
             .await
             .unwrap();
         // A setting out of bounds: the page shows why and starts nothing.
-        let hidden = client.find(Locator::Css("input[name=d_hidden]")).await.unwrap();
-        hidden.clear().await.unwrap();
-        hidden.send_keys("100000").await.unwrap();
-        client.find(Locator::Id("start")).await.unwrap().click().await.unwrap();
+        set(&client, "d_hidden", "100000").await;
+        start(&client).await;
         wait_until(&client, "the error shown", "document.getElementById('error').textContent.startsWith('d_hidden must be from 1 to 256')").await;
         assert!(client.find_all(Locator::Css("#runs li")).await.unwrap().is_empty());
-        hidden.clear().await.unwrap();
-        hidden.send_keys("6").await.unwrap();
-        client
-            .find(Locator::Id("start"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        set(&client, "d_hidden", "6").await;
+        start(&client).await;
         wait_until(
             &client,
             "the first run's every epoch on the chart",
@@ -173,24 +185,14 @@ fn the_page_trains_and_compares_runs_in_chromium() {
         );
 
         // A second run with a larger learning rate, slow enough to be caught mid-run.
-        let lr = client.find(Locator::Css("input[name=lr]")).await.unwrap();
-        lr.clear().await.unwrap();
-        lr.send_keys("0.3").await.unwrap();
-        let pace = client.find(Locator::Css("input[name=pace]")).await.unwrap();
-        pace.clear().await.unwrap();
-        pace.send_keys("100").await.unwrap();
+        set(&client, "lr", "0.3").await;
+        set(&client, "pace", "100").await;
         let address = client.current_url().await.unwrap();
         assert!(
             address.as_str().contains("lr=0.3"),
             "the address keeps the settings: {address}"
         );
-        client
-            .find(Locator::Id("start"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        start(&client).await;
         wait_until(
             &client,
             "the second run under way",
