@@ -211,6 +211,8 @@ fn batched(
         report = fit(ElmanWeights::from_module(&report.model));
     }
     let train = (epochs * waves.items().len()) as f64 / started.elapsed().as_secs_f64();
+    // Once to warm up (the GPU compiles the forward kernel for this batch), then timed.
+    elman_train::evaluate(&report.model, &waves);
     let started = Instant::now();
     let mse = elman_train::evaluate(&report.model, &waves);
     assert!(mse.is_finite());

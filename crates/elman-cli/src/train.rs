@@ -94,7 +94,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         config.backend,
         data.train.items().len(),
         data.train.seq_len(),
-        train_config.gradient_path().on(&device)
+        train_config
+            .gradient_path()
+            .on(&device, config.model.d_hidden)
     );
 
     // Train, printing each epoch's loss as the config says, with a progress line.
@@ -132,7 +134,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             format!("{:.2} s", elapsed.as_secs_f64())
         },
         elapsed.as_secs_f64() * 1e6 / done.updates.max(1) as f64,
-        done.report.path.on(&done.device)
+        done.report
+            .path
+            .on(&done.device, done.report.model.d_hidden())
     );
     if let elman_train::StopReason::EarlyStopping { .. } = done.report.stop {
         eprintln!("elman: {}", done.report.stop);

@@ -164,6 +164,16 @@ pub fn recurrence_available(device: &Device, d_hidden: usize) -> bool {
     false
 }
 
+/// Whether `device` is a GPU card: a CubeCL device that is not [`software`].
+pub fn on_card(device: &Device) -> bool {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if on_gpu(device) {
+        return !software(device);
+    }
+    let _ = device;
+    false
+}
+
 /// Whether `device` is a CubeCL device that is no card: a CPU or a software rasterizer such as
 /// lavapipe.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]

@@ -118,9 +118,10 @@ impl std::fmt::Display for GradientPath {
 }
 
 impl GradientPath {
-    /// The path as it runs on `device`: on Flex the fused steps run in the custom operations of
-    /// `elman_model::kernel`, on the other backends as a dozen tensor operations each.
-    pub fn on(self, device: &Device) -> String {
+    /// The path as it runs on `device` for a network of `d_hidden` neurons: on Flex the fused
+    /// steps run in the custom operations of `elman_model::kernel`, on a CubeCL device the
+    /// sequence and a window's recurrence in GPU kernels, elsewhere as tensor operations.
+    pub fn on(self, device: &Device, d_hidden: usize) -> String {
         match self {
             GradientPath::Fused if kernel::available(device) => {
                 format!("{self}, in the Flex kernel")
@@ -131,6 +132,9 @@ impl GradientPath {
             GradientPath::Fused => format!("{self}, as tensor operations"),
             GradientPath::HandBptt if kernel::available(device) => {
                 format!("{self}, tanh by the Flex kernel")
+            }
+            GradientPath::HandBptt if kernel::recurrence_available(device, d_hidden) => {
+                format!("{self}, the recurrence in GPU kernels")
             }
             GradientPath::HandBptt | GradientPath::Autodiff => self.to_string(),
         }
@@ -161,11 +165,11 @@ mod tests {
             assert_eq!(autodiff.gradient_path(), GradientPath::Autodiff);
         }
         assert_eq!(
-            GradientPath::Fused.on(&Device::flex()),
+            GradientPath::Fused.on(&Device::flex(), 6),
             "fused one-step gradients, in the Flex kernel"
         );
         assert_eq!(
-            GradientPath::Fused.on(&Device::flex().autodiff()),
+            GradientPath::Fused.on(&Device::flex().autodiff(), 6),
             "fused one-step gradients, as tensor operations"
         );
     }

@@ -12,7 +12,7 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     let model = model.valid();
     let device = model.w1.device();
     let batcher = SequenceBatcher::for_dataset(data);
-    let mut total = 0.0;
+    let mut total: Option<Tensor<1>> = None;
     let d_hidden = model.d_hidden();
     let in_kernels = elman_model::kernel::recurrence_available(&device, d_hidden);
     for items in data.items().chunks(256) {
@@ -31,9 +31,13 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
             let (outputs, _) = model.forward(batch.inputs, state);
             (outputs - batch.targets).square().sum()
         };
-        // Sync point.
-        total += f64::from(sum.into_scalar::<f32>());
+        // Summed on the device: one read-back for the whole set, not one per batch.
+        total = Some(match total {
+            Some(total) => total + sum,
+            None => sum,
+        });
     }
+    let total = total.map_or(0.0, |total| f64::from(total.into_scalar::<f32>()));
     crate::loss::mean_squares(total, data.len() * data.seq_len() * data.d_output())
 }
 

@@ -116,7 +116,10 @@ impl Registry {
             form.data,
             data.train.items().len(),
             data.train.seq_len(),
-            config.train_config().gradient_path().on(&device),
+            config
+                .train_config()
+                .gradient_path()
+                .on(&device, config.model.d_hidden),
             config.backend
         );
         let weights = ElmanWeights::init(&config.model_config(), config.seed);
