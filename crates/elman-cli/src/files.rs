@@ -139,6 +139,26 @@ pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> Result<Vec<u8>> {
     csv_text(header, rows)
 }
 
+/// [`columns_csv`] with a first column of text: a series' times as its file writes them.
+pub fn labelled_csv(header: &[&str], labels: &[String], columns: &[&[f64]]) -> Result<Vec<u8>> {
+    let rows = columns
+        .iter()
+        .map(|c| c.len())
+        .chain([labels.len()])
+        .max()
+        .unwrap_or(0);
+    let rows = (0..rows).map(|row| {
+        std::iter::once(labels.get(row).cloned().unwrap_or_default())
+            .chain(
+                columns
+                    .iter()
+                    .map(|c| c.get(row).map_or(String::new(), |&v| number(v))),
+            )
+            .collect()
+    });
+    csv_text(header, rows)
+}
+
 /// A number as its shortest text: an `f32` value (most data here) as an `f32`, so that 369.8
 /// reads `369.8`, not `369.79998779296875`.
 fn number(value: f64) -> String {
@@ -205,6 +225,14 @@ mod tests {
         assert_eq!(
             text(columns_csv(&["step", "y"], &[&[0.0, 1.0], &[0.5]])),
             "step,y\n0,0.5\n1,\n"
+        );
+        assert_eq!(
+            text(labelled_csv(
+                &["date", "y"],
+                &["2000-01-01".into(), "2000-01-08".into()],
+                &[&[0.5]]
+            )),
+            "date,y\n2000-01-01,0.5\n2000-01-08,\n"
         );
         assert_eq!(
             text(columns_csv(&["y"], &[&[f64::from(369.8f32), 0.1]])),

@@ -30,14 +30,16 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
 
     let folder = RunFolder::create(common.out.as_deref(), "generate")?;
     let out = folder.path();
-    let steps: Vec<f64> = (0..horizon).map(|k| (history.len() + k) as f64).collect();
-    atomic::write(
-        &out.join("forecast.csv"),
-        &files::columns_csv(
-            &["step", "actual", "predicted", "baseline"],
-            &[&steps, &actual, &predicted, &baseline],
-        )?,
-    )?;
+    // Where the forecast lies: the series' time where it has a time column, else the steps.
+    let data = &trained.data;
+    let time = data.time().map_or("step", |time| time.name.as_str());
+    let (steps, labels) = data.span(history.len(), horizon);
+    let header = [time, "actual", "predicted", "baseline"];
+    let table = match &labels {
+        Some(labels) => files::labelled_csv(&header, labels, &[&actual, &predicted, &baseline])?,
+        None => files::columns_csv(&header, &[&steps, &actual, &predicted, &baseline])?,
+    };
+    atomic::write(&out.join("forecast.csv"), &table)?;
     let mut metrics = Map::new();
     metrics.insert("horizon".into(), horizon.into());
     metrics.insert(
@@ -69,11 +71,8 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
 
     let shown = history.len().saturating_sub((3 * horizon).max(20));
     let line = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| ((from + k) as f64, v))
-            .collect()
+        let (axis, _) = data.span(from, values.len());
+        axis.into_iter().zip(values.iter().copied()).collect()
     };
     let mut series = vec![plot::Series {
         label: "History",
@@ -105,8 +104,8 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         &out.join("forecast.png"),
         &plot::Chart {
             title: "Closed-loop forecast",
-            x_label: "step",
-            y_label: "value",
+            x_label: time,
+            y_label: &trained.config.value_label(),
             log_y: false,
         },
         &series,

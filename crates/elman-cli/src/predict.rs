@@ -99,29 +99,32 @@ pub fn write_predictions(
             // The picture: the validation span and as much history again before it.
             let shown = (series.test_start - series.valid_start).max(200);
             let from = axis.len().saturating_sub(2 * shown);
+            let time = series
+                .time
+                .as_ref()
+                .map_or("step", |time| time.name.as_str());
             (
                 "One step ahead".to_string(),
-                "step",
-                "step",
+                time,
+                time,
                 from,
                 [plot::Mark::Line(2), plot::Mark::Line(1)],
                 lines(from, &actual),
             )
         }
     };
-    atomic::write(
-        &out.join("predictions.csv"),
-        &files::columns_csv(
-            &[header, "actual", "predicted"],
-            &[axis, &actual, &predicted],
-        )?,
-    )?;
+    let header = [header, "actual", "predicted"];
+    let table = match &one_step.labels {
+        Some(labels) => files::labelled_csv(&header, labels, &[&actual, &predicted])?,
+        None => files::columns_csv(&header, &[axis, &actual, &predicted])?,
+    };
+    atomic::write(&out.join("predictions.csv"), &table)?;
     plot::png(
         &out.join("predictions.png"),
         &plot::Chart {
             title: &title,
             x_label,
-            y_label: "value",
+            y_label: &config.value_label(),
             log_y: false,
         },
         &[

@@ -82,6 +82,14 @@ pub struct CsvSection {
     pub path: PathBuf,
     /// The column to predict.
     pub target: String,
+    /// The column of each row's time (dates such as `2000-01-31` or `20000131`, or numbers such
+    /// as years): the axis of the pictures and the first column of the files (default: none,
+    /// the row numbers).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub time: String,
+    /// The target's units, for the pictures' axis (e.g. `ppm`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub units: String,
     /// The columns fed as inputs (default: the target alone).
     pub inputs: Vec<String>,
     /// Empty fields: "error", "skip" (drop the row) or "interpolate" (linearly).
@@ -196,6 +204,8 @@ impl Default for CsvSection {
         Self {
             path: PathBuf::new(),
             target: String::new(),
+            time: String::new(),
+            units: String::new(),
             inputs: Vec::new(),
             missing: MissingValues::Error,
             window: 64,

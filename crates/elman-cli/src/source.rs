@@ -2,7 +2,7 @@
 //! generated waves and a CSV series, and the one place the series' file is read.
 
 use anyhow::{Context, Result};
-use elman_data::{DataSource, RunData, SeriesSpec, SineDataset, SineWaves, parse_csv};
+use elman_data::{DataSource, RunData, SeriesSpec, SineDataset, SineWaves, parse_csv_with_time};
 
 use crate::settings::RunConfig;
 
@@ -39,7 +39,8 @@ impl RunConfig {
         };
         let n_inputs = picked.len();
         picked.push(&csv.target);
-        let table = parse_csv(&bytes, &picked, csv.missing)
+        let time = (!csv.time.is_empty()).then_some(csv.time.as_str());
+        let table = parse_csv_with_time(&bytes, &picked, time, csv.missing)
             .with_context(|| format!("data {}", csv.path.display()))?;
         Ok(DataSource::Series {
             table,
@@ -53,6 +54,16 @@ impl RunConfig {
                 valid_fraction: self.train.valid_fraction,
             },
         })
+    }
+
+    /// The name of the values' axis in pictures: the target column and its units for a series
+    /// (`co2 (ppm)`), else `value`.
+    pub fn value_label(&self) -> String {
+        match &self.csv {
+            Some(csv) if !csv.units.is_empty() => format!("{} ({})", csv.target, csv.units),
+            Some(csv) => csv.target.clone(),
+            None => "value".to_string(),
+        }
     }
 
     /// The data, read and prepared for training.

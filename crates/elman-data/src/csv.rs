@@ -26,6 +26,8 @@ pub struct Table {
     pub columns: Vec<Vec<f32>>,
     /// For each kept row, its line number in the file (1-based).
     pub lines: Vec<usize>,
+    /// The time column, when one was asked for: its name and each kept row's text.
+    pub time: Option<(String, Vec<String>)>,
 }
 
 impl Table {
@@ -129,6 +131,17 @@ fn malformed(err: &::csv::Error, bytes: &[u8], newlines: &[usize]) -> CsvError {
 /// Reads the columns `picked` from the CSV file `bytes` (comma-separated, header first; blank
 /// lines are skipped, fields trimmed).
 pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Result<Table, CsvError> {
+    parse_csv_with_time(bytes, picked, None, missing)
+}
+
+/// [`parse_csv`], and the column `time` as text (every kept row needs one; with
+/// [`MissingValues::Skip`] a row without is dropped).
+pub fn parse_csv_with_time(
+    bytes: &[u8],
+    picked: &[&str],
+    time: Option<&str>,
+    missing: MissingValues,
+) -> Result<Table, CsvError> {
     // Lines are counted here from the records' byte offsets: blank lines, CRLF and quoted line
     // breaks all count as the file shows them.
     let newlines: Vec<usize> = bytes
@@ -153,6 +166,7 @@ pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Resul
     }
     let indices = picked
         .iter()
+        .chain(time.as_slice())
         .map(|column| {
             names
                 .iter()
@@ -163,8 +177,10 @@ pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Resul
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let (indices, time_index) = indices.split_at(picked.len());
 
     let mut columns: Vec<Vec<Option<f32>>> = vec![Vec::new(); picked.len()];
+    let mut times = Vec::new();
     let mut kept_lines = Vec::new();
     for record in records {
         let record = record.map_err(|err| malformed(&err, bytes, &newlines))?;
@@ -203,8 +219,23 @@ pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Resul
                 }
             }
         }
-        if missing == MissingValues::Skip && values.iter().any(Option::is_none) {
+        let label = time_index.first().map(|&index| &record[index]);
+        if let (Some(""), Some(column)) = (label, time)
+            && missing != MissingValues::Skip
+        {
+            return Err(CsvError::Missing {
+                line,
+                column: column.to_string(),
+                hint: "a time column needs a value in every row, or `skip` for missing values",
+            });
+        }
+        if missing == MissingValues::Skip
+            && (values.iter().any(Option::is_none) || label == Some(""))
+        {
             continue;
+        }
+        if let Some(label) = label {
+            times.push(label.to_string());
         }
         for (column, value) in columns.iter_mut().zip(values) {
             column.push(value);
@@ -223,6 +254,7 @@ pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Resul
         names: picked.iter().map(|n| n.to_string()).collect(),
         columns,
         lines: kept_lines,
+        time: time.map(|name| (name.to_string(), times)),
     })
 }
 
@@ -257,6 +289,36 @@ fn fill_gaps(column: &[Option<f32>], name: &str, lines: &[usize]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time column comes as text, row for row with the values; a row without a time is an
+    /// error, or dropped with `skip`.
+    #[test]
+    fn a_time_column_as_text() {
+        let text = b"date,co2\n2000-01-01,1\n2000-01-08,\n2000-01-15,3\n";
+        let table =
+            parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Interpolate).unwrap();
+        assert_eq!(table.columns[0], [1.0, 2.0, 3.0]);
+        let (name, times) = table.time.unwrap();
+        assert_eq!((name.as_str(), times.len()), ("date", 3));
+        assert_eq!(times[1], "2000-01-08");
+        let skipped =
+            parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Skip).unwrap();
+        assert_eq!(skipped.time.unwrap().1, ["2000-01-01", "2000-01-15"]);
+
+        let text = b"date,co2\n2000-01-01,1\n,2\n";
+        let err =
+            parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Error).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: column `date` has no value (a time column needs a value in every row, or `skip` for missing values)"
+        );
+        let skipped =
+            parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Skip).unwrap();
+        assert_eq!(skipped.columns[0], [1.0]);
+        let err =
+            parse_csv_with_time(text, &["co2"], Some("when"), MissingValues::Error).unwrap_err();
+        assert!(matches!(err, CsvError::UnknownColumn { .. }), "{err}");
+    }
 
     /// A gap of two between 1 and 4 fills as 2 and 3.
     #[test]

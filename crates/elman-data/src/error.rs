@@ -12,6 +12,9 @@ pub enum DataError {
     /// The settings leave no sequence to train on.
     #[error("{0}")]
     NoTrainingData(String),
+    /// The time column holds a value that is not a time of its kind.
+    #[error("{0}")]
+    Time(String),
     /// A closed-loop forecast needs the target to be the network's only input.
     #[error(
         "a closed-loop forecast feeds each prediction back as the next input: it needs csv.inputs to be the target alone"

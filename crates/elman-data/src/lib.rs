@@ -28,6 +28,7 @@
 //! | `tutorial.rs` | the tutorial's wave |
 //! | `sines.rs` | many random waves |
 //! | `csv.rs` | reading a series from CSV |
+//! | `time.rs` | a series' time column: labels, axis positions, times past the file's end |
 //! | `series.rs` | differencing, the split in time, windows of a series |
 //! | `scaler.rs` | standardization |
 //! | `sequences.rs` | sequences, windows and their batcher |
@@ -49,10 +50,11 @@ mod sequences;
 mod series;
 mod sines;
 mod source;
+mod time;
 mod tutorial;
 
 pub use backtest::{Case, Errors, MEASURES, origins, score};
-pub use csv::{CsvError, MissingValues, Table, parse_csv};
+pub use csv::{CsvError, MissingValues, Table, parse_csv, parse_csv_with_time};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
@@ -61,4 +63,5 @@ pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceIte
 pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};
 pub use sines::SineWaves;
 pub use source::{DataSource, OneStep, RunData, Source};
+pub use time::{TimeColumn, decimal_year};
 pub use tutorial::{SineDataset, SineItem};

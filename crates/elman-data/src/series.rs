@@ -48,6 +48,10 @@ pub struct Series {
     pub test_start: usize,
     /// The seasonal-naive baseline's cycle (0: last value).
     pub season: usize,
+    /// The time column, row for row with `levels`, when the file has one.
+    pub time: Option<crate::TimeColumn>,
+    /// The target column's name.
+    pub name: String,
 }
 
 /// `column[t] - column[t - lag]` for every `t` from `lag` on (the column itself for lag 0).
@@ -122,6 +126,11 @@ impl Series {
                 spec.window + 1
             )));
         }
+        let time = table
+            .time
+            .as_ref()
+            .map(|(name, labels)| crate::TimeColumn::parse(name, labels.clone(), &table.lines))
+            .transpose()?;
         Ok(Self {
             inputs: columns,
             target,
@@ -130,6 +139,8 @@ impl Series {
             valid_start,
             test_start,
             season: spec.season,
+            time,
+            name: table.names[n_inputs].clone(),
         })
     }
 
@@ -231,6 +242,7 @@ mod tests {
         Table {
             names: vec!["y".into(), "y".into()],
             lines: (2..values.len() + 2).collect(),
+            time: None,
             columns: vec![values.clone(), values],
         }
     }

@@ -61,8 +61,11 @@ pub struct RunData {
 pub struct OneStep {
     /// The network's inputs, scaled, step-major.
     pub inputs: Vec<f32>,
-    /// Where each prediction lies: the time (tutorial) or the step (waves, series).
+    /// Where each prediction lies: the time (tutorial, a series with a time column) or the
+    /// step (waves, series without).
     pub axis: Vec<f64>,
+    /// Each prediction's time as the series' file writes it (a series with a time column).
+    pub labels: Option<Vec<String>>,
     /// The true value each prediction is for, in original units.
     pub actual: Vec<f32>,
     /// The predictions that fall in the validation part (a series with validation rows).
@@ -127,6 +130,7 @@ impl RunData {
             Source::Tutorial(wave) => OneStep {
                 inputs: wave.inputs(),
                 axis: wave.times()[1..].to_vec(),
+                labels: None,
                 actual: wave.targets(),
                 valid: None,
             },
@@ -135,6 +139,7 @@ impl RunData {
                 OneStep {
                     inputs: item.inputs.clone(),
                     axis: (1..=item.targets.len()).map(|s| s as f64).collect(),
+                    labels: None,
                     actual: item.targets.clone(),
                     valid: None,
                 }
@@ -142,11 +147,18 @@ impl RunData {
             Source::Series(series) => {
                 let lag = series.difference;
                 let valid = series.valid_start - 1..series.test_start - 1;
+                let rows = 1 + lag..series.test_start + lag;
+                let (axis, labels) = match &series.time {
+                    Some(time) => {
+                        let (axis, labels) = time.span(rows.start, rows.len());
+                        (axis, Some(labels))
+                    }
+                    None => (rows.clone().map(|s| s as f64).collect(), None),
+                };
                 OneStep {
                     inputs: series.scaled_inputs(&self.scaler, 0..series.test_start - 1),
-                    axis: (1 + lag..series.test_start + lag)
-                        .map(|s| s as f64)
-                        .collect(),
+                    axis,
+                    labels,
                     actual: series.levels[1 + lag..series.test_start + lag].to_vec(),
                     valid: (!valid.is_empty()).then_some(valid),
                 }
@@ -163,6 +175,27 @@ impl RunData {
                 let d_input = series.inputs.len();
                 series.levels_of(&self.scaler.unscale_column(d_input, outputs))
             }
+        }
+    }
+
+    /// The series' time column, when it has one.
+    pub fn time(&self) -> Option<&crate::TimeColumn> {
+        match &self.source {
+            Source::Series(series) => series.time.as_ref(),
+            Source::Tutorial(_) | Source::Waves => None,
+        }
+    }
+
+    /// `count` points of the closed loop's span from `start` (an index into its history, then
+    /// past it): `(axis, labels)` in the series' time where it has a time column, else the
+    /// step numbers (and no labels).
+    pub fn span(&self, start: usize, count: usize) -> (Vec<f64>, Option<Vec<String>>) {
+        match self.time() {
+            Some(time) => {
+                let (axis, labels) = time.span(start, count);
+                (axis, Some(labels))
+            }
+            None => ((start..start + count).map(|s| s as f64).collect(), None),
         }
     }
 
@@ -305,6 +338,7 @@ mod tests {
             names: vec!["a".into(), "b".into(), "y".into()],
             columns: vec![rows.clone(), rows.clone(), rows],
             lines: (2..42).collect(),
+            time: None,
         };
         let spec = SeriesSpec {
             n_inputs: 2,

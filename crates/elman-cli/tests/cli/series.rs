@@ -163,3 +163,69 @@ fn backtest_scores_every_step_against_the_baselines() {
         "a backtest needs a horizon and a number of origins of at least 1",
     );
 }
+
+/// The seasonal series with a date per row (monthly, from January 2000): the files' first
+/// column is the date as the file writes it, the forecast past the file's end continues the
+/// dates by the median step (31 days here: January to February), and a row whose date is not
+/// one is one line naming it.
+#[test]
+fn a_time_column_names_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("month,y\n");
+    for (t, line) in seasonal_csv().lines().skip(1).enumerate() {
+        let (year, month) = (2000 + t / 12, 1 + t % 12);
+        let value = line.split(',').nth(1).unwrap();
+        csv.push_str(&format!("{year}-{month:02}-01,{value}\n"));
+    }
+    std::fs::write(dir.path().join("series.csv"), &csv).unwrap();
+    let config = SEASONAL.replace(
+        "target = \"y\"",
+        "target = \"y\"\ntime = \"month\"\nunits = \"kg\"",
+    );
+    std::fs::write(dir.path().join("dated.toml"), &config).unwrap();
+    let train = elman(
+        dir.path(),
+        &["train", "--config", "dated.toml", "--out", "run"],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    let predictions = std::fs::read_to_string(dir.path().join("run/predictions.csv")).unwrap();
+    // Row 13 of the series (after the 12 rows the differencing uses) is February 2001.
+    assert!(
+        predictions.starts_with("month,actual,predicted\n2001-02-01,"),
+        "{}",
+        &predictions[..80]
+    );
+
+    let generate = elman(
+        dir.path(),
+        &[
+            "generate",
+            "--from",
+            "run",
+            "--horizon",
+            "14",
+            "--out",
+            "gen",
+        ],
+    );
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    let forecast = std::fs::read_to_string(dir.path().join("gen/forecast.csv")).unwrap();
+    let months: Vec<&str> = forecast
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap())
+        .collect();
+    // The held-out year 2019, then two steps past the file's last row (2019-12-01).
+    assert_eq!(months.len(), 14);
+    assert_eq!(months[0], "2019-01-01");
+    assert_eq!(months[11], "2019-12-01");
+    assert_eq!(&months[12..], ["2020-01-01", "2020-02-01"]);
+
+    let broken = csv.replace("2005-06-01", "June 2005");
+    std::fs::write(dir.path().join("series.csv"), broken).unwrap();
+    let output = elman(dir.path(), &["train", "--config", "dated.toml"]);
+    assert_one_line_error(
+        &output,
+        "line 67: column `month`: `June 2005` is not a date like the first row's `2000-01-01`",
+    );
+}
