@@ -17,25 +17,36 @@ const FORECASTERS: [&str; 3] = ["model", "naive", "seasonal_naive"];
 /// Runs the backtest.
 pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>) -> Result<()> {
     let trained = trained::load(common, args)?;
-    let data = &trained.data;
-    let (len, default_origin) = data.forecast_span()?;
+    let (len, default_origin) = trained.data.forecast_span()?;
     // By default the horizon of the held-out tail (or half the wave).
     let horizon = horizon.unwrap_or(len - default_origin);
-    let origins = elman_data::origins(len, horizon, count, 1)?;
 
-    // Forecast from each origin.
-    let mut cases = Vec::with_capacity(origins.len());
+    // Forecast from each origin of each series (many series: their cases pooled).
+    let mut cases = Vec::new();
+    let mut origins = Vec::new();
     let mut season = 0;
-    for &origin in &origins {
-        let closed = data.closed_loop_at(origin)?;
-        let (_, outputs) = elman_train::generate(&trained.model, &closed.prefix, horizon)?;
-        let forecast = closed.finish(&outputs);
-        season = closed.season;
-        cases.push(Case {
-            history: closed.history,
-            actual: forecast.actual,
-            forecasts: vec![forecast.predicted, forecast.naive, forecast.baseline],
-        });
+    // Origins before the held-out tail forecast values the network trained or validated on.
+    let mut seen = 0;
+    let all = trained.data.each_series();
+    for &(id, data) in &all {
+        let (len, held_out) = data.forecast_span()?;
+        let these = elman_data::origins(len, horizon, count, 1).map_err(|err| match id {
+            "" => anyhow::anyhow!(err),
+            id => anyhow::anyhow!("series `{id}`: {err}"),
+        })?;
+        for &origin in &these {
+            let closed = data.closed_loop_at(origin)?;
+            let (_, outputs) = elman_train::generate(&trained.model, &closed.prefix, horizon)?;
+            let forecast = closed.finish(&outputs);
+            season = closed.season;
+            cases.push(Case {
+                history: closed.history,
+                actual: forecast.actual,
+                forecasts: vec![forecast.predicted, forecast.naive, forecast.baseline],
+            });
+        }
+        seen += these.iter().filter(|&&o| o < held_out).count();
+        origins.extend(these);
     }
     let errors = elman_data::score(&cases, &FORECASTERS, season);
 
@@ -61,9 +72,10 @@ pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>
     metrics.insert("first_origin".into(), origins[0].into());
     metrics.insert("horizon".into(), horizon.into());
     metrics.insert("season".into(), season.into());
-    // Origins before the held-out tail forecast values the network trained or validated on.
-    let seen = origins.iter().filter(|&&o| o < default_origin).count();
     metrics.insert("origins_before_held_out".into(), seen.into());
+    if all.len() > 1 {
+        metrics.insert("series".into(), all.len().into());
+    }
     for forecaster in &errors {
         let overall: Map<String, Value> = MEASURES
             .iter()

@@ -101,7 +101,7 @@ fn names<'a>(file: &'a SafeTensors<'a>) -> Vec<&'a str> {
 }
 
 /// CSV text of `rows` under `header`.
-fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+pub fn text_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
@@ -123,7 +123,7 @@ pub fn losses_csv(losses: &[f64], valid_losses: &[f64]) -> Result<Vec<u8>> {
         row.extend(valid_losses.get(epoch).map(f64::to_string));
         row
     });
-    csv_text(header, rows)
+    text_csv(header, rows)
 }
 
 /// Rows of numbers under a header, one column per name (a shorter column leaves its fields
@@ -136,7 +136,7 @@ pub fn columns_csv(header: &[&str], columns: &[&[f64]]) -> Result<Vec<u8>> {
             .map(|c| c.get(row).map_or(String::new(), |&v| number(v)))
             .collect()
     });
-    csv_text(header, rows)
+    text_csv(header, rows)
 }
 
 /// [`columns_csv`] with a first column of text: a series' times as its file writes them.
@@ -156,12 +156,12 @@ pub fn labelled_csv(header: &[&str], labels: &[String], columns: &[&[f64]]) -> R
             )
             .collect()
     });
-    csv_text(header, rows)
+    text_csv(header, rows)
 }
 
 /// A number as its shortest text: an `f32` value (most data here) as an `f32`, so that 369.8
 /// reads `369.8`, not `369.79998779296875`.
-fn number(value: f64) -> String {
+pub fn number(value: f64) -> String {
     let single = value as f32;
     if f64::from(single) == value {
         single.to_string()

@@ -1,13 +1,17 @@
 //! `elman generate`: a closed-loop forecast of a trained network, against the truth and the
 //! seasonal-naive baseline: `forecast.csv`, `forecast.png` and `metrics.json`.
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
-use elman_data::{mae, mase, mse, smape};
-use serde_json::Map;
+use elman_data::{ClosedLoop, Forecast, RunData, mae, mase, mse, smape};
+use elman_model::Elman;
+use serde_json::{Map, Value};
 
 use crate::args::{Common, UseArgs};
 use crate::predict::f64s;
 use crate::run_folder::RunFolder;
+use crate::settings::RunConfig;
 use crate::{atomic, files, plot, trained};
 
 /// Warms up on the series, then forecasts by feeding predictions back.
@@ -19,7 +23,36 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         Some(h) if h > 1_000_000 => bail!("--horizon must be at most 1000000, got {h}"),
         Some(h) => h,
     };
-    let (_, outputs) = elman_train::generate(&trained.model, &closed.prefix, horizon)?;
+    let folder = RunFolder::create(common.out.as_deref(), "generate")?;
+    let out = folder.path();
+    let metrics = if trained.data.members().is_empty() {
+        write_forecast(out, &trained.config, &trained.data, &trained.model, horizon)?
+    } else {
+        crate::panel::write_forecasts(out, &trained.config, &trained.data, &trained.model, horizon)?
+    };
+    files::write_json(&out.join("metrics.json"), &metrics)?;
+    match (metrics.get("forecast_mse"), metrics.get("baseline_mse")) {
+        (Some(f), Some(b)) => {
+            eprintln!("elman: forecast of {horizon} steps, MSE {f} (baseline {b})")
+        }
+        _ => eprintln!("elman: forecast of {horizon} steps"),
+    }
+    eprintln!("elman: wrote the forecast to {}", out.display());
+    folder.release();
+    Ok(())
+}
+
+/// The closed-loop forecast of `horizon` steps of one series: `forecast.csv` and
+/// `forecast.png` in `out`, and the metrics it gives.
+pub(crate) fn write_forecast(
+    out: &Path,
+    config: &RunConfig,
+    data: &RunData,
+    model: &Elman,
+    horizon: usize,
+) -> Result<Map<String, Value>> {
+    let closed = data.closed_loop()?;
+    let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
     let forecast = closed.finish(&outputs);
     let history = f64s(&closed.history);
     let (predicted, actual, baseline) = (
@@ -28,10 +61,7 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         f64s(&forecast.baseline),
     );
 
-    let folder = RunFolder::create(common.out.as_deref(), "generate")?;
-    let out = folder.path();
     // Where the forecast lies: the series' time where it has a time column, else the steps.
-    let data = &trained.data;
     let time = data.time().map_or("step", |time| time.name.as_str());
     let (steps, labels) = data.span(history.len(), horizon);
     let header = [time, "actual", "predicted", "baseline"];
@@ -40,34 +70,7 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         None => files::columns_csv(&header, &[&steps, &actual, &predicted, &baseline])?,
     };
     atomic::write(&out.join("forecast.csv"), &table)?;
-    let mut metrics = Map::new();
-    metrics.insert("horizon".into(), horizon.into());
-    metrics.insert(
-        "baseline".into(),
-        (if closed.season > 0 {
-            format!("seasonal naive, season {}", closed.season)
-        } else {
-            "last value".into()
-        })
-        .into(),
-    );
-    if !actual.is_empty() {
-        for (name, values) in [
-            ("forecast", &forecast.predicted),
-            ("baseline", &forecast.baseline),
-        ] {
-            let truth = &forecast.actual;
-            metrics.insert(format!("{name}_mse"), mse(truth, values).into());
-            metrics.insert(format!("{name}_mae"), mae(truth, values).into());
-            metrics.insert(format!("{name}_smape"), smape(truth, values).into());
-            // Scaled by the in-sample error of the seasonal-naive forecast.
-            if let Some(scaled) = mase(truth, values, &closed.history, closed.season) {
-                metrics.insert(format!("{name}_mase"), scaled.into());
-            }
-        }
-        metrics.insert("compared_steps".into(), actual.len().into());
-    }
-    files::write_json(&out.join("metrics.json"), &metrics)?;
+    let metrics = forecast_metrics(&closed, &forecast, horizon);
 
     let shown = history.len().saturating_sub((3 * horizon).max(20));
     let line = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
@@ -105,18 +108,46 @@ pub fn run(common: &Common, args: &UseArgs, horizon: Option<usize>) -> Result<()
         &plot::Chart {
             title: "Closed-loop forecast",
             x_label: time,
-            y_label: &trained.config.value_label(),
+            y_label: &config.value_label(),
             log_y: false,
         },
         &series,
     )?;
-    match (metrics.get("forecast_mse"), metrics.get("baseline_mse")) {
-        (Some(f), Some(b)) => {
-            eprintln!("elman: forecast of {horizon} steps, MSE {f} (baseline {b})")
+    Ok(metrics)
+}
+
+/// The forecast's and the baseline's errors against the truth (where there is truth).
+pub(crate) fn forecast_metrics(
+    closed: &ClosedLoop,
+    forecast: &Forecast,
+    horizon: usize,
+) -> Map<String, Value> {
+    let mut metrics = Map::new();
+    metrics.insert("horizon".into(), horizon.into());
+    metrics.insert(
+        "baseline".into(),
+        (if closed.season > 0 {
+            format!("seasonal naive, season {}", closed.season)
+        } else {
+            "last value".into()
+        })
+        .into(),
+    );
+    if !forecast.actual.is_empty() {
+        for (name, values) in [
+            ("forecast", &forecast.predicted),
+            ("baseline", &forecast.baseline),
+        ] {
+            let truth = &forecast.actual;
+            metrics.insert(format!("{name}_mse"), mse(truth, values).into());
+            metrics.insert(format!("{name}_mae"), mae(truth, values).into());
+            metrics.insert(format!("{name}_smape"), smape(truth, values).into());
+            // Scaled by the in-sample error of the seasonal-naive forecast.
+            if let Some(scaled) = mase(truth, values, &closed.history, closed.season) {
+                metrics.insert(format!("{name}_mase"), scaled.into());
+            }
         }
-        _ => eprintln!("elman: forecast of {horizon} steps"),
+        metrics.insert("compared_steps".into(), forecast.actual.len().into());
     }
-    eprintln!("elman: wrote the forecast to {}", out.display());
-    folder.release();
-    Ok(())
+    metrics
 }

@@ -14,6 +14,7 @@
 //! | `source.rs` | the settings to the data, the series' file read |
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
 //! | `train.rs`, `predict.rs`, `generate.rs`, `backtest.rs` | one subcommand each (`trained.rs`: a run to use) |
+//! | `panel.rs` | many series in one run: their predictions, forecasts and metrics together |
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
 //! | `serve/` | `elman serve`: the live page, its server and its runs ([`serve`]) |
@@ -29,6 +30,7 @@ mod files;
 #[cfg(test)]
 mod fuzz;
 mod generate;
+mod panel;
 pub mod plot;
 mod predict;
 mod progress;

@@ -42,6 +42,9 @@ pub fn write_predictions(
     data: &RunData,
     model: &Elman,
 ) -> Result<Map<String, Value>> {
+    if let Source::Panel(_) = &data.source {
+        return crate::panel::write_predictions(out, config, data, model);
+    }
     let mut metrics = Map::new();
     let one_step = data.one_step();
     let outputs = elman_train::predict(model, &one_step.inputs)?;
@@ -56,6 +59,8 @@ pub fn write_predictions(
             .collect()
     };
     let (title, x_label, header, from, marks, actual_points) = match &data.source {
+        // Handled above; a panel's series each come through here as a series.
+        Source::Panel(_) => return crate::panel::write_predictions(out, config, data, model),
         Source::Tutorial(wave) => {
             metrics.insert("predict_mse".into(), mse(&one_step.actual, &values).into());
             // The tutorial's picture: the actual points at t[0..20], predictions at t[1..21].

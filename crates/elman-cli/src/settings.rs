@@ -80,8 +80,15 @@ pub struct SinesSection {
 pub struct CsvSection {
     /// The CSV file (a header line is required); relative paths start at the config's folder.
     pub path: PathBuf,
-    /// The column to predict.
+    /// The column to predict (in long form, the column of every series' values).
     pub target: String,
+    /// Many series in long form: the column naming each row's series (default: none, one
+    /// series).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub series: String,
+    /// Many series in wide form: a column per series, each predicted from its own past.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// The column of each row's time (dates such as `2000-01-31` or `20000131`, or numbers such
     /// as years): the axis of the pictures and the first column of the files (default: none,
     /// the row numbers).
@@ -204,6 +211,8 @@ impl Default for CsvSection {
         Self {
             path: PathBuf::new(),
             target: String::new(),
+            series: String::new(),
+            targets: Vec::new(),
             time: String::new(),
             units: String::new(),
             inputs: Vec::new(),

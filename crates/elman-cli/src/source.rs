@@ -2,7 +2,10 @@
 //! generated waves and a CSV series, and the one place the series' file is read.
 
 use anyhow::{Context, Result};
-use elman_data::{DataSource, RunData, SeriesSpec, SineDataset, SineWaves, parse_csv_with_time};
+use elman_data::{
+    DataSource, Layout, RunData, SeriesSpec, SineDataset, SineWaves, parse_csv_with_time,
+    parse_series,
+};
 
 use crate::settings::RunConfig;
 
@@ -32,6 +35,33 @@ impl RunConfig {
         };
         let bytes = std::fs::read(&csv.path)
             .with_context(|| format!("cannot read data {}", csv.path.display()))?;
+        let time = (!csv.time.is_empty()).then_some(csv.time.as_str());
+        let spec = SeriesSpec {
+            n_inputs: csv.inputs.len().max(1),
+            window: csv.window,
+            stride: csv.stride,
+            test_steps: csv.test_steps,
+            season: csv.season,
+            difference: csv.difference,
+            valid_fraction: self.train.valid_fraction,
+        };
+        let layout = if !csv.series.is_empty() {
+            Some(Layout::Long {
+                id: &csv.series,
+                target: &csv.target,
+            })
+        } else if !csv.targets.is_empty() {
+            Some(Layout::Wide {
+                targets: &csv.targets,
+            })
+        } else {
+            None
+        };
+        if let Some(layout) = layout {
+            let tables = parse_series(&bytes, layout, time, csv.missing)
+                .with_context(|| format!("data {}", csv.path.display()))?;
+            return Ok(DataSource::Panel { tables, spec });
+        }
         let mut picked: Vec<&str> = if csv.inputs.is_empty() {
             vec![csv.target.as_str()]
         } else {
@@ -39,20 +69,11 @@ impl RunConfig {
         };
         let n_inputs = picked.len();
         picked.push(&csv.target);
-        let time = (!csv.time.is_empty()).then_some(csv.time.as_str());
         let table = parse_csv_with_time(&bytes, &picked, time, csv.missing)
             .with_context(|| format!("data {}", csv.path.display()))?;
         Ok(DataSource::Series {
             table,
-            spec: SeriesSpec {
-                n_inputs,
-                window: csv.window,
-                stride: csv.stride,
-                test_steps: csv.test_steps,
-                season: csv.season,
-                difference: csv.difference,
-                valid_fraction: self.train.valid_fraction,
-            },
+            spec: SeriesSpec { n_inputs, ..spec },
         })
     }
 
@@ -60,8 +81,18 @@ impl RunConfig {
     /// (`co2 (ppm)`), else `value`.
     pub fn value_label(&self) -> String {
         match &self.csv {
-            Some(csv) if !csv.units.is_empty() => format!("{} ({})", csv.target, csv.units),
-            Some(csv) => csv.target.clone(),
+            Some(csv) => {
+                let name = if csv.targets.is_empty() {
+                    csv.target.clone()
+                } else {
+                    "value".to_string()
+                };
+                if csv.units.is_empty() {
+                    name
+                } else {
+                    format!("{name} ({})", csv.units)
+                }
+            }
             None => "value".to_string(),
         }
     }

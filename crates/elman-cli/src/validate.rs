@@ -106,8 +106,22 @@ impl RunConfig {
                 if csv.path.as_os_str().is_empty() {
                     bail!("csv.path is missing: name the CSV file");
                 }
-                if csv.target.is_empty() {
+                let many = !csv.series.is_empty() || !csv.targets.is_empty();
+                if !csv.series.is_empty() && !csv.targets.is_empty() {
+                    bail!(
+                        "csv.series (many series in long form) and csv.targets (in wide form) exclude each other: keep one"
+                    );
+                }
+                if csv.target.is_empty() && csv.targets.is_empty() {
                     bail!("csv.target is missing: name the column to predict");
+                }
+                if !csv.targets.is_empty() && !csv.target.is_empty() {
+                    bail!("csv.target and csv.targets exclude each other: keep one");
+                }
+                if many && !csv.inputs.is_empty() {
+                    bail!(
+                        "csv.inputs is for one series: with many, each series is its own only input"
+                    );
                 }
                 at_least_one("csv.window", csv.window)?;
                 at_least_one("csv.stride", csv.stride)?;

@@ -54,7 +54,9 @@ mod time;
 mod tutorial;
 
 pub use backtest::{Case, Errors, MEASURES, origins, score};
-pub use csv::{CsvError, MissingValues, Table, parse_csv, parse_csv_with_time};
+pub use csv::{
+    CsvError, Layout, MissingValues, Table, parse_csv, parse_csv_with_time, parse_series,
+};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};

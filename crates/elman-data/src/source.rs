@@ -30,6 +30,24 @@ pub enum DataSource {
         /// How to cut it.
         spec: SeriesSpec,
     },
+    /// Many series of one file, each a table of its one column (and time), cut alike: one
+    /// network learns them all, each series its own only input.
+    Panel {
+        /// Each series' name and table.
+        tables: Vec<(String, Table)>,
+        /// How to cut each.
+        spec: SeriesSpec,
+    },
+}
+
+/// One series of a [`Source::Panel`]: its name and its data, prepared on its own (scaled with
+/// its own training part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The series' name (its id in long form, its column in wide form).
+    pub id: String,
+    /// Its data, as if it were a run's only series.
+    pub data: RunData,
 }
 
 /// What the data of a run is, once prepared.
@@ -41,6 +59,9 @@ pub enum Source {
     Waves,
     /// A user's series.
     Series(Series),
+    /// Many series, one network: each series' own data. What the run shows and forecasts as
+    /// one ([`RunData::one_step`], [`RunData::closed_loop`], ...) is the first series'.
+    Panel(Vec<Member>),
 }
 
 /// A run's data, ready for training and for using the trained network.
@@ -100,6 +121,63 @@ impl DataSource {
                     source: Source::Waves,
                 })
             }
+            DataSource::Panel { tables, spec } => {
+                let members = tables
+                    .into_iter()
+                    .map(|(id, mut table)| {
+                        // Each series is its own only input: the column, then the target.
+                        table.names.insert(0, table.names[0].clone());
+                        table.columns.insert(0, table.columns[0].clone());
+                        let data = DataSource::Series {
+                            table,
+                            spec: spec.clone(),
+                        }
+                        .prepare()
+                        .map_err(|err| match err {
+                            DataError::TooShort(why) => {
+                                DataError::TooShort(format!("series `{id}`: {why}"))
+                            }
+                            DataError::Time(why) => {
+                                DataError::Time(format!("series `{id}`: {why}"))
+                            }
+                            other => other,
+                        })?;
+                        Ok(Member { id, data })
+                    })
+                    .collect::<Result<Vec<_>, DataError>>()?;
+                let Some(first) = members.first() else {
+                    return Err(DataError::NoTrainingData("the file holds no series".into()));
+                };
+                // Every series' sequences together; where a short series has shorter ones, all
+                // are cut to the shortest (consecutive pieces, the rest of a sequence dropped).
+                let joined = |part: fn(&RunData) -> Option<&SequenceDataset>| {
+                    let parts: Vec<&SequenceDataset> =
+                        members.iter().filter_map(|m| part(&m.data)).collect();
+                    let steps = parts.iter().map(|d| d.seq_len()).min()?;
+                    let (d_input, d_output) = (parts[0].d_input(), parts[0].d_output());
+                    let items = parts
+                        .iter()
+                        .flat_map(|d| d.items())
+                        .flat_map(|item| {
+                            let pieces = item.inputs.len() / d_input / steps;
+                            (0..pieces).map(move |p| crate::SequenceItem {
+                                inputs: item.inputs[p * steps * d_input..(p + 1) * steps * d_input]
+                                    .to_vec(),
+                                targets: item.targets
+                                    [p * steps * d_output..(p + 1) * steps * d_output]
+                                    .to_vec(),
+                            })
+                        })
+                        .collect();
+                    Some(SequenceDataset::new(items, steps, d_input, d_output))
+                };
+                Ok(RunData {
+                    train: joined(|d| Some(&d.train)).expect("every series has training windows"),
+                    valid: joined(|d| d.valid.as_ref()),
+                    scaler: Scaler::identity(first.data.scaler.mean.len()),
+                    source: Source::Panel(members),
+                })
+            }
             DataSource::Series { table, spec } => {
                 let series = Series::new(&table, &spec)?;
                 let scaler = series.scaler();
@@ -116,6 +194,30 @@ impl DataSource {
 }
 
 impl RunData {
+    /// The data a run shows: a panel's first series, else the run's own.
+    pub fn shown(&self) -> &RunData {
+        match &self.source {
+            Source::Panel(members) => &members[0].data,
+            _ => self,
+        }
+    }
+
+    /// The series of a panel, or none.
+    pub fn members(&self) -> &[Member] {
+        match &self.source {
+            Source::Panel(members) => members,
+            _ => &[],
+        }
+    }
+
+    /// Every series with its name: a panel's members, else the run's own data (named "").
+    pub fn each_series(&self) -> Vec<(&str, &RunData)> {
+        match &self.source {
+            Source::Panel(members) => members.iter().map(|m| (m.id.as_str(), &m.data)).collect(),
+            _ => vec![("", self)],
+        }
+    }
+
     /// The sequence shown for generated waves: the first validation wave, else the first
     /// training one.
     fn shown_wave(&self) -> &crate::SequenceItem {
@@ -127,6 +229,7 @@ impl RunData {
     /// wave, or over a series up to its held-out tail, each from a zero context.
     pub fn one_step(&self) -> OneStep {
         match &self.source {
+            Source::Panel(members) => members[0].data.one_step(),
             Source::Tutorial(wave) => OneStep {
                 inputs: wave.inputs(),
                 axis: wave.times()[1..].to_vec(),
@@ -169,8 +272,11 @@ impl RunData {
     /// The network's one-step outputs for [`RunData::one_step`]'s inputs in original units
     /// (levels, for a differenced series).
     pub fn one_step_values(&self, outputs: &[f32]) -> Vec<f32> {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.one_step_values(outputs);
+        }
         match &self.source {
-            Source::Tutorial(_) | Source::Waves => outputs.to_vec(),
+            Source::Tutorial(_) | Source::Waves | Source::Panel(_) => outputs.to_vec(),
             Source::Series(series) => {
                 let d_input = series.inputs.len();
                 series.levels_of(&self.scaler.unscale_column(d_input, outputs))
@@ -180,9 +286,12 @@ impl RunData {
 
     /// The series' time column, when it has one.
     pub fn time(&self) -> Option<&crate::TimeColumn> {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.time();
+        }
         match &self.source {
             Source::Series(series) => series.time.as_ref(),
-            Source::Tutorial(_) | Source::Waves => None,
+            Source::Tutorial(_) | Source::Waves | Source::Panel(_) => None,
         }
     }
 
@@ -190,6 +299,9 @@ impl RunData {
     /// past it): `(axis, labels)` in the series' time where it has a time column, else the
     /// step numbers (and no labels).
     pub fn span(&self, start: usize, count: usize) -> (Vec<f64>, Option<Vec<String>>) {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.span(start, count);
+        }
         match self.time() {
             Some(time) => {
                 let (axis, labels) = time.span(start, count);
@@ -202,6 +314,9 @@ impl RunData {
     /// The closed-loop forecast to make: a series warms up on everything before its held-out
     /// tail and forecasts the tail; a wave warms up on its first half and forecasts the second.
     pub fn closed_loop(&self) -> Result<ClosedLoop, DataError> {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.closed_loop();
+        }
         let (_, origin) = self.forecast_span()?;
         self.closed_loop_at(origin)
     }
@@ -209,6 +324,9 @@ impl RunData {
     /// How many values the closed loop runs over (a series' rows as the network sees them, or
     /// a wave's points) and the origin [`RunData::closed_loop`] forecasts from.
     pub fn forecast_span(&self) -> Result<(usize, usize), DataError> {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.forecast_span();
+        }
         match &self.source {
             Source::Series(series) => {
                 if series.inputs.len() != 1 {
@@ -216,7 +334,7 @@ impl RunData {
                 }
                 Ok((series.target.len(), series.test_start))
             }
-            Source::Tutorial(_) | Source::Waves => {
+            Source::Tutorial(_) | Source::Waves | Source::Panel(_) => {
                 let len = self.wave().len();
                 Ok((len, len / 2))
             }
@@ -241,6 +359,9 @@ impl RunData {
     ///
     /// If `origin` is 0 or beyond [`RunData::forecast_span`]'s length.
     pub fn closed_loop_at(&self, origin: usize) -> Result<ClosedLoop, DataError> {
+        if let Source::Panel(members) = &self.source {
+            return members[0].data.closed_loop_at(origin);
+        }
         let (len, _) = self.forecast_span()?;
         assert!(origin > 0 && origin <= len, "an origin inside the span");
         let output_feature = self.train.d_input();
@@ -255,7 +376,7 @@ impl RunData {
                     series.season,
                 )
             }
-            Source::Tutorial(_) | Source::Waves => {
+            Source::Tutorial(_) | Source::Waves | Source::Panel(_) => {
                 let wave = self.wave();
                 let (history, truth) = wave.split_at(origin);
                 (history.to_vec(), history.to_vec(), truth.to_vec(), 0, 0)
@@ -328,6 +449,54 @@ mod tests {
             err.to_string().contains("keeps every one of the 10 waves"),
             "{err}"
         );
+    }
+
+    /// Two series of a panel, one shorter: each scaled on its own, their windows together;
+    /// the shorter one's validation windows are shorter, so the longer one's are cut into pieces
+    /// of their length; what the run shows is the first series'.
+    #[test]
+    fn a_panel_joins_its_series() {
+        let table = |n: usize, scale: f32| Table {
+            names: vec!["y".into()],
+            columns: vec![(0..n).map(|v| scale * (v as f32 * 0.3).sin()).collect()],
+            lines: (2..n + 2).collect(),
+            time: None,
+        };
+        let spec = SeriesSpec {
+            n_inputs: 1,
+            window: 8,
+            stride: 4,
+            test_steps: 4,
+            season: 0,
+            difference: 0,
+            valid_fraction: 0.2,
+        };
+        let tables = vec![
+            ("long".to_string(), table(60, 1.0)),
+            ("short".to_string(), table(20, 50.0)),
+        ];
+        let data = DataSource::Panel { tables, spec }.prepare().unwrap();
+        let members = data.members();
+        assert_eq!(members.len(), 2);
+        let (long, short) = (&members[0].data, &members[1].data);
+        assert_eq!(data.train.len(), long.train.len() + short.train.len());
+        // Validation: the long series' 11 rows give 8-step windows, the short one's 3 rows one
+        // of 2 steps; together, pieces of 2 steps, four from each long window.
+        let valid = |d: &RunData| d.valid.as_ref().unwrap().clone();
+        assert_eq!((valid(long).seq_len(), valid(short).seq_len()), (8, 2));
+        assert_eq!(valid(&data).seq_len(), 2);
+        assert_eq!(
+            valid(&data).len(),
+            4 * valid(long).len() + valid(short).len()
+        );
+        assert_eq!(
+            valid(&data).items()[1].inputs,
+            valid(long).items()[0].inputs[2..4]
+        );
+        // Each scaled on its own: the short series' values, 50 times larger, scale alike.
+        assert!(short.scaler.std[1] / long.scaler.std[1] > 10.0);
+        assert_eq!(data.one_step(), long.one_step());
+        assert_eq!(data.each_series()[1].0, "short");
     }
 
     /// A series of two input columns cannot be forecast in closed loop.

@@ -88,16 +88,14 @@ impl Painter {
     pub fn new(data: RunData, device: Device) -> Self {
         let one_step = data.one_step();
         // A series with one input is forecast closed-loop from its held-out part's start.
-        let forecast = match &data.source {
+        // (A panel shows its first series.) The forecast lies on the series' time axis.
+        let forecast = match &data.shown().source {
             Source::Series(series) => data.closed_loop().ok().map(|closed| {
                 let (_, origin) = data.forecast_span().expect("a closed loop has a span");
-                let first = origin + series.difference;
-                let axis = (first..first + closed.truth.len())
-                    .map(|s| s as f64)
-                    .collect();
+                let (axis, _) = data.span(origin + series.difference, closed.truth.len());
                 (closed, axis)
             }),
-            Source::Tutorial(_) | Source::Waves => None,
+            Source::Tutorial(_) | Source::Waves | Source::Panel(_) => None,
         };
         Self {
             device,

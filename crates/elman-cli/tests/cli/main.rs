@@ -3,6 +3,7 @@
 
 mod browser;
 mod errors;
+mod panel;
 mod resume;
 mod series;
 mod serve;

@@ -1,0 +1,173 @@
+//! Many series, one network: what a run over a panel writes beside a one-series run's files.
+//! The pictures show the first series, as a one-series run shows its own; the CSV files hold
+//! every series in long form (a `series` column first); the metrics give each series' own and
+//! their mean (and median, for the scaled errors, which compare across series).
+
+use std::path::Path;
+
+use anyhow::Result;
+use elman_data::{RunData, mse};
+use elman_model::Elman;
+use serde_json::{Map, Value, json};
+
+use crate::settings::RunConfig;
+use crate::{atomic, files, generate, predict};
+
+/// The name of the time column the series share, or `step`.
+fn time_name(data: &RunData) -> &str {
+    data.shown()
+        .time()
+        .map_or("step", |time| time.name.as_str())
+}
+
+/// The mean of `values` (NaN for none).
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The median of `values` (NaN for none).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// [`predict::write_predictions`] for a panel: `predictions.png` of the first series,
+/// `predictions.csv` of all, the validation MSE of each series and their mean.
+pub fn write_predictions(
+    out: &Path,
+    config: &RunConfig,
+    data: &RunData,
+    model: &Elman,
+) -> Result<Map<String, Value>> {
+    let mut metrics = predict::write_predictions(out, config, data.shown(), model)?;
+    metrics.remove("valid_mse_original_units");
+    let mut rows = Vec::new();
+    let (mut per_series, mut valid_mses) = (Map::new(), Vec::new());
+    for (id, member) in data.each_series() {
+        let one = member.one_step();
+        let outputs = elman_train::predict(model, &one.inputs)?;
+        let values = member.one_step_values(&outputs);
+        if let Some(valid) = &one.valid {
+            let error = mse(&one.actual[valid.clone()], &values[valid.clone()]);
+            valid_mses.push(error);
+            per_series.insert(id.into(), json!({ "valid_mse_original_units": error }));
+        }
+        for (i, (&actual, &predicted)) in one.actual.iter().zip(&values).enumerate() {
+            let when = match &one.labels {
+                Some(labels) => labels[i].clone(),
+                None => files::number(one.axis[i]),
+            };
+            rows.push(vec![
+                id.to_string(),
+                when,
+                files::number(actual.into()),
+                files::number(predicted.into()),
+            ]);
+        }
+    }
+    let header = ["series", time_name(data), "actual", "predicted"];
+    atomic::write(
+        &out.join("predictions.csv"),
+        &files::text_csv(&header, rows.into_iter())?,
+    )?;
+    metrics.insert("series_count".into(), data.members().len().into());
+    if !valid_mses.is_empty() {
+        metrics.insert(
+            "valid_mse_original_units_mean".into(),
+            mean(&valid_mses).into(),
+        );
+        metrics.insert("series".into(), per_series.into());
+    }
+    Ok(metrics)
+}
+
+/// [`generate::write_forecast`] for a panel: `forecast.png` of the first series,
+/// `forecast.csv` of all, each series' errors against the truth, the mean MSE and the median
+/// MASE of the forecasts and of the baselines.
+pub fn write_forecasts(
+    out: &Path,
+    config: &RunConfig,
+    data: &RunData,
+    model: &Elman,
+    horizon: usize,
+) -> Result<Map<String, Value>> {
+    let mut metrics = generate::write_forecast(out, config, data.shown(), model, horizon)?;
+    let mut rows = Vec::new();
+    let mut per_series = Map::new();
+    // Each series' forecast and baseline MSE, and MASE where it is defined.
+    let (mut mses, mut baseline_mses) = (Vec::new(), Vec::new());
+    let (mut mases, mut baseline_mases) = (Vec::new(), Vec::new());
+    for (id, member) in data.each_series() {
+        let closed = member.closed_loop()?;
+        let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
+        let forecast = closed.finish(&outputs);
+        let (axis, labels) = member.span(closed.history.len(), horizon);
+        for k in 0..horizon {
+            let when = match &labels {
+                Some(labels) => labels[k].clone(),
+                None => files::number(axis[k]),
+            };
+            let actual = forecast
+                .actual
+                .get(k)
+                .map_or(String::new(), |&a| files::number(a.into()));
+            rows.push(vec![
+                id.to_string(),
+                when,
+                actual,
+                files::number(forecast.predicted[k].into()),
+                files::number(forecast.baseline[k].into()),
+            ]);
+        }
+        let own = generate::forecast_metrics(&closed, &forecast, horizon);
+        let get = |key: &str| own.get(key).and_then(Value::as_f64);
+        if let (Some(f), Some(b)) = (get("forecast_mse"), get("baseline_mse")) {
+            mses.push(f);
+            baseline_mses.push(b);
+        }
+        if let (Some(f), Some(b)) = (get("forecast_mase"), get("baseline_mase")) {
+            mases.push(f);
+            baseline_mases.push(b);
+        }
+        per_series.insert(id.into(), own.into());
+    }
+    let header = ["series", time_name(data), "actual", "predicted", "baseline"];
+    atomic::write(
+        &out.join("forecast.csv"),
+        &files::text_csv(&header, rows.into_iter())?,
+    )?;
+    // Overall: in place of the first series' own figures.
+    metrics.retain(|key, _| key == "horizon" || key == "baseline");
+    metrics.insert("series_count".into(), data.members().len().into());
+    if !mses.is_empty() {
+        metrics.insert("forecast_mse".into(), mean(&mses).into());
+        metrics.insert("baseline_mse".into(), mean(&baseline_mses).into());
+    }
+    if !mases.is_empty() {
+        metrics.insert("forecast_mase_median".into(), median(&mases).into());
+        metrics.insert(
+            "baseline_mase_median".into(),
+            median(&baseline_mases).into(),
+        );
+    }
+    metrics.insert("series".into(), per_series.into());
+    Ok(metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_median_by_hand() {
+        assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+        assert_eq!(median(&[6.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}
