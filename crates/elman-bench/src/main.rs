@@ -14,8 +14,12 @@
 //!   tensor operations (`hand-ops`), and through autodiff) and inference in sequences per
 //!   second;
 //! - `batched-256`: the same with hidden 256.
+//!
+//! `elman-bench --phases BACKEND HIDDEN` times the parts of one batched window instead
+//! (`phases.rs`).
 
 mod chart;
+mod phases;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -271,6 +275,10 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["--chart", results, png] => draw_chart(results, png),
+        ["--phases", backend, hidden] => hidden
+            .parse()
+            .map_err(|_| format!("hidden `{hidden}` is not a number"))
+            .and_then(|hidden| phase_lines(backend, hidden)),
         ["--one", workload, backend, path, threads] => threads
             .parse()
             .map_err(|_| format!("threads `{threads}` is not a number"))
@@ -284,6 +292,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints [`phases::run`]'s times, one JSON line per phase.
+fn phase_lines(backend: &str, d_hidden: usize) -> Result<(), String> {
+    let device = Backend::from_name(backend)
+        .and_then(Backend::device)
+        .map_err(|err| format!("{err:#}"))?;
+    for (phase, us) in phases::run(&device, d_hidden) {
+        let line = serde_json::json!({
+            "phase": phase,
+            "backend": backend,
+            "hidden": d_hidden,
+            "us": (us * 10.0).round() / 10.0,
+        });
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Draws the ratios to PyTorch found in the JSON lines file `results` into `png`.

@@ -158,102 +158,18 @@ pub fn parse_csv_with_time(
     })
 }
 
-/// Many series in one file, each as a table of its one column `target` (and its time):
-/// `(id, table)` in the order the series first appear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout<'a> {
-    /// Long form: a row per series and time, the column `id` naming the series and `target`
-    /// holding its value.
-    Long {
-        /// The column of series names.
-        id: &'a str,
-        /// The column of values.
-        target: &'a str,
-    },
-    /// Wide form: a column per series.
-    Wide {
-        /// The series' columns.
-        targets: &'a [String],
-    },
-}
-
-/// Reads the series of a file in `layout`: each one's values (gaps filled within the series),
-/// lines and time column. A row with no series name is an error (dropped with `skip`).
-pub fn parse_series(
-    bytes: &[u8],
-    layout: Layout<'_>,
-    time: Option<&str>,
-    missing: MissingValues,
-) -> Result<Vec<(String, Table)>, CsvError> {
-    match layout {
-        Layout::Wide { targets } => {
-            let picked: Vec<&str> = targets.iter().map(String::as_str).collect();
-            let table = parse_csv_with_time(bytes, &picked, time, missing)?;
-            Ok(table
-                .names
-                .iter()
-                .zip(&table.columns)
-                .map(|(name, column)| {
-                    let one = Table {
-                        names: vec![name.clone()],
-                        columns: vec![column.clone()],
-                        lines: table.lines.clone(),
-                        time: table.time.clone(),
-                    };
-                    (name.clone(), one)
-                })
-                .collect())
-        }
-        Layout::Long { id, target } => {
-            let texts: Vec<&str> = std::iter::once(id).chain(time).collect();
-            let raw = read_raw(bytes, &[target], &texts, missing)?;
-            let mut order: Vec<String> = Vec::new();
-            let mut rows: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-            for (row, name) in raw.texts[0].iter().enumerate() {
-                rows.entry(name.as_str())
-                    .or_insert_with(|| {
-                        order.push(name.clone());
-                        Vec::new()
-                    })
-                    .push(row);
-            }
-            order
-                .iter()
-                .map(|name| {
-                    let rows = &rows[name.as_str()];
-                    let lines: Vec<usize> = rows.iter().map(|&r| raw.lines[r]).collect();
-                    let values: Vec<Option<f32>> =
-                        rows.iter().map(|&r| raw.columns[0][r]).collect();
-                    let table = Table {
-                        names: vec![target.to_string()],
-                        columns: vec![fill_gaps(&values, target, &lines)?],
-                        time: time.map(|time| {
-                            (
-                                time.to_string(),
-                                rows.iter().map(|&r| raw.texts[1][r].clone()).collect(),
-                            )
-                        }),
-                        lines,
-                    };
-                    Ok((name.clone(), table))
-                })
-                .collect()
-        }
-    }
-}
-
 /// The rows of a file as read: the picked columns' values (`None` where empty), the text
 /// columns, and each kept row's line.
-struct Raw {
-    columns: Vec<Vec<Option<f32>>>,
-    texts: Vec<Vec<String>>,
-    lines: Vec<usize>,
+pub(crate) struct Raw {
+    pub columns: Vec<Vec<Option<f32>>>,
+    pub texts: Vec<Vec<String>>,
+    pub lines: Vec<usize>,
 }
 
 /// Reads the numeric columns `picked` and the text columns `texts` of every row, dropping rows
 /// with an empty field under [`MissingValues::Skip`] and refusing them under
 /// [`MissingValues::Error`] (an empty text field is refused unless skipped).
-fn read_raw(
+pub(crate) fn read_raw(
     bytes: &[u8],
     picked: &[&str],
     texts: &[&str],
@@ -366,7 +282,11 @@ fn read_raw(
 }
 
 /// Fills each run of `None` linearly between the values around it.
-fn fill_gaps(column: &[Option<f32>], name: &str, lines: &[usize]) -> Result<Vec<f32>, CsvError> {
+pub(crate) fn fill_gaps(
+    column: &[Option<f32>],
+    name: &str,
+    lines: &[usize],
+) -> Result<Vec<f32>, CsvError> {
     let mut filled = Vec::with_capacity(column.len());
     let mut i = 0;
     while i < column.len() {
@@ -396,62 +316,6 @@ fn fill_gaps(column: &[Option<f32>], name: &str, lines: &[usize]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Long form: rows grouped by series in the order they first appear, a gap filled within
-    /// its own series; wide form: a table per column; a row with no series name is named.
-    #[test]
-    fn many_series_long_and_wide() {
-        let long = b"id,t,v\na,1,1\nb,1,10\na,2,\nb,2,20\na,3,3\n";
-        let layout = Layout::Long {
-            id: "id",
-            target: "v",
-        };
-        let series = parse_series(long, layout, Some("t"), MissingValues::Interpolate).unwrap();
-        let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
-        assert_eq!(series[0].1.columns[0], [1.0, 2.0, 3.0]);
-        assert_eq!(series[0].1.lines, [2, 4, 6]);
-        assert_eq!(series[1].1.columns[0], [10.0, 20.0]);
-        assert_eq!(series[1].1.time.as_ref().unwrap().1, ["1", "2"]);
-
-        let wide = b"t,a,b\n1,1,10\n2,2,20\n";
-        let targets = ["b".to_string(), "a".to_string()];
-        let series = parse_series(
-            wide,
-            Layout::Wide { targets: &targets },
-            None,
-            MissingValues::Error,
-        )
-        .unwrap();
-        assert_eq!(series[0].0, "b");
-        assert_eq!(series[0].1.columns, [vec![10.0, 20.0]]);
-        assert_eq!(series[1].1.names, ["a"]);
-
-        let unnamed = b"id,v\na,1\n,2\n";
-        let err = parse_series(unnamed, layout_v(), None, MissingValues::Error).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "line 3: column `id` has no value (this column needs a value in every row, or `skip` for missing values)"
-        );
-        let err = parse_series(
-            unnamed,
-            Layout::Long {
-                id: "series",
-                target: "v",
-            },
-            None,
-            MissingValues::Error,
-        )
-        .unwrap_err();
-        assert!(matches!(err, CsvError::UnknownColumn { .. }), "{err}");
-    }
-
-    fn layout_v() -> Layout<'static> {
-        Layout::Long {
-            id: "id",
-            target: "v",
-        }
-    }
 
     /// The time column comes as text, row for row with the values; a row without a time is an
     /// error, or dropped with `skip`.

@@ -32,6 +32,7 @@
 //! | `series.rs` | differencing, the split in time, windows of a series |
 //! | `scaler.rs` | standardization |
 //! | `sequences.rs` | sequences, windows and their batcher |
+//! | `panel.rs` | many series in one file: read in long or wide form, joined into one run's data |
 //! | `source.rs` | the data source, chosen once, and what it predicts and forecasts |
 //! | `forecast.rs` | closed-loop forecasts and the seasonal-naive baseline |
 //! | `metrics.rs` | error measures |
@@ -45,6 +46,7 @@ mod csv;
 mod error;
 mod forecast;
 mod metrics;
+mod panel;
 mod scaler;
 mod sequences;
 mod series;
@@ -54,12 +56,11 @@ mod time;
 mod tutorial;
 
 pub use backtest::{Case, Errors, MEASURES, origins, score};
-pub use csv::{
-    CsvError, Layout, MissingValues, Table, parse_csv, parse_csv_with_time, parse_series,
-};
+pub use csv::{CsvError, MissingValues, Table, parse_csv, parse_csv_with_time};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
+pub use panel::{Layout, Member, parse_series};
 pub use scaler::Scaler;
 pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
 pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};

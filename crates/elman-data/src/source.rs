@@ -6,8 +6,8 @@
 use std::ops::Range;
 
 use crate::{
-    ClosedLoop, DataError, Scaler, SequenceDataset, Series, SeriesSpec, SineDataset, SineWaves,
-    Table,
+    ClosedLoop, DataError, Member, Scaler, SequenceDataset, Series, SeriesSpec, SineDataset,
+    SineWaves, Table,
 };
 
 /// The data a run learns from.
@@ -38,16 +38,6 @@ pub enum DataSource {
         /// How to cut each.
         spec: SeriesSpec,
     },
-}
-
-/// One series of a [`Source::Panel`]: its name and its data, prepared on its own (scaled with
-/// its own training part).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    /// The series' name (its id in long form, its column in wide form).
-    pub id: String,
-    /// Its data, as if it were a run's only series.
-    pub data: RunData,
 }
 
 /// What the data of a run is, once prepared.
@@ -121,63 +111,7 @@ impl DataSource {
                     source: Source::Waves,
                 })
             }
-            DataSource::Panel { tables, spec } => {
-                let members = tables
-                    .into_iter()
-                    .map(|(id, mut table)| {
-                        // Each series is its own only input: the column, then the target.
-                        table.names.insert(0, table.names[0].clone());
-                        table.columns.insert(0, table.columns[0].clone());
-                        let data = DataSource::Series {
-                            table,
-                            spec: spec.clone(),
-                        }
-                        .prepare()
-                        .map_err(|err| match err {
-                            DataError::TooShort(why) => {
-                                DataError::TooShort(format!("series `{id}`: {why}"))
-                            }
-                            DataError::Time(why) => {
-                                DataError::Time(format!("series `{id}`: {why}"))
-                            }
-                            other => other,
-                        })?;
-                        Ok(Member { id, data })
-                    })
-                    .collect::<Result<Vec<_>, DataError>>()?;
-                let Some(first) = members.first() else {
-                    return Err(DataError::NoTrainingData("the file holds no series".into()));
-                };
-                // Every series' sequences together; where a short series has shorter ones, all
-                // are cut to the shortest (consecutive pieces, the rest of a sequence dropped).
-                let joined = |part: fn(&RunData) -> Option<&SequenceDataset>| {
-                    let parts: Vec<&SequenceDataset> =
-                        members.iter().filter_map(|m| part(&m.data)).collect();
-                    let steps = parts.iter().map(|d| d.seq_len()).min()?;
-                    let (d_input, d_output) = (parts[0].d_input(), parts[0].d_output());
-                    let items = parts
-                        .iter()
-                        .flat_map(|d| d.items())
-                        .flat_map(|item| {
-                            let pieces = item.inputs.len() / d_input / steps;
-                            (0..pieces).map(move |p| crate::SequenceItem {
-                                inputs: item.inputs[p * steps * d_input..(p + 1) * steps * d_input]
-                                    .to_vec(),
-                                targets: item.targets
-                                    [p * steps * d_output..(p + 1) * steps * d_output]
-                                    .to_vec(),
-                            })
-                        })
-                        .collect();
-                    Some(SequenceDataset::new(items, steps, d_input, d_output))
-                };
-                Ok(RunData {
-                    train: joined(|d| Some(&d.train)).expect("every series has training windows"),
-                    valid: joined(|d| d.valid.as_ref()),
-                    scaler: Scaler::identity(first.data.scaler.mean.len()),
-                    source: Source::Panel(members),
-                })
-            }
+            DataSource::Panel { tables, spec } => crate::panel::prepare(tables, &spec),
             DataSource::Series { table, spec } => {
                 let series = Series::new(&table, &spec)?;
                 let scaler = series.scaler();
@@ -449,54 +383,6 @@ mod tests {
             err.to_string().contains("keeps every one of the 10 waves"),
             "{err}"
         );
-    }
-
-    /// Two series of a panel, one shorter: each scaled on its own, their windows together;
-    /// the shorter one's validation windows are shorter, so the longer one's are cut into pieces
-    /// of their length; what the run shows is the first series'.
-    #[test]
-    fn a_panel_joins_its_series() {
-        let table = |n: usize, scale: f32| Table {
-            names: vec!["y".into()],
-            columns: vec![(0..n).map(|v| scale * (v as f32 * 0.3).sin()).collect()],
-            lines: (2..n + 2).collect(),
-            time: None,
-        };
-        let spec = SeriesSpec {
-            n_inputs: 1,
-            window: 8,
-            stride: 4,
-            test_steps: 4,
-            season: 0,
-            difference: 0,
-            valid_fraction: 0.2,
-        };
-        let tables = vec![
-            ("long".to_string(), table(60, 1.0)),
-            ("short".to_string(), table(20, 50.0)),
-        ];
-        let data = DataSource::Panel { tables, spec }.prepare().unwrap();
-        let members = data.members();
-        assert_eq!(members.len(), 2);
-        let (long, short) = (&members[0].data, &members[1].data);
-        assert_eq!(data.train.len(), long.train.len() + short.train.len());
-        // Validation: the long series' 11 rows give 8-step windows, the short one's 3 rows one
-        // of 2 steps; together, pieces of 2 steps, four from each long window.
-        let valid = |d: &RunData| d.valid.as_ref().unwrap().clone();
-        assert_eq!((valid(long).seq_len(), valid(short).seq_len()), (8, 2));
-        assert_eq!(valid(&data).seq_len(), 2);
-        assert_eq!(
-            valid(&data).len(),
-            4 * valid(long).len() + valid(short).len()
-        );
-        assert_eq!(
-            valid(&data).items()[1].inputs,
-            valid(long).items()[0].inputs[2..4]
-        );
-        // Each scaled on its own: the short series' values, 50 times larger, scale alike.
-        assert!(short.scaler.std[1] / long.scaler.std[1] > 10.0);
-        assert_eq!(data.one_step(), long.one_step());
-        assert_eq!(data.each_series()[1].0, "short");
     }
 
     /// A series of two input columns cannot be forecast in closed loop.

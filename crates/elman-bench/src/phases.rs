@@ -1,0 +1,139 @@
+//! `elman-bench --phases BACKEND HIDDEN`: where the time of one window of batched training goes
+//! on a device (batch 256, 64 steps, as the `batched` workload), one JSON line per phase in µs.
+//! Each phase runs on its own, repeated between two device syncs, its results summed so that
+//! nothing is left unexecuted; the sums add a small reduction to every phase alike.
+//!
+//! The phases are `bptt.rs`'s window on a GPU: the input projection, the forward recurrence
+//! kernel, the outputs and `dL/dh`, the backward recurrence kernel, the weight gradients (as one
+//! product over every row and as a product per step, summed), an Adam update of both matrices
+//! written as `optim.rs` writes it, and a read-back of one number.
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use elman_model::kernel;
+
+/// Times `phase`: three warm-up runs, then `reps` between two syncs; µs per run.
+fn time(device: &Device, reps: usize, phase: impl Fn() -> Tensor<2>) -> f64 {
+    let mut total: Option<Tensor<1>> = None;
+    let mut add = |t: Tensor<2>| {
+        let sum = t.sum();
+        total = Some(match total.take() {
+            Some(total) => total + sum,
+            None => sum,
+        });
+    };
+    for _ in 0..3 {
+        add(phase());
+    }
+    device.sync().expect("the device runs");
+    let started = Instant::now();
+    for _ in 0..reps {
+        add(phase());
+    }
+    device.sync().expect("the device runs");
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = total.expect("at least one run").into_scalar::<f32>();
+    assert!(total.is_finite() || total.is_nan(), "a number came back");
+    elapsed * 1e6 / reps as f64
+}
+
+/// The phases of one window at `d_hidden` on `device`: `(phase, µs)`.
+pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
+    let (batch, steps) = (256, 64);
+    let rows = batch * steps;
+    let normal = |shape: [usize; 2], std: f64| {
+        Tensor::<2>::random(shape, Distribution::Normal(0.0, std), device)
+    };
+    let scale = 1.0 / (d_hidden as f64).sqrt();
+    let (x, targets) = (normal([rows, 1], 1.0), normal([rows, 1], 1.0));
+    let (w1x, w1h, w2) = (
+        normal([1, d_hidden], 0.1),
+        normal([d_hidden, d_hidden], scale),
+        normal([d_hidden, 1], 0.1),
+    );
+    let h0 = Tensor::<2>::zeros([batch, d_hidden], device);
+    let p = x.clone().matmul(w1x.clone());
+    let h = kernel::recurrence_forward(p.clone(), w1h.clone(), h0.clone());
+    let dy = (h.clone().matmul(w2.clone()) - targets.clone()).mul_scalar(2.0 / rows as f64);
+    let g = dy.clone().matmul(w2.clone().transpose());
+    let da = kernel::recurrence_backward(h.clone(), g.clone(), w1h.clone(), batch);
+    let previous = Tensor::cat(
+        vec![h0.clone(), h.clone().slice(s![0..rows - batch, ..])],
+        0,
+    );
+    let xh = Tensor::cat(vec![x.clone(), previous], 1);
+    let per_step = |a: Tensor<2>, b: Tensor<2>| {
+        let ([_, m], [_, n]) = (a.dims(), b.dims());
+        let a = a.reshape([steps, batch, m]).swap_dims(1, 2);
+        a.matmul(b.reshape([steps, batch, n]))
+            .sum_dim(0)
+            .reshape([m, n])
+    };
+    let w1 = Tensor::cat(vec![w1x.clone(), w1h.clone()], 0);
+    let (m1, v1) = (w1.zeros_like(), w1.zeros_like());
+    let (m2, v2) = (w2.zeros_like(), w2.zeros_like());
+    let adam = |w: Tensor<2>, grad: Tensor<2>, m: Tensor<2>, v: Tensor<2>| {
+        let m = m.mul_scalar(0.9) + grad.clone().mul_scalar(0.1);
+        let v = v.mul_scalar(0.999) + grad.square().mul_scalar(0.001);
+        w - (m.div_scalar(0.1) / (v.div_scalar(0.001).sqrt().add_scalar(1e-8))).mul_scalar(1e-3)
+    };
+    let (grad_w1, grad_w2) = (
+        per_step(xh.clone(), da.clone()),
+        per_step(h.clone(), dy.clone()),
+    );
+    let reps = 20;
+    vec![
+        (
+            "projection",
+            time(device, reps, || x.clone().matmul(w1x.clone())),
+        ),
+        (
+            "forward recurrence",
+            time(device, reps, || {
+                kernel::recurrence_forward(p.clone(), w1h.clone(), h0.clone())
+            }),
+        ),
+        (
+            "outputs and dL/dh",
+            time(device, reps, || {
+                (h.clone().matmul(w2.clone()) - targets.clone())
+                    .mul_scalar(2.0 / rows as f64)
+                    .matmul(w2.clone().transpose())
+            }),
+        ),
+        (
+            "backward recurrence",
+            time(device, reps, || {
+                kernel::recurrence_backward(h.clone(), g.clone(), w1h.clone(), batch)
+            }),
+        ),
+        (
+            "dW1 as one product",
+            time(device, reps, || xh.clone().transpose().matmul(da.clone())),
+        ),
+        (
+            "dW1 per step, summed",
+            time(device, reps, || per_step(xh.clone(), da.clone())),
+        ),
+        (
+            "dW2 per step, summed",
+            time(device, reps, || per_step(h.clone(), dy.clone())),
+        ),
+        (
+            "Adam on W1 and W2",
+            time(device, reps, || {
+                let w2 = adam(w2.clone(), grad_w2.clone(), m2.clone(), v2.clone());
+                adam(w1.clone(), grad_w1.clone(), m1.clone(), v1.clone()) + w2.sum().reshape([1, 1])
+            }),
+        ),
+        (
+            "read back one number",
+            time(device, reps, || {
+                let value = w2.clone().sum().into_scalar::<f32>();
+                Tensor::<2>::from_data(TensorData::new(vec![value], [1, 1]), device)
+            }),
+        ),
+    ]
+}

@@ -1,0 +1,267 @@
+//! Many series in one file, one network: reading them in long or wide form ([`parse_series`])
+//! and joining their prepared data into one run's ([`prepare`]).
+
+use crate::csv::{fill_gaps, read_raw};
+use crate::{
+    CsvError, DataError, DataSource, MissingValues, RunData, Scaler, SequenceDataset, SeriesSpec,
+    Source, Table, parse_csv_with_time,
+};
+
+/// Many series in one file, each as a table of its one column `target` (and its time):
+/// `(id, table)` in the order the series first appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout<'a> {
+    /// Long form: a row per series and time, the column `id` naming the series and `target`
+    /// holding its value.
+    Long {
+        /// The column of series names.
+        id: &'a str,
+        /// The column of values.
+        target: &'a str,
+    },
+    /// Wide form: a column per series.
+    Wide {
+        /// The series' columns.
+        targets: &'a [String],
+    },
+}
+
+/// Reads the series of a file in `layout`: each one's values (gaps filled within the series),
+/// lines and time column. A row with no series name is an error (dropped with `skip`).
+pub fn parse_series(
+    bytes: &[u8],
+    layout: Layout<'_>,
+    time: Option<&str>,
+    missing: MissingValues,
+) -> Result<Vec<(String, Table)>, CsvError> {
+    match layout {
+        Layout::Wide { targets } => {
+            let picked: Vec<&str> = targets.iter().map(String::as_str).collect();
+            let table = parse_csv_with_time(bytes, &picked, time, missing)?;
+            Ok(table
+                .names
+                .iter()
+                .zip(&table.columns)
+                .map(|(name, column)| {
+                    let one = Table {
+                        names: vec![name.clone()],
+                        columns: vec![column.clone()],
+                        lines: table.lines.clone(),
+                        time: table.time.clone(),
+                    };
+                    (name.clone(), one)
+                })
+                .collect())
+        }
+        Layout::Long { id, target } => {
+            let texts: Vec<&str> = std::iter::once(id).chain(time).collect();
+            let raw = read_raw(bytes, &[target], &texts, missing)?;
+            let mut order: Vec<String> = Vec::new();
+            let mut rows: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+            for (row, name) in raw.texts[0].iter().enumerate() {
+                rows.entry(name.as_str())
+                    .or_insert_with(|| {
+                        order.push(name.clone());
+                        Vec::new()
+                    })
+                    .push(row);
+            }
+            order
+                .iter()
+                .map(|name| {
+                    let rows = &rows[name.as_str()];
+                    let lines: Vec<usize> = rows.iter().map(|&r| raw.lines[r]).collect();
+                    let values: Vec<Option<f32>> =
+                        rows.iter().map(|&r| raw.columns[0][r]).collect();
+                    let table = Table {
+                        names: vec![target.to_string()],
+                        columns: vec![fill_gaps(&values, target, &lines)?],
+                        time: time.map(|time| {
+                            (
+                                time.to_string(),
+                                rows.iter().map(|&r| raw.texts[1][r].clone()).collect(),
+                            )
+                        }),
+                        lines,
+                    };
+                    Ok((name.clone(), table))
+                })
+                .collect()
+        }
+    }
+}
+
+/// One series of a [`Source::Panel`]: its name and its data, prepared on its own (scaled with
+/// its own training part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The series' name (its id in long form, its column in wide form).
+    pub id: String,
+    /// Its data, as if it were a run's only series.
+    pub data: RunData,
+}
+
+/// The panel of `tables`, each series cut by `spec` and scaled on its own: the run's data, its
+/// training and validation sets every series' together.
+pub(crate) fn prepare(
+    tables: Vec<(String, Table)>,
+    spec: &SeriesSpec,
+) -> Result<RunData, DataError> {
+    let members = tables
+        .into_iter()
+        .map(|(id, mut table)| {
+            // Each series is its own only input: the column, then the target.
+            table.names.insert(0, table.names[0].clone());
+            table.columns.insert(0, table.columns[0].clone());
+            let data = DataSource::Series {
+                table,
+                spec: spec.clone(),
+            }
+            .prepare()
+            .map_err(|err| match err {
+                DataError::TooShort(why) => DataError::TooShort(format!("series `{id}`: {why}")),
+                DataError::Time(why) => DataError::Time(format!("series `{id}`: {why}")),
+                other => other,
+            })?;
+            Ok(Member { id, data })
+        })
+        .collect::<Result<Vec<_>, DataError>>()?;
+    let Some(first) = members.first() else {
+        return Err(DataError::NoTrainingData("the file holds no series".into()));
+    };
+    // Every series' sequences together; where a short series has shorter ones, all
+    // are cut to the shortest (consecutive pieces, the rest of a sequence dropped).
+    let joined = |part: fn(&RunData) -> Option<&SequenceDataset>| {
+        let parts: Vec<&SequenceDataset> = members.iter().filter_map(|m| part(&m.data)).collect();
+        let steps = parts.iter().map(|d| d.seq_len()).min()?;
+        let (d_input, d_output) = (parts[0].d_input(), parts[0].d_output());
+        let items = parts
+            .iter()
+            .flat_map(|d| d.items())
+            .flat_map(|item| {
+                let pieces = item.inputs.len() / d_input / steps;
+                (0..pieces).map(move |p| crate::SequenceItem {
+                    inputs: item.inputs[p * steps * d_input..(p + 1) * steps * d_input].to_vec(),
+                    targets: item.targets[p * steps * d_output..(p + 1) * steps * d_output]
+                        .to_vec(),
+                })
+            })
+            .collect();
+        Some(SequenceDataset::new(items, steps, d_input, d_output))
+    };
+    Ok(RunData {
+        train: joined(|d| Some(&d.train)).expect("every series has training windows"),
+        valid: joined(|d| d.valid.as_ref()),
+        scaler: Scaler::identity(first.data.scaler.mean.len()),
+        source: Source::Panel(members),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long form: rows grouped by series in the order they first appear, a gap filled within
+    /// its own series; wide form: a table per column; a row with no series name is named.
+    #[test]
+    fn many_series_long_and_wide() {
+        let long = b"id,t,v\na,1,1\nb,1,10\na,2,\nb,2,20\na,3,3\n";
+        let layout = Layout::Long {
+            id: "id",
+            target: "v",
+        };
+        let series = parse_series(long, layout, Some("t"), MissingValues::Interpolate).unwrap();
+        let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(series[0].1.columns[0], [1.0, 2.0, 3.0]);
+        assert_eq!(series[0].1.lines, [2, 4, 6]);
+        assert_eq!(series[1].1.columns[0], [10.0, 20.0]);
+        assert_eq!(series[1].1.time.as_ref().unwrap().1, ["1", "2"]);
+
+        let wide = b"t,a,b\n1,1,10\n2,2,20\n";
+        let targets = ["b".to_string(), "a".to_string()];
+        let series = parse_series(
+            wide,
+            Layout::Wide { targets: &targets },
+            None,
+            MissingValues::Error,
+        )
+        .unwrap();
+        assert_eq!(series[0].0, "b");
+        assert_eq!(series[0].1.columns, [vec![10.0, 20.0]]);
+        assert_eq!(series[1].1.names, ["a"]);
+
+        let unnamed = b"id,v\na,1\n,2\n";
+        let err = parse_series(unnamed, layout_v(), None, MissingValues::Error).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: column `id` has no value (this column needs a value in every row, or `skip` for missing values)"
+        );
+        let err = parse_series(
+            unnamed,
+            Layout::Long {
+                id: "series",
+                target: "v",
+            },
+            None,
+            MissingValues::Error,
+        )
+        .unwrap_err();
+        assert!(matches!(err, CsvError::UnknownColumn { .. }), "{err}");
+    }
+
+    fn layout_v() -> Layout<'static> {
+        Layout::Long {
+            id: "id",
+            target: "v",
+        }
+    }
+
+    /// Two series of a panel, one shorter: each scaled on its own, their windows together;
+    /// the shorter one's validation windows are shorter, so the longer one's are cut into pieces
+    /// of their length; what the run shows is the first series'.
+    #[test]
+    fn a_panel_joins_its_series() {
+        let table = |n: usize, scale: f32| Table {
+            names: vec!["y".into()],
+            columns: vec![(0..n).map(|v| scale * (v as f32 * 0.3).sin()).collect()],
+            lines: (2..n + 2).collect(),
+            time: None,
+        };
+        let spec = SeriesSpec {
+            n_inputs: 1,
+            window: 8,
+            stride: 4,
+            test_steps: 4,
+            season: 0,
+            difference: 0,
+            valid_fraction: 0.2,
+        };
+        let tables = vec![
+            ("long".to_string(), table(60, 1.0)),
+            ("short".to_string(), table(20, 50.0)),
+        ];
+        let data = DataSource::Panel { tables, spec }.prepare().unwrap();
+        let members = data.members();
+        assert_eq!(members.len(), 2);
+        let (long, short) = (&members[0].data, &members[1].data);
+        assert_eq!(data.train.len(), long.train.len() + short.train.len());
+        // Validation: the long series' 11 rows give 8-step windows, the short one's 3 rows one
+        // of 2 steps; together, pieces of 2 steps, four from each long window.
+        let valid = |d: &RunData| d.valid.as_ref().unwrap().clone();
+        assert_eq!((valid(long).seq_len(), valid(short).seq_len()), (8, 2));
+        assert_eq!(valid(&data).seq_len(), 2);
+        assert_eq!(
+            valid(&data).len(),
+            4 * valid(long).len() + valid(short).len()
+        );
+        assert_eq!(
+            valid(&data).items()[1].inputs,
+            valid(long).items()[0].inputs[2..4]
+        );
+        // Each scaled on its own: the short series' values, 50 times larger, scale alike.
+        assert!(short.scaler.std[1] / long.scaler.std[1] > 10.0);
+        assert_eq!(data.one_step(), long.one_step());
+        assert_eq!(data.each_series()[1].0, "short");
+    }
+}
