@@ -50,6 +50,16 @@ fn serial(t: &CubeTensor, d_hidden: usize) -> bool {
 /// up to 64 (`tests::the_gpu_recurrence_is_the_flex_recurrence`).
 pub(super) const SERIAL_MAX: usize = 64;
 
+/// Units per hidden neuron in the workgroup layout of the recurrence kernels: up to 4, as many
+/// as the device's workgroups hold (`max_units`).
+fn parts(max_units: &u32, d_hidden: usize) -> usize {
+    #[cfg(test)]
+    if let Some(forced) = tests::FORCE_PARTS.with(|f| f.get()) {
+        return forced;
+    }
+    (*max_units as usize / d_hidden.max(1)).clamp(1, 4)
+}
+
 /// Units per workgroup of the kernels that run a unit per sequence.
 const SERIAL_UNITS: u32 = 32;
 
@@ -70,6 +80,7 @@ macro_rules! launch_recurrence {
         let client = tensors[0].client.clone();
         let dtype = dtype_to_storage_type(tensors[0].dtype);
         let serial = serial(&tensors[0], d_hidden);
+        let tensors_client_props = tensors[0].client.properties().hardware.max_units_per_cube;
         let [a, b, c, d] = tensors.map(CubeTensor::into_tensor_arg);
         let (steps, sequences) = ((rows / batch) as u32, batch as u32);
         if serial {
@@ -79,10 +90,11 @@ macro_rules! launch_recurrence {
                 &client, count, dim, a, b, c, d, steps, sequences, d_hidden, dtype,
             );
         } else {
+            let parts = parts(&tensors_client_props, d_hidden);
             let count = CubeCount::Static(sequences, 1, 1);
-            let dim = CubeDim::new_1d(d_hidden as u32);
+            let dim = CubeDim::new_1d((d_hidden * parts) as u32);
             $parallel::launch(
-                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, dtype,
+                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, parts, dtype,
             );
         }
     }};

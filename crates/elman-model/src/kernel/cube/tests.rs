@@ -8,6 +8,8 @@ use crate::{ElmanConfig, ElmanWeights};
 thread_local! {
     /// Forces the layout of the recurrence kernels in this test thread (see [`super::serial`]).
     pub(super) static FORCE_SERIAL: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+    /// Forces the units per neuron of the workgroup layout in this test thread.
+    pub(super) static FORCE_PARTS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
 fn wgpu() -> Device {
@@ -115,10 +117,13 @@ fn the_gpu_step_is_the_flex_step() {
 #[test]
 fn the_gpu_recurrence_is_the_flex_recurrence() {
     use super::super::{recurrence_backward, recurrence_forward};
-    let serial = [1, 33, 64].map(|h| (h, true));
-    let parallel = [1, 33, 64, 128, 256].map(|h| (h, false));
-    for (d_hidden, serial) in serial.into_iter().chain(parallel) {
+    let serial = [1, 33, 64].map(|h| (h, true, 1));
+    let parallel = [1, 33, 64, 128, 256].map(|h| (h, false, 1));
+    // Several units per neuron, with parts of unequal length (33 in 2, 3 and 4 parts).
+    let parted = [(33, 2), (33, 3), (33, 4), (64, 4), (256, 4), (6, 4)].map(|(h, p)| (h, false, p));
+    for (d_hidden, serial, parts) in serial.into_iter().chain(parallel).chain(parted) {
         FORCE_SERIAL.with(|f| f.set(Some(serial)));
+        FORCE_PARTS.with(|f| f.set(Some(parts)));
         let (batch, steps) = (3, 5);
         let rows = batch * steps;
         let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
@@ -146,11 +151,12 @@ fn the_gpu_recurrence_is_the_flex_recurrence() {
         };
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
         let layout = if serial { "a unit" } else { "a workgroup" };
-        let what = format!("at hidden {d_hidden}, {layout} per sequence");
+        let what = format!("at hidden {d_hidden}, {layout} per sequence, {parts} part(s)");
         close(&gpu.0, &cpu.0, 1e-5, &format!("states {what}"));
         close(&gpu.1, &cpu.1, 1e-5, &format!("dL/da {what}"));
     }
     FORCE_SERIAL.with(|f| f.set(None));
+    FORCE_PARTS.with(|f| f.set(None));
 }
 
 /// The kernel writes into weights nothing else holds, and copies weights that are shared:
