@@ -1,0 +1,137 @@
+"""elman against darts' RNNModel on the project's real series, as a new user of each would run
+them: sizes, epochs, batch, learning rate and the held-out span taken from our configs
+(`configs/co2.toml`, `configs/sunspots.toml`), five seeds each side, the held-out span forecast
+in closed loop and scored by MASE (the mean absolute error over the in-sample MAE of the
+seasonal-naive forecast, `elman`'s definition), with each side's wall time on the CPU.
+
+elman runs as its users run it (`elman train`, then `elman generate`, its own scaling and, for
+CO2, its differencing); darts runs `RNNModel` on the series scaled by its `Scaler`, its
+`input_chunk_length` our window.
+
+Prints one JSON line per run, then the medians per series, side and cell:
+
+    python3 bench/darts/compare.py --elman target/release/elman [--seeds 5] [--models RNN,LSTM]
+
+Needs `pip install -r bench/darts/requirements.txt` (darts with PyTorch).
+"""
+import argparse, json, math, os, statistics, subprocess, sys, tempfile, time, tomllib
+
+import numpy as np
+import pandas as pd
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def settings(name):
+    """The config's settings that both sides share."""
+    path = os.path.join(ROOT, "configs", f"{name}.toml")
+    with open(path, "rb") as f:
+        config = tomllib.load(f)
+    csv, model, train = config["csv"], config["model"], config["train"]
+    return {
+        "config": path,
+        "file": os.path.normpath(os.path.join(os.path.dirname(path), csv["path"])),
+        "target": csv["target"],
+        "window": csv["window"],
+        "test_steps": csv["test_steps"],
+        "season": csv.get("season", 0),
+        "hidden": model["d_hidden"],
+        "epochs": train["n_epochs"],
+        "lr": train["lr"],
+        "batch": train["batch_size"],
+    }
+
+
+def series_values(s):
+    """The target column, gaps filled linearly (as `missing = "interpolate"` does)."""
+    frame = pd.read_csv(s["file"])
+    return frame[s["target"]].astype(float).interpolate(limit_area="inside").to_numpy()
+
+
+def mase(truth, predicted, history, season):
+    m = max(season, 1)
+    scale = np.mean(np.abs(history[m:] - history[:-m]))
+    return float(np.mean(np.abs(np.asarray(truth) - np.asarray(predicted))) / scale)
+
+
+def ours(elman, s, seed, work):
+    """`elman train` and `elman generate` on the config: (MASE, seasonal-naive MASE, seconds)."""
+    run, gen = os.path.join(work, f"run{seed}"), os.path.join(work, f"gen{seed}")
+    started = time.perf_counter()
+    for args in (["train", "--config", s["config"], "--seed", str(seed), "--out", run],
+                 ["generate", "--from", run, "--out", gen]):
+        subprocess.run([elman, *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    with open(os.path.join(gen, "metrics.json")) as f:
+        metrics = json.load(f)
+    return metrics["forecast_mase"], metrics["baseline_mase"], seconds
+
+
+def darts_side(kind, s, values, seed):
+    """darts' RNNModel of cell `kind` on the same split: (MASE, seconds)."""
+    from darts import TimeSeries
+    from darts.dataprocessing.transformers import Scaler
+    from darts.models import RNNModel
+
+    history, truth = values[: -s["test_steps"]], values[-s["test_steps"]:]
+    started = time.perf_counter()
+    scaler = Scaler()
+    train = scaler.fit_transform(TimeSeries.from_values(history.astype(np.float32)))
+    model = RNNModel(
+        model=kind,
+        input_chunk_length=s["window"],
+        training_length=s["window"] + 1,
+        hidden_dim=s["hidden"],
+        n_rnn_layers=1,
+        batch_size=s["batch"],
+        n_epochs=s["epochs"],
+        optimizer_kwargs={"lr": s["lr"]},
+        random_state=seed,
+        pl_trainer_kwargs={"accelerator": "cpu", "enable_progress_bar": False,
+                           "enable_model_summary": False, "logger": False},
+    )
+    model.fit(train, verbose=False)
+    predicted = scaler.inverse_transform(model.predict(s["test_steps"], verbose=False))
+    seconds = time.perf_counter() - started
+    return mase(truth, predicted.values().ravel(), history, s["season"]), seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--elman", required=True, help="the elman binary (a release build)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--series", default="co2,sunspots")
+    parser.add_argument("--models", default="RNN,LSTM", help="darts' cells to run")
+    args = parser.parse_args()
+    results = []
+    for name in args.series.split(","):
+        s = settings(name)
+        values = series_values(s)
+        with tempfile.TemporaryDirectory() as work:
+            for seed in range(1, args.seeds + 1):
+                score, naive, seconds = ours(args.elman, s, seed, work)
+                for side, cell, value in (("elman", "elman", score), ("seasonal-naive", "-", naive)):
+                    line = {"series": name, "side": side, "cell": cell, "seed": seed,
+                            "mase": value, "seconds": seconds if side == "elman" else 0.0}
+                    results.append(line)
+                    print(json.dumps(line), flush=True)
+        for kind in [k for k in args.models.split(",") if k]:
+            for seed in range(1, args.seeds + 1):
+                score, seconds = darts_side(kind, s, values, seed)
+                line = {"series": name, "side": "darts", "cell": kind, "seed": seed,
+                        "mase": score, "seconds": seconds}
+                results.append(line)
+                print(json.dumps(line), flush=True)
+    print("\n| series | side | cell | median MASE | median seconds |", file=sys.stderr)
+    print("|---|---|---|---|---|", file=sys.stderr)
+    keys = sorted({(r["series"], r["side"], r["cell"]) for r in results})
+    for series, side, cell in keys:
+        rows = [r for r in results if (r["series"], r["side"], r["cell"]) == (series, side, cell)]
+        m = statistics.median(r["mase"] for r in rows)
+        t = statistics.median(r["seconds"] for r in rows)
+        print(f"| {series} | {side} | {cell} | {m:.3f} | {t:.2f} |", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
