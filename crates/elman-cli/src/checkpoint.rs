@@ -124,7 +124,8 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
     let config = RunConfig::from_toml(field("config")?, "the checkpoint's config")?;
 
     let file = SafeTensors::deserialize(bytes).context("not a safetensors file")?;
-    let weights = |prefix: &str| files::weights_in(&file, prefix);
+    let model = config.model_config();
+    let weights = |prefix: &str| files::weights_in(&file, prefix, model.cell, model.bias);
     let current = weights("")?.context("the checkpoint has no weights `w1` and `w2`")?;
     let best = match (history.best_epoch, weights("best.")?) {
         (Some(epoch), Some(best)) => Some((epoch, best)),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use elman_model::ElmanWeights;
+use elman_model::{Cell, ElmanWeights};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::atomic;
@@ -25,7 +25,17 @@ pub fn weights_to_safetensors(weights: &ElmanWeights) -> Result<Vec<u8>> {
             TensorView::new(Dtype::F32, weights.w2_shape.to_vec(), &w2)?,
         ),
     ];
-    let metadata = HashMap::from([("format".to_string(), "elman".to_string())]);
+    // One entry, so that the same weights give the same bytes (safetensors writes a map's
+    // entries in its own order): `elman`, or `elman cell=lstm bias=true` for the other kinds.
+    let mut format = "elman".to_string();
+    if weights.cell != Cell::Elman || weights.bias {
+        format.push_str(&format!(
+            " cell={} bias={}",
+            weights.cell.name(),
+            weights.bias
+        ));
+    }
+    let metadata = HashMap::from([("format".to_string(), format)]);
     Ok(safetensors::serialize(tensors, Some(metadata))?)
 }
 
@@ -38,6 +48,25 @@ pub fn read_weights(path: &Path) -> Result<ElmanWeights> {
 
 /// Parses weights from safetensors bytes.
 pub fn weights_from_safetensors(bytes: &[u8]) -> Result<ElmanWeights> {
+    // The cell and bias the matrices are for (files before cells: the tutorial's).
+    let (_, header) = SafeTensors::read_metadata(bytes).context("not a safetensors file")?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let format = metadata
+        .get("format")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let field = |key: &str| {
+        format
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+    };
+    let cell = match field("cell") {
+        None | Some("elman") => Cell::Elman,
+        Some("lstm") => Cell::Lstm,
+        Some("gru") => Cell::Gru,
+        Some(other) => bail!("unknown cell `{other}` (expected elman, lstm or gru)"),
+    };
+    let bias = field("bias") == Some("true");
     let file = SafeTensors::deserialize(bytes).context("not a safetensors file")?;
     for name in ["w1", "w2"] {
         if file.tensor(name).is_err() {
@@ -47,7 +76,7 @@ pub fn weights_from_safetensors(bytes: &[u8]) -> Result<ElmanWeights> {
             );
         }
     }
-    Ok(weights_in(&file, "")?.expect("both tensors are there"))
+    Ok(weights_in(&file, "", cell, bias)?.expect("both tensors are there"))
 }
 
 /// The f32 matrix `name` of a safetensors file (f64 is narrowed), or `None` when it has none.
@@ -75,9 +104,14 @@ pub fn matrix(file: &SafeTensors<'_>, name: &str) -> Result<Option<(Vec<f32>, [u
     Ok(Some((values, shape)))
 }
 
-/// The weights `{prefix}w1` and `{prefix}w2` of a safetensors file, checked, or `None` when
-/// either is missing.
-pub fn weights_in(file: &SafeTensors<'_>, prefix: &str) -> Result<Option<ElmanWeights>> {
+/// The weights `{prefix}w1` and `{prefix}w2` of a safetensors file, read as `cell`'s (with or
+/// without biases), checked, or `None` when either is missing.
+pub fn weights_in(
+    file: &SafeTensors<'_>,
+    prefix: &str,
+    cell: Cell,
+    bias: bool,
+) -> Result<Option<ElmanWeights>> {
     let (Some((w1, w1_shape)), Some((w2, w2_shape))) = (
         matrix(file, &format!("{prefix}w1"))?,
         matrix(file, &format!("{prefix}w2"))?,
@@ -89,6 +123,8 @@ pub fn weights_in(file: &SafeTensors<'_>, prefix: &str) -> Result<Option<ElmanWe
         w1_shape,
         w2,
         w2_shape,
+        cell,
+        bias,
     };
     weights.validate()?;
     Ok(Some(weights))

@@ -44,6 +44,17 @@ pub struct ModelSection {
     pub w1_std: f64,
     /// Standard deviation of the initial `W2`.
     pub w2_std: f64,
+    /// The recurrent cell: "elman" (the tutorial's), "lstm" or "gru".
+    #[serde(skip_serializing_if = "is_elman")]
+    pub cell: elman_model::Cell,
+    /// A bias for the hidden layer and the output (the tutorial's network has none).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bias: bool,
+}
+
+/// Whether `cell` is the tutorial's (left out of a written config).
+fn is_elman(cell: &elman_model::Cell) -> bool {
+    *cell == elman_model::Cell::Elman
 }
 
 /// `[data]`: `seq_len + 1` points of `sin` from `start` to `end`.
@@ -179,6 +190,8 @@ impl Default for ModelSection {
             d_hidden: model.d_hidden,
             w1_std: model.w1_std,
             w2_std: model.w2_std,
+            cell: model.cell,
+            bias: model.bias,
         }
     }
 }
@@ -282,6 +295,8 @@ impl RunConfig {
             d_hidden: self.model.d_hidden,
             w1_std: self.model.w1_std,
             w2_std: self.model.w2_std,
+            cell: self.model.cell,
+            bias: self.model.bias,
             ..elman_model::ElmanConfig::default()
         }
     }

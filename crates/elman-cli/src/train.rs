@@ -68,7 +68,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             Start::Resume(checkpoint.state)
         }
         (None, Some(path)) => {
-            let weights = files::read_weights(path)?;
+            // Matrices for the run's cell: their shapes must fit it.
+            let weights =
+                files::read_weights(path)?.with_kind(model_config.cell, model_config.bias);
             weights
                 .check_fits(&model_config)
                 .with_context(|| format!("weights {}", path.display()))?;
@@ -95,7 +97,7 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         data.train.items().len(),
         data.train.seq_len(),
         train_config
-            .gradient_path()
+            .gradient_path_for(&model_config)
             .on(&device, config.model.d_hidden)
     );
 

@@ -55,8 +55,12 @@ pub mod kernel {
         unreachable!("the Flex kernels are not compiled in")
     }
 }
+mod cells;
+#[cfg(test)]
+mod cells_tests;
 mod weights;
 
+pub use cells::Cell;
 pub use weights::{ElmanWeights, WeightsError};
 
 use burn::module::Param;
@@ -78,6 +82,11 @@ pub struct ElmanConfig {
     pub w1_std: f64,
     /// Standard deviation of the normal draw of `W2`.
     pub w2_std: f64,
+    /// The recurrent cell (the tutorial's: Elman).
+    pub cell: Cell,
+    /// A bias for the hidden layer and the output (the tutorial has none): a constant `1` in
+    /// the input layer and after the hidden layer, its weights a row of `W1` and of `W2`.
+    pub bias: bool,
 }
 
 impl Default for ElmanConfig {
@@ -88,19 +97,25 @@ impl Default for ElmanConfig {
             d_output: 1,
             w1_std: 0.4,
             w2_std: 0.3,
+            cell: Cell::Elman,
+            bias: false,
         }
     }
 }
 
 impl ElmanConfig {
-    /// The shape of `W1`: `[d_input + d_hidden, d_hidden]`.
+    /// The shape of `W1`: `[d_input + d_hidden, d_hidden]` for the tutorial's cell; a row more
+    /// with a bias, and a column block per gate.
     pub fn w1_shape(&self) -> [usize; 2] {
-        [self.d_input + self.d_hidden, self.d_hidden]
+        [
+            self.d_input + usize::from(self.bias) + self.d_hidden,
+            self.cell.gates() * self.d_hidden,
+        ]
     }
 
-    /// The shape of `W2`: `[d_hidden, d_output]`.
+    /// The shape of `W2`: `[d_hidden, d_output]`, a row more with a bias.
     pub fn w2_shape(&self) -> [usize; 2] {
-        [self.d_hidden, self.d_output]
+        [self.d_hidden + usize::from(self.bias), self.d_output]
     }
 
     /// Draws the initial weights from `seed` on the host and puts them on `device`.
@@ -109,27 +124,43 @@ impl ElmanConfig {
     }
 }
 
-/// The Elman network: two weight matrices and nothing else.
+/// The Elman network: two weight matrices and nothing else (for the other cells of [`Cell`],
+/// the same two matrices, wider).
 #[derive(Module, Debug)]
 pub struct Elman {
     /// Input layer (inputs, then context) to hidden layer: `[d_input + d_hidden, d_hidden]`.
     pub w1: Param<Tensor<2>>,
     /// Hidden layer to output: `[d_hidden, d_output]`.
     pub w2: Param<Tensor<2>>,
+    /// The recurrent cell.
+    #[module(skip)]
+    pub cell: Cell,
+    /// Whether the layers have a bias (a row of each matrix).
+    #[module(skip)]
+    pub bias: bool,
 }
 
-/// The recurrent state carried from one step to the next: the context neurons.
+/// The recurrent state carried from one step to the next: the context neurons (and an LSTM's
+/// memory cell).
 #[derive(Debug, Clone)]
 pub struct ElmanState {
     /// `h_{t}`: `[batch, d_hidden]`.
     pub context: Tensor<2>,
+    /// An LSTM's memory `c_t`, `[batch, d_hidden]` (`None`: zeros, and for the other cells).
+    pub memory: Option<Tensor<2>>,
 }
 
 impl ElmanState {
     /// The zero context each epoch and each prediction starts from: `[batch, d_hidden]`.
     pub fn zeros(batch: usize, d_hidden: usize, device: &Device) -> Self {
+        Self::of(Tensor::zeros([batch, d_hidden], device))
+    }
+
+    /// The state of a context alone (no memory cell, or a zero one).
+    pub fn of(context: Tensor<2>) -> Self {
         Self {
-            context: Tensor::zeros([batch, d_hidden], device),
+            context,
+            memory: None,
         }
     }
 
@@ -137,6 +168,7 @@ impl ElmanState {
     pub fn detach(self) -> Self {
         Self {
             context: self.context.detach(),
+            memory: self.memory.map(Tensor::detach),
         }
     }
 }
@@ -144,12 +176,18 @@ impl ElmanState {
 impl Elman {
     /// Number of input features.
     pub fn d_input(&self) -> usize {
-        self.w1.dims()[0] - self.d_hidden()
+        self.w1.dims()[0] - usize::from(self.bias) - self.d_hidden()
     }
 
     /// Number of hidden (and context) neurons.
     pub fn d_hidden(&self) -> usize {
-        self.w1.dims()[1]
+        self.w1.dims()[1] / self.cell.gates()
+    }
+
+    /// Whether this is the tutorial's network: the Elman cell without biases, the one the
+    /// hand-derived gradients and the kernels are written for.
+    pub fn is_tutorial_cell(&self) -> bool {
+        self.cell == Cell::Elman && !self.bias
     }
 
     /// Number of outputs.
@@ -170,12 +208,15 @@ impl Elman {
             [batch, self.d_hidden()],
             "context shape"
         );
+        if !self.is_tutorial_cell() {
+            return self.gated_step(input, state);
+        }
         // The input layer: the inputs, then the context neurons.
         let xh = Tensor::cat(vec![input, state.context], 1); // [batch, d_input + d_hidden]
         // tanh through the Flex kernel when it applies (not under autodiff), Burn's otherwise.
         let context = kernel::tanh(xh.matmul(self.w1.val())); // [batch, d_hidden]
         let output = context.clone().matmul(self.w2.val()); // [batch, d_output]
-        (output, ElmanState { context })
+        (output, ElmanState::of(context))
     }
 
     /// A run of `steps` time steps: [`Elman::step`] repeated, the outputs stacked.
@@ -221,12 +262,15 @@ mod tests {
             w1_shape: [2, 1],
             w2: vec![3.0],
             w2_shape: [1, 1],
+            cell: Cell::Elman,
+            bias: false,
         };
         let model = weights.to_module(&device);
         let input = Tensor::from_data(TensorData::new(vec![0.5f32], [1, 1]), &device);
-        let state = ElmanState {
-            context: Tensor::from_data(TensorData::new(vec![0.2f32], [1, 1]), &device),
-        };
+        let state = ElmanState::of(Tensor::from_data(
+            TensorData::new(vec![0.2f32], [1, 1]),
+            &device,
+        ));
         let (output, state) = model.step(input, state);
         let h = to_vec(state.context)[0];
         let y = to_vec(output)[0];
@@ -270,9 +314,11 @@ mod tests {
         let device = Device::flex();
         let model = config.init(4, &device);
         let inputs = Tensor::<3>::random([3, 4, 2], burn::tensor::Distribution::Default, &device);
-        let start = ElmanState {
-            context: Tensor::random([3, 5], burn::tensor::Distribution::Default, &device),
-        };
+        let start = ElmanState::of(Tensor::random(
+            [3, 5],
+            burn::tensor::Distribution::Default,
+            &device,
+        ));
         let (outputs, end) = model.forward(inputs.clone(), start.clone());
         assert_eq!(outputs.dims(), [3, 4, 3]);
         let mut state = start;

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::{Elman, ElmanConfig};
+use crate::{Cell, Elman, ElmanConfig};
 
 /// The weights of an [`Elman`] network on the host, row-major `f32`.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,10 @@ pub struct ElmanWeights {
     pub w2: Vec<f32>,
     /// `W2`'s shape.
     pub w2_shape: [usize; 2],
+    /// The cell the matrices are for (see [`Cell`]).
+    pub cell: Cell,
+    /// Whether the matrices hold a bias row each.
+    pub bias: bool,
 }
 
 /// Why a set of weights does not fit a network.
@@ -75,7 +79,15 @@ impl ElmanWeights {
             w1_shape,
             w2,
             w2_shape,
+            cell: config.cell,
+            bias: config.bias,
         }
+    }
+
+    /// These matrices read as weights of `cell`, with or without biases (a file of weights
+    /// holds the matrices; the run's settings say which network they are).
+    pub fn with_kind(self, cell: Cell, bias: bool) -> Self {
+        Self { cell, bias, ..self }
     }
 
     /// Checks that the shapes describe one network and that the values fill them.
@@ -94,8 +106,13 @@ impl ElmanWeights {
                 });
             }
         }
-        let d_hidden = self.w1_shape[1];
-        if self.w1_shape[0] <= d_hidden || self.w2_shape[0] != d_hidden || self.w2_shape[1] == 0 {
+        let (gates, bias) = (self.cell.gates(), usize::from(self.bias));
+        let d_hidden = self.w1_shape[1] / gates;
+        if !self.w1_shape[1].is_multiple_of(gates)
+            || self.w1_shape[0] <= d_hidden + bias
+            || self.w2_shape[0] != d_hidden + bias
+            || self.w2_shape[1] == 0
+        {
             return Err(WeightsError::Mismatch {
                 w1: self.w1_shape,
                 w2: self.w2_shape,
@@ -124,10 +141,13 @@ impl ElmanWeights {
 
     /// The sizes these weights describe, with `config`'s initial scales.
     pub fn config(&self) -> ElmanConfig {
+        let d_hidden = self.w1_shape[1] / self.cell.gates();
         ElmanConfig {
-            d_input: self.w1_shape[0] - self.w1_shape[1],
-            d_hidden: self.w1_shape[1],
+            d_input: self.w1_shape[0] - usize::from(self.bias) - d_hidden,
+            d_hidden,
             d_output: self.w2_shape[1],
+            cell: self.cell,
+            bias: self.bias,
             ..ElmanConfig::default()
         }
     }
@@ -144,6 +164,8 @@ impl ElmanWeights {
         Elman {
             w1: Param::from_data(TensorData::new(self.w1.clone(), self.w1_shape), device),
             w2: Param::from_data(TensorData::new(self.w2.clone(), self.w2_shape), device),
+            cell: self.cell,
+            bias: self.bias,
         }
     }
 
@@ -165,6 +187,8 @@ impl ElmanWeights {
             w1_shape,
             w2,
             w2_shape,
+            cell: model.cell,
+            bias: model.bias,
         }
     }
 }

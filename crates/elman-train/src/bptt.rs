@@ -316,12 +316,8 @@ mod tests {
 
                 let ad = device.clone().autodiff();
                 let model = weights.to_module(&ad);
-                let (out, last) = model.forward(
-                    x.clone().autodiff(),
-                    ElmanState {
-                        context: h.clone().autodiff(),
-                    },
-                );
+                let (out, last) =
+                    model.forward(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
                 let squares = (out - y.clone().autodiff()).square().sum();
                 let value = match loss {
                     LossKind::HalfSumSquares => squares.div_scalar(2.0),
@@ -374,6 +370,7 @@ mod tests {
                 d_output,
                 w1_std: 0.5 / (d_hidden as f64).sqrt(),
                 w2_std: 0.3,
+                ..ElmanConfig::default()
             };
             let weights = ElmanWeights::init(&config, 3);
             let values = |n: usize, seed: f32| -> Vec<f32> {
@@ -399,9 +396,10 @@ mod tests {
             let model = weights.to_module(&cpu);
             let (out, last) = model.forward(
                 data(&inputs, d_input, &cpu),
-                ElmanState {
-                    context: Tensor::from_data(TensorData::new(h0, [batch, d_hidden]), &cpu),
-                },
+                ElmanState::of(Tensor::from_data(
+                    TensorData::new(h0, [batch, d_hidden]),
+                    &cpu,
+                )),
             );
             let value = (out - data(&targets, d_output, &cpu))
                 .square()

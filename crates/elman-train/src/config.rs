@@ -83,6 +83,17 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// [`TrainConfig::gradient_path`] for a network of `model`'s cell: the hand-derived paths
+    /// are written for the tutorial's cell (Elman, no biases); the gated cells and biases
+    /// learn through autodiff.
+    pub fn gradient_path_for(&self, model: &elman_model::ElmanConfig) -> GradientPath {
+        if model.cell == elman_model::Cell::Elman && !model.bias {
+            self.gradient_path()
+        } else {
+            GradientPath::Autodiff
+        }
+    }
+
     /// The path [`crate::fit`] takes with this configuration.
     pub fn gradient_path(&self) -> GradientPath {
         match (self.fused, self.batch_size, self.bptt) {

@@ -71,7 +71,7 @@ pub fn fit<N: Next>(
         ),
     };
 
-    let path = config.gradient_path();
+    let path = config.gradient_path_for(&model_config);
     let steps = match path {
         GradientPath::Fused => fused::steps(train, model_config.d_hidden, &device),
         GradientPath::HandBptt | GradientPath::Autodiff => Vec::new(),

@@ -294,12 +294,8 @@ mod tests {
 
                 let ad = device.clone().autodiff();
                 let model = weights.to_module(&ad);
-                let (pred, next) = model.step(
-                    x.clone().autodiff(),
-                    ElmanState {
-                        context: h.clone().autodiff(),
-                    },
-                );
+                let (pred, next) =
+                    model.step(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
                 let residual = pred - target.clone().autodiff();
                 let squares = residual.clone().square().sum();
                 let value = match loss {

@@ -14,7 +14,8 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     let batcher = SequenceBatcher::for_dataset(data);
     let mut total: Option<Tensor<1>> = None;
     let d_hidden = model.d_hidden();
-    let in_kernels = elman_model::kernel::recurrence_available(&device, d_hidden);
+    let in_kernels =
+        model.is_tutorial_cell() && elman_model::kernel::recurrence_available(&device, d_hidden);
     for items in data.items().chunks(256) {
         let batch = batcher.batch(items.to_vec(), &device);
         let state = ElmanState::zeros(items.len(), d_hidden, &device);

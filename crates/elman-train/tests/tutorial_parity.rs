@@ -36,6 +36,8 @@ fn fixture_weights() -> ElmanWeights {
         w1_shape: [7, 6],
         w2: to_f32(&init["w2"]),
         w2_shape: [6, 1],
+        cell: elman_model::Cell::Elman,
+        bias: false,
     }
 }
 

@@ -118,7 +118,7 @@ impl Registry {
             data.train.seq_len(),
             config
                 .train_config()
-                .gradient_path()
+                .gradient_path_for(&config.model_config())
                 .on(&device, config.model.d_hidden),
             config.backend
         );

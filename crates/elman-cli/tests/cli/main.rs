@@ -2,6 +2,7 @@
 //! folder, asserting exit codes, messages and the files written.
 
 mod browser;
+mod cells;
 mod errors;
 mod panel;
 mod resume;

@@ -51,6 +51,7 @@ fn the_gpu_sequence_is_the_flex_sequence() {
             d_output,
             w1_std: 0.3 / (d_hidden as f64).sqrt(),
             w2_std: 0.3,
+            ..ElmanConfig::default()
         };
         let weights = ElmanWeights::init(&config, 7);
         let inputs: Vec<f32> = (0..steps * d_input)

@@ -1,0 +1,114 @@
+//! The cells beyond the tutorial's: [`Cell`] names them, and [`Elman::step`] runs them through
+//! `gated_step` here, in Burn's tensor operations (they train through autodiff).
+
+use burn::prelude::*;
+use burn::tensor::activation;
+
+use crate::{Elman, ElmanState};
+
+/// The recurrent cell: the tutorial's Elman cell, or the gated cells that its lesson leads to.
+///
+/// Every cell keeps the explicit input layer `xh = [x ; 1 ; h]` (the `1` only with a bias) and
+/// one matrix `W1` from it, the gates' columns side by side:
+///
+/// ```text
+/// elman  W1: [xh, d]    h' = tanh(xh · W1)
+/// lstm   W1: [xh, 4d]   i, f, g, o = σ, σ, tanh, σ of the four column blocks of xh · W1
+///                       c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
+/// gru    W1: [xh, 3d]   z, r = σ of the first two blocks of xh · W1
+///                       n = tanh([x ; 1 ; r ⊙ h] · W1[:, 2d..3d]),   h' = (1 - z) ⊙ n + z ⊙ h
+/// ```
+///
+/// and the output `y = [h' ; 1] · W2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// The tutorial's cell.
+    #[default]
+    Elman,
+    /// Long short-term memory: input, forget and output gates and a memory cell.
+    Lstm,
+    /// Gated recurrent unit: update and reset gates.
+    Gru,
+}
+
+impl Cell {
+    /// Column blocks of `W1`, each `d_hidden` wide.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Elman => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+
+    /// The cell's name in a config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Elman => "elman",
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+        }
+    }
+}
+
+impl Elman {
+    /// [`Elman::step`] for a cell with a bias or gates (see [`Cell`]), in Burn's tensor
+    /// operations.
+    pub(crate) fn gated_step(
+        &self,
+        input: Tensor<2>,
+        state: ElmanState,
+    ) -> (Tensor<2>, ElmanState) {
+        let [batch, _] = input.dims();
+        let d = self.d_hidden();
+        let device = input.device();
+        let ones = || Tensor::<2>::ones([batch, 1], &device);
+        // [x ; 1 ; h]: the input layer, with the bias's constant where there is one.
+        let layer = |h: Tensor<2>| {
+            let mut parts = vec![input.clone()];
+            if self.bias {
+                parts.push(ones());
+            }
+            parts.push(h);
+            Tensor::cat(parts, 1)
+        };
+        let w1 = self.w1.val();
+        let block = |a: &Tensor<2>, k: usize| a.clone().slice(s![.., k * d..(k + 1) * d]);
+        let h = state.context;
+        let (context, memory) = match self.cell {
+            Cell::Elman => (layer(h).matmul(w1).tanh(), None),
+            Cell::Lstm => {
+                let a = layer(h).matmul(w1);
+                let c = state
+                    .memory
+                    .unwrap_or_else(|| Tensor::zeros([batch, d], &device));
+                let (i, f) = (
+                    activation::sigmoid(block(&a, 0)),
+                    activation::sigmoid(block(&a, 1)),
+                );
+                let (g, o) = (block(&a, 2).tanh(), activation::sigmoid(block(&a, 3)));
+                let c = f * c + i * g;
+                (o * c.clone().tanh(), Some(c))
+            }
+            Cell::Gru => {
+                let gates = layer(h.clone()).matmul(w1.clone().slice(s![.., 0..2 * d]));
+                let (z, r) = (
+                    activation::sigmoid(block(&gates, 0)),
+                    activation::sigmoid(block(&gates, 1)),
+                );
+                let n = layer(r * h.clone())
+                    .matmul(w1.slice(s![.., 2 * d..3 * d]))
+                    .tanh();
+                (z.clone().neg().add_scalar(1.0) * n + z * h, None)
+            }
+        };
+        let hidden = if self.bias {
+            Tensor::cat(vec![context.clone(), ones()], 1)
+        } else {
+            context.clone()
+        };
+        let output = hidden.matmul(self.w2.val());
+        (output, ElmanState { context, memory })
+    }
+}
