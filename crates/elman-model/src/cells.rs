@@ -6,6 +6,9 @@ use burn::tensor::activation;
 
 use crate::{Elman, ElmanState};
 
+#[cfg(test)]
+mod tests;
+
 /// The recurrent cell: the tutorial's Elman cell, or the gated cells that its lesson leads to.
 ///
 /// Every cell keeps the explicit input layer `xh = [x ; 1 ; h]` (the `1` only with a bias) and

@@ -56,8 +56,6 @@ pub mod kernel {
     }
 }
 mod cells;
-#[cfg(test)]
-mod cells_tests;
 mod weights;
 
 pub use cells::Cell;
