@@ -11,6 +11,7 @@ CO2, its differencing); darts runs `RNNModel` on the series scaled by its `Scale
 Prints one JSON line per run, then the medians per series, side and cell:
 
     python3 bench/darts/compare.py --elman target/release/elman [--seeds 5] [--models RNN,LSTM]
+        [--cell elman|lstm|gru] [--bias]
 
 Needs `pip install -r bench/darts/requirements.txt` (darts with PyTorch).
 """
@@ -54,11 +55,24 @@ def mase(truth, predicted, history, season):
     return float(np.mean(np.abs(np.asarray(truth) - np.asarray(predicted))) / scale)
 
 
-def ours(elman, s, seed, work):
-    """`elman train` and `elman generate` on the config: (MASE, seasonal-naive MASE, seconds)."""
+def with_cell(s, cell, bias, work):
+    """A copy of the config in `work` with `[model] cell` and `bias` set (the data's path made
+    absolute): the config to train."""
+    with open(s["config"]) as f:
+        text = f.read()
+    text = text.replace("[model]\n", f"[model]\ncell = \"{cell}\"\nbias = {str(bias).lower()}\n", 1)
+    text = text.replace('path = "../data/', f'path = "{os.path.join(ROOT, "data")}/')
+    path = os.path.join(work, "config.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def ours(elman, config, seed, work):
+    """`elman train` and `elman generate` on `config`: (MASE, seasonal-naive MASE, seconds)."""
     run, gen = os.path.join(work, f"run{seed}"), os.path.join(work, f"gen{seed}")
     started = time.perf_counter()
-    for args in (["train", "--config", s["config"], "--seed", str(seed), "--out", run],
+    for args in (["train", "--config", config, "--seed", str(seed), "--out", run],
                  ["generate", "--from", run, "--out", gen]):
         subprocess.run([elman, *args], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
@@ -103,15 +117,19 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--series", default="co2,sunspots")
     parser.add_argument("--models", default="RNN,LSTM", help="darts' cells to run")
+    parser.add_argument("--cell", default="elman", help="our cell: elman, lstm or gru")
+    parser.add_argument("--bias", action="store_true", help="our network with biases")
     args = parser.parse_args()
     results = []
     for name in args.series.split(","):
         s = settings(name)
         values = series_values(s)
+        ours_cell = args.cell + ("+bias" if args.bias else "")
         with tempfile.TemporaryDirectory() as work:
+            config = with_cell(s, args.cell, args.bias, work)
             for seed in range(1, args.seeds + 1):
-                score, naive, seconds = ours(args.elman, s, seed, work)
-                for side, cell, value in (("elman", "elman", score), ("seasonal-naive", "-", naive)):
+                score, naive, seconds = ours(args.elman, config, seed, work)
+                for side, cell, value in (("elman", ours_cell, score), ("seasonal-naive", "-", naive)):
                     line = {"series": name, "side": side, "cell": cell, "seed": seed,
                             "mase": value, "seconds": seconds if side == "elman" else 0.0}
                     results.append(line)
