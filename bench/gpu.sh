@@ -34,6 +34,11 @@ for workload in tutorial batched batched-256; do
   done
 done
 
+# Where one batched window's time goes, phase by phase (one JSON line each).
+for hidden in 64 256; do
+  timed 60 "$bench" --phases wgpu "$hidden"
+done
+
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timed 120 python3 bench/pytorch/tutorial.py --device cuda
   timed 60 python3 bench/pytorch/batched.py --device cuda
