@@ -33,6 +33,31 @@ pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
     )
 }
 
+/// `W2` split into the hidden layer's rows and, with a bias, its last row: `(W2h, b2)`.
+fn readout(w2: &Tensor<2>, d_hidden: usize) -> (Tensor<2>, Option<Tensor<2>>) {
+    let rows = w2.dims()[0];
+    let w2h = w2.clone().slice(s![0..d_hidden, ..]);
+    let b2 = (rows > d_hidden).then(|| w2.clone().slice(s![d_hidden..rows, ..]));
+    (w2h, b2)
+}
+
+/// The outputs `h · W2h (+ b2)`.
+fn outputs(h: Tensor<2>, w2h: &Tensor<2>, b2: &Option<Tensor<2>>) -> Tensor<2> {
+    let y = h.matmul(w2h.clone());
+    match b2 {
+        Some(b2) => y + b2.clone(),
+        None => y,
+    }
+}
+
+/// `dW2` from the hidden layer's part and, with a bias, `dL/dy` summed over the rows.
+fn grad_readout(grad_w2h: Tensor<2>, grad_b2: Option<Tensor<2>>) -> Tensor<2> {
+    match grad_b2 {
+        Some(grad_b2) => Tensor::cat(vec![grad_w2h, grad_b2], 0),
+        None => grad_w2h,
+    }
+}
+
 /// What one window gives: its loss (still on the device), the gradients and the last context.
 pub(crate) struct Window {
     /// The window's loss, `[1]`.
@@ -66,6 +91,7 @@ pub(crate) fn window(
     let [rows, d_output] = targets.dims();
     let steps = rows / batch;
     let (w1x, w1h) = split(w1, d_input);
+    let (w2h, b2) = readout(w2, d_hidden);
     let step_rows = |t: usize| s![t * batch..(t + 1) * batch, ..];
 
     // Forward: h_t = tanh(x_t · W1x + h_{t-1} · W1h), the concatenation split in two products.
@@ -80,18 +106,20 @@ pub(crate) fn window(
 
     // Backward, by hand, from the last step to the first.
     let scale = loss.output_scale(rows * d_output);
-    let (w2_t, w1h_t) = (w2.clone().transpose(), w1h.transpose());
+    let (w2_t, w1h_t) = (w2h.clone().transpose(), w1h.transpose());
     let mut grad_w1x = Tensor::<2>::zeros([d_input, d_hidden], &last.device());
     let mut grad_w1h = Tensor::<2>::zeros([d_hidden, d_hidden], &last.device());
     let mut grad_w2 = Tensor::<2>::zeros([d_hidden, d_output], &last.device());
+    let mut grad_b2 = b2.as_ref().map(|b2| b2.zeros_like());
     let mut residuals = Vec::with_capacity(steps);
     let mut d_a: Option<Tensor<2>> = None; // dL/da_{t+1}
     for t in (0..steps).rev() {
         let h_t = &h[t + 1];
-        let residual = h_t.clone().matmul(w2.clone()) - targets.clone().slice(step_rows(t));
+        let residual = outputs(h_t.clone(), &w2h, &b2) - targets.clone().slice(step_rows(t));
         let d_y = residual.clone().mul_scalar(scale);
         residuals.push(residual);
         grad_w2 = grad_w2 + h_t.clone().transpose().matmul(d_y.clone());
+        grad_b2 = grad_b2.map(|g| g + d_y.clone().sum_dim(0));
         let mut d_h = d_y.matmul(w2_t.clone());
         if let Some(next) = d_a {
             d_h = next.matmul(w1h_t.clone()) + d_h;
@@ -109,7 +137,10 @@ pub(crate) fn window(
     let loss = loss.of_squares(squares, rows * d_output);
     Window {
         loss,
-        grads: [Tensor::cat(vec![grad_w1x, grad_w1h], 0), grad_w2],
+        grads: [
+            Tensor::cat(vec![grad_w1x, grad_w1h], 0),
+            grad_readout(grad_w2, grad_b2),
+        ],
         last,
     }
 }
@@ -131,12 +162,13 @@ fn window_in_kernels(
     let d_input = w1.dims()[0] - d_hidden;
     let [rows, d_output] = targets.dims();
     let (w1x, w1h) = split(w1, d_input);
+    let (w2h, b2) = readout(w2, d_hidden);
     let h = states_in_kernel(&w1x, &w1h, x.clone(), h0.clone());
-    let residuals = h.clone().matmul(w2.clone()) - targets;
+    let residuals = outputs(h.clone(), &w2h, &b2) - targets;
     let d_y = residuals
         .clone()
         .mul_scalar(loss.output_scale(rows * d_output));
-    let g = d_y.clone().matmul(w2.clone().transpose());
+    let g = d_y.clone().matmul(w2h.transpose());
     let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
     // The context each step started from: h_0, then every step's but the last.
     let previous = if rows > batch {
@@ -152,7 +184,8 @@ fn window_in_kernels(
         1
     };
     let grad_w1 = summed_products(Tensor::cat(vec![x, previous], 1), d_a, blocks);
-    let grad_w2 = summed_products(h.clone(), d_y, blocks);
+    let grad_b2 = b2.map(|_| d_y.clone().sum_dim(0));
+    let grad_w2 = grad_readout(summed_products(h.clone(), d_y, blocks), grad_b2);
     let last = h.slice(s![rows - batch..rows, ..]);
     Window {
         loss: loss.of_squares(residuals.square().sum(), rows * d_output),
@@ -222,6 +255,13 @@ pub(crate) fn epoch(
         let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
         let size = indices.len();
         let (x, y) = (time_major(batch.inputs), time_major(batch.targets));
+        // With biases the input layer has a constant 1 after the inputs: W1's bias row.
+        let x = if w2.dims()[0] > d_hidden {
+            let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
+            Tensor::cat(vec![x, ones], 1)
+        } else {
+            x
+        };
         let mut h = Tensor::<2>::zeros([size, d_hidden], device);
         for start in (0..seq_len).step_by(config.bptt) {
             let rows = s![start * size..(start + config.bptt).min(seq_len) * size, ..];
@@ -242,246 +282,4 @@ pub(crate) fn epoch(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::{sines, to_vec};
-    use crate::{GradientPath, OptimizerKind, Start, TrainConfig, fit};
-    use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
-
-    /// The weight gradients' product cut into blocks equals the one product, for block counts
-    /// that divide the rows, that do not, and that exceed them.
-    #[test]
-    fn summed_products_is_one_product() {
-        let device = Device::flex();
-        let values = |n: usize, k: f32| -> Vec<f32> {
-            (0..n)
-                .map(|i| ((i as f32 * k).sin() * 3.0).fract())
-                .collect()
-        };
-        let (rows, m, n) = (24, 5, 3);
-        let a = Tensor::<2>::from_data(TensorData::new(values(rows * m, 0.7), [rows, m]), &device);
-        let b = Tensor::<2>::from_data(TensorData::new(values(rows * n, 1.3), [rows, n]), &device);
-        let whole = to_vec(a.clone().transpose().matmul(b.clone()));
-        for blocks in [1, 2, 5, 6, 24, 100] {
-            let blocked = to_vec(summed_products(a.clone(), b.clone(), blocks));
-            for (x, y) in blocked.iter().zip(&whole) {
-                assert!((x - y).abs() < 1e-5, "{blocks} blocks: {x} vs {y}");
-            }
-        }
-    }
-
-    /// Hand-derived BPTT over a window equals Burn's autodiff: the loss, both gradients and the
-    /// last context, from a non-zero context, for both losses, on Flex (with the tanh kernel),
-    /// on ndarray (Burn's tanh) and on wgpu (Mesa's lavapipe here).
-    #[test]
-    fn hand_bptt_matches_autodiff() {
-        let config = ElmanConfig {
-            d_input: 2,
-            d_hidden: 5,
-            d_output: 3,
-            ..ElmanConfig::default()
-        };
-        let weights = ElmanWeights::init(&config, 8);
-        let (batch, steps) = (4, 6);
-        let values = |n: usize, seed: f32| -> Vec<f32> {
-            (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
-        };
-        let inputs = values(batch * steps * 2, 0.0);
-        let targets = values(batch * steps * 3, 5.0);
-        let h0 = values(batch * 5, 9.0);
-        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
-        let devices = [
-            Device::flex(),
-            Device::ndarray(),
-            Device::wgpu(burn::prelude::DeviceKind::DefaultDevice),
-        ];
-        for device in devices {
-            let x =
-                Tensor::<3>::from_data(TensorData::new(inputs.clone(), [batch, steps, 2]), &device);
-            let y = Tensor::<3>::from_data(
-                TensorData::new(targets.clone(), [batch, steps, 3]),
-                &device,
-            );
-            let h = Tensor::<2>::from_data(TensorData::new(h0.clone(), [batch, 5]), &device);
-            for loss in [LossKind::HalfSumSquares, LossKind::Mse] {
-                let plain = weights.to_module(&device);
-                let window = window(
-                    [&plain.w1.val(), &plain.w2.val()],
-                    x.clone().swap_dims(0, 1).reshape([steps * batch, 2]),
-                    y.clone().swap_dims(0, 1).reshape([steps * batch, 3]),
-                    h.clone(),
-                    loss,
-                    true,
-                );
-
-                let ad = device.clone().autodiff();
-                let model = weights.to_module(&ad);
-                let (out, last) =
-                    model.forward(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
-                let squares = (out - y.clone().autodiff()).square().sum();
-                let value = match loss {
-                    LossKind::HalfSumSquares => squares.div_scalar(2.0),
-                    LossKind::Mse => squares.div_scalar((batch * steps * 3) as f64),
-                };
-                let grads = value.clone().backward();
-                let [g1, g2] = window.grads;
-                let pairs = [
-                    (to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
-                    (to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
-                    (to_vec(window.last), to_vec(last.context.inner())),
-                    (
-                        to_vec(window.loss.unsqueeze()),
-                        to_vec(value.inner().unsqueeze()),
-                    ),
-                ];
-                for (hand, autodiff) in pairs {
-                    assert_eq!(hand.len(), autodiff.len());
-                    for (h, a) in hand.iter().zip(&autodiff) {
-                        assert!(
-                            (h - a).abs() <= 1e-5 * a.abs().max(1.0),
-                            "{loss:?} on {device:?}: {h} vs {a}"
-                        );
-                    }
-                    assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
-                }
-            }
-        }
-    }
-
-    /// The GPU kernels' window (on wgpu, lavapipe here) equals autodiff's on Flex for batch
-    /// sizes, window lengths and hidden sizes that are and are not multiples of a workgroup's
-    /// width: the loss, both gradients and the last context.
-    #[test]
-    fn gpu_windows_match_autodiff_for_many_shapes() {
-        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
-        let cpu = Device::flex().autodiff();
-        for (batch, steps, d_hidden, d_input, d_output) in [
-            (1, 1, 1, 1, 1),
-            (3, 4, 6, 1, 1),
-            (5, 7, 33, 2, 3),
-            (4, 3, 64, 1, 1),
-            (2, 2, 256, 1, 2),
-        ] {
-            // (On lavapipe the widest shape takes the tensor operations.)
-            assert!(d_hidden > 64 || kernel::recurrence_available(&gpu, d_hidden));
-            let config = ElmanConfig {
-                d_input,
-                d_hidden,
-                d_output,
-                w1_std: 0.5 / (d_hidden as f64).sqrt(),
-                w2_std: 0.3,
-                ..ElmanConfig::default()
-            };
-            let weights = ElmanWeights::init(&config, 3);
-            let values = |n: usize, seed: f32| -> Vec<f32> {
-                (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
-            };
-            let (inputs, targets) = (
-                values(batch * steps * d_input, 0.0),
-                values(batch * steps * d_output, 5.0),
-            );
-            let h0 = values(batch * d_hidden, 9.0);
-            let data = |values: &[f32], d: usize, device: &Device| {
-                Tensor::<3>::from_data(TensorData::new(values.to_vec(), [batch, steps, d]), device)
-            };
-            let plain = weights.to_module(&gpu);
-            let window = window(
-                [&plain.w1.val(), &plain.w2.val()],
-                time_major(data(&inputs, d_input, &gpu)),
-                time_major(data(&targets, d_output, &gpu)),
-                Tensor::from_data(TensorData::new(h0.clone(), [batch, d_hidden]), &gpu),
-                LossKind::Mse,
-                true,
-            );
-            let model = weights.to_module(&cpu);
-            let (out, last) = model.forward(
-                data(&inputs, d_input, &cpu),
-                ElmanState::of(Tensor::from_data(
-                    TensorData::new(h0, [batch, d_hidden]),
-                    &cpu,
-                )),
-            );
-            let value = (out - data(&targets, d_output, &cpu))
-                .square()
-                .sum()
-                .div_scalar((batch * steps * d_output) as f64);
-            let grads = value.clone().backward();
-            let [g1, g2] = window.grads;
-            let shape = format!("batch {batch}, {steps} steps, hidden {d_hidden}");
-            for (what, gpu, autodiff) in [
-                ("dW1", to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
-                ("dW2", to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
-                ("h_T", to_vec(window.last), to_vec(last.context.inner())),
-                (
-                    "loss",
-                    to_vec(window.loss.unsqueeze()),
-                    to_vec(value.inner().unsqueeze()),
-                ),
-            ] {
-                assert_eq!(gpu.len(), autodiff.len(), "{what} of {shape}");
-                let scale = autodiff.iter().fold(1e-3f32, |m, a| m.max(a.abs()));
-                for (g, a) in gpu.iter().zip(&autodiff) {
-                    assert!(
-                        (g - a).abs() <= 1e-4 * scale,
-                        "{what} of {shape}: {g} vs {a}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Mini-batches with truncated windows, Adam and clipping: the hand-derived path and
-    /// autodiff give the same losses, and the reports say which path ran.
-    #[test]
-    fn hand_bptt_and_autodiff_runs_agree() {
-        let waves = sines(10, 12, 6);
-        let weights = ElmanWeights::init(
-            &ElmanConfig {
-                d_hidden: 8,
-                w1_std: 0.3,
-                w2_std: 0.3,
-                ..ElmanConfig::default()
-            },
-            2,
-        );
-        let hand = TrainConfig {
-            n_epochs: 4,
-            lr: 0.01,
-            batch_size: 4,
-            bptt: 5,
-            optimizer: OptimizerKind::Adam,
-            loss: LossKind::Mse,
-            grad_clip: Some(0.5),
-            shuffle_seed: Some(1),
-            fused: true,
-            ..TrainConfig::default()
-        };
-        let autodiff = TrainConfig {
-            fused: false,
-            ..hand
-        };
-        assert_eq!(hand.gradient_path(), GradientPath::HandBptt);
-        for device in [Device::flex(), Device::flex().autodiff()] {
-            let run = |config: &TrainConfig| {
-                fit(
-                    Start::Fresh(weights.clone()),
-                    &waves,
-                    None,
-                    config,
-                    &device,
-                    |_, _| {},
-                )
-                .unwrap()
-            };
-            let (a, b) = (run(&hand), run(&autodiff));
-            assert_eq!(
-                (a.path, b.path),
-                (GradientPath::HandBptt, GradientPath::Autodiff)
-            );
-            assert!(a.losses[3] < a.losses[0], "{:?}", a.losses);
-            for (x, y) in a.losses.iter().zip(&b.losses) {
-                assert!((x - y).abs() <= 1e-5 * y, "hand {x} vs autodiff {y}");
-            }
-        }
-    }
-}
+mod tests;

@@ -84,13 +84,14 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// [`TrainConfig::gradient_path`] for a network of `model`'s cell: the hand-derived paths
-    /// are written for the tutorial's cell (Elman, no biases); the gated cells and biases
-    /// learn through autodiff.
+    /// are written for the Elman cell (BPTT with or without biases, the one-step path without);
+    /// the gated cells learn through autodiff.
     pub fn gradient_path_for(&self, model: &elman_model::ElmanConfig) -> GradientPath {
-        if model.cell == elman_model::Cell::Elman && !model.bias {
-            self.gradient_path()
-        } else {
-            GradientPath::Autodiff
+        match (model.cell, model.bias, self.gradient_path()) {
+            (elman_model::Cell::Elman, false, path) => path,
+            // Hand-derived BPTT has the biases' gradients too; the one-step path does not.
+            (elman_model::Cell::Elman, true, GradientPath::HandBptt) => GradientPath::HandBptt,
+            _ => GradientPath::Autodiff,
         }
     }
 
