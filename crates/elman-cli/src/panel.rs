@@ -1,5 +1,5 @@
 //! Many series, one network: what a run over a panel writes beside a one-series run's files.
-//! The pictures show the first series, as a one-series run shows its own; the CSV files hold
+//! The pictures show the first four series, a chart each; the CSV files hold
 //! every series in long form (a `series` column first); the metrics give each series' own and
 //! their mean (and median, for the scaled errors, which compare across series).
 
@@ -11,13 +11,31 @@ use elman_model::Elman;
 use serde_json::{Map, Value, json};
 
 use crate::settings::RunConfig;
-use crate::{atomic, files, generate, predict};
+use crate::{atomic, files, generate, plot, predict};
 
 /// The name of the time column the series share, or `step`.
 fn time_name(data: &RunData) -> &str {
     data.shown()
         .time()
         .map_or("step", |time| time.name.as_str())
+}
+
+/// The series a panel's pictures show, one chart each: the first ones.
+const SHOWN: usize = 4;
+
+/// A line of `points`.
+fn line(
+    label: &'static str,
+    points: Vec<(f64, f64)>,
+    color: plot::Rgb,
+    width: u32,
+) -> plot::Series<'static> {
+    plot::Series {
+        label,
+        points,
+        color,
+        mark: plot::Mark::Line(width),
+    }
 }
 
 /// The mean of `values` (NaN for none).
@@ -48,10 +66,27 @@ pub fn write_predictions(
     metrics.remove("valid_mse_original_units");
     let mut rows = Vec::new();
     let (mut per_series, mut valid_mses) = (Map::new(), Vec::new());
+    let mut pictures = Vec::new();
     for (id, member) in data.each_series() {
         let one = member.one_step();
         let outputs = elman_train::predict(model, &one.inputs)?;
         let values = member.one_step_values(&outputs);
+        if pictures.len() < SHOWN {
+            // The last stretch of each series, as a one-series run shows its own.
+            let from = one.axis.len().saturating_sub(400);
+            let points = |values: &[f32]| -> Vec<(f64, f64)> {
+                one.axis[from..]
+                    .iter()
+                    .zip(&values[from..])
+                    .map(|(&x, &y)| (x, f64::from(y)))
+                    .collect()
+            };
+            pictures.push((
+                format!("{id}: one step ahead"),
+                points(&one.actual),
+                points(&values),
+            ));
+        }
         if let Some(valid) = &one.valid {
             let error = mse(&one.actual[valid.clone()], &values[valid.clone()]);
             valid_mses.push(error);
@@ -75,6 +110,24 @@ pub fn write_predictions(
         &out.join("predictions.csv"),
         &files::text_csv(&header, rows.into_iter())?,
     )?;
+    let y_label = config.value_label();
+    let panels: Vec<_> = pictures
+        .iter()
+        .map(|(title, actual, predicted)| {
+            let chart = plot::Chart {
+                title,
+                x_label: time_name(data),
+                y_label: &y_label,
+                log_y: false,
+            };
+            let series = vec![
+                line("Actual", actual.clone(), plot::BLUE, 2),
+                line("Predicted", predicted.clone(), plot::ORANGE, 1),
+            ];
+            (chart, series)
+        })
+        .collect();
+    plot::png_grid(&out.join("predictions.png"), &panels)?;
     metrics.insert("series_count".into(), data.members().len().into());
     if !valid_mses.is_empty() {
         metrics.insert(
@@ -99,6 +152,7 @@ pub fn write_forecasts(
     let mut metrics = generate::write_forecast(out, config, data.shown(), model, horizon)?;
     let mut rows = Vec::new();
     let mut per_series = Map::new();
+    let mut pictures = Vec::new();
     // Each series' forecast and baseline MSE, and MASE where it is defined.
     let (mut mses, mut baseline_mses) = (Vec::new(), Vec::new());
     let (mut mases, mut baseline_mases) = (Vec::new(), Vec::new());
@@ -107,6 +161,40 @@ pub fn write_forecasts(
         let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
         let forecast = closed.finish(&outputs);
         let (axis, labels) = member.span(closed.history.len(), horizon);
+        if pictures.len() < SHOWN {
+            let history = closed.history.len();
+            let shown = history.saturating_sub((3 * horizon).max(20));
+            let points = |from: usize, values: &[f32]| -> Vec<(f64, f64)> {
+                let (axis, _) = member.span(from, values.len());
+                axis.into_iter()
+                    .zip(values.iter().map(|&v| f64::from(v)))
+                    .collect()
+            };
+            pictures.push((
+                format!("{id}: closed-loop forecast"),
+                vec![
+                    line(
+                        "History",
+                        points(shown, &closed.history[shown..]),
+                        plot::GREY,
+                        2,
+                    ),
+                    line("Actual", points(history, &forecast.actual), plot::BLUE, 2),
+                    line(
+                        "Forecast",
+                        points(history, &forecast.predicted),
+                        plot::ORANGE,
+                        2,
+                    ),
+                    line(
+                        "Baseline",
+                        points(history, &forecast.baseline),
+                        plot::GREEN,
+                        1,
+                    ),
+                ],
+            ));
+        }
         for k in 0..horizon {
             let when = match &labels {
                 Some(labels) => labels[k].clone(),
@@ -141,6 +229,30 @@ pub fn write_forecasts(
         &out.join("forecast.csv"),
         &files::text_csv(&header, rows.into_iter())?,
     )?;
+    let y_label = config.value_label();
+    let panels: Vec<_> = pictures
+        .into_iter()
+        .map(|(title, series)| {
+            let series: Vec<_> = series
+                .into_iter()
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            (title, series)
+        })
+        .collect();
+    let panels: Vec<_> = panels
+        .iter()
+        .map(|(title, series)| {
+            let chart = plot::Chart {
+                title,
+                x_label: time_name(data),
+                y_label: &y_label,
+                log_y: false,
+            };
+            (chart, series.iter().map(plot::Series::clone).collect())
+        })
+        .collect();
+    plot::png_grid(&out.join("forecast.png"), &panels)?;
     // Overall: in place of the first series' own figures.
     metrics.retain(|key, _| key == "horizon" || key == "baseline");
     metrics.insert("series_count".into(), data.members().len().into());

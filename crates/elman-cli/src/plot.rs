@@ -69,7 +69,11 @@ pub enum Mark {
     Line(u32),
 }
 
+/// A colour of the pictures.
+pub type Rgb = RGBColor;
+
 /// One series of points.
+#[derive(Clone)]
 pub struct Series<'a> {
     /// Legend label.
     pub label: &'a str,
@@ -106,40 +110,67 @@ fn bounds(series: &[Series<'_>], log_y: bool) -> Option<(f64, f64, f64, f64)> {
 
 /// Draws `series` into the PNG file `path`, atomically.
 pub fn png(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<()> {
-    let (x_min, x_max, y_min, y_max) = bounds(series, chart.log_y)
-        .ok_or_else(|| anyhow!("nothing to plot in {}", path.display()))?;
-    let pad_x = ((x_max - x_min) * 0.03).max(1e-6);
+    if bounds(series, chart.log_y).is_none() {
+        return Err(anyhow!("nothing to plot in {}", path.display()));
+    }
     write_png(path, (900, 600), |root| {
         root.fill(&WHITE)?;
-        let x = (x_min - pad_x)..(x_max + pad_x);
-        if chart.log_y {
-            let y = (y_min * 0.7)..(y_max * 1.4);
-            let mut ctx = builder(root, chart).build_cartesian_2d(x, y.log_scale())?;
-            ctx.configure_mesh()
-                .x_desc(chart.x_label)
-                .y_desc(chart.y_label)
-                .label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 18))
-                .y_label_formatter(&|v| format!("{v:.0e}"))
-                .draw()?;
-            draw_series(&mut ctx, series)?;
-        } else {
-            let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
-            let y = (y_min - pad_y)..(y_max + pad_y);
-            let mut ctx = builder(root, chart).build_cartesian_2d(x, y)?;
-            let (x_digits, y_digits) = (decimals(x_max - x_min), decimals(y_max - y_min));
-            ctx.configure_mesh()
-                .x_desc(chart.x_label)
-                .y_desc(chart.y_label)
-                .label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 18))
-                .x_label_formatter(&|v| label(*v, x_digits))
-                .y_label_formatter(&|v| label(*v, y_digits))
-                .draw()?;
-            draw_series(&mut ctx, series)?;
+        draw(root, chart, series)
+    })
+}
+
+/// Several charts side by side in one PNG file (two columns), atomically: one per panel.
+pub fn png_grid(path: &Path, panels: &[(Chart<'_>, Vec<Series<'_>>)]) -> Result<()> {
+    if panels.is_empty() || panels.iter().any(|(c, s)| bounds(s, c.log_y).is_none()) {
+        return Err(anyhow!("nothing to plot in {}", path.display()));
+    }
+    let columns = panels.len().min(2);
+    let rows = panels.len().div_ceil(columns);
+    let size = (600 * columns as u32, 420 * rows as u32);
+    write_png(path, size, |root| {
+        root.fill(&WHITE)?;
+        let areas = root.split_evenly((rows, columns));
+        for ((chart, series), area) in panels.iter().zip(&areas) {
+            draw(area, chart, series)?;
         }
         Ok(())
     })
+}
+
+/// Draws one chart of `series` into `area` (which holds at least one point).
+fn draw(area: &Area<'_>, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), Box<dyn Error>> {
+    let Some((x_min, x_max, y_min, y_max)) = bounds(series, chart.log_y) else {
+        return Ok(());
+    };
+    let pad_x = ((x_max - x_min) * 0.03).max(1e-6);
+    let x = (x_min - pad_x)..(x_max + pad_x);
+    if chart.log_y {
+        let y = (y_min * 0.7)..(y_max * 1.4);
+        let mut ctx = builder(area, chart).build_cartesian_2d(x, y.log_scale())?;
+        ctx.configure_mesh()
+            .x_desc(chart.x_label)
+            .y_desc(chart.y_label)
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()?;
+        draw_series(&mut ctx, series)?;
+    } else {
+        let pad_y = ((y_max - y_min) * 0.1).max(1e-6);
+        let y = (y_min - pad_y)..(y_max + pad_y);
+        let mut ctx = builder(area, chart).build_cartesian_2d(x, y)?;
+        let (x_digits, y_digits) = (decimals(x_max - x_min), decimals(y_max - y_min));
+        ctx.configure_mesh()
+            .x_desc(chart.x_label)
+            .y_desc(chart.y_label)
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .x_label_formatter(&|v| label(*v, x_digits))
+            .y_label_formatter(&|v| label(*v, y_digits))
+            .draw()?;
+        draw_series(&mut ctx, series)?;
+    }
+    Ok(())
 }
 
 /// Decimals that tell apart ticks spread over `span` (about ten of them).

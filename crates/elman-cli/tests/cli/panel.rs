@@ -106,7 +106,12 @@ fn long_and_wide_forms_train_one_network_over_all_series() {
     let mean = baseline.iter().sum::<f64>() / 3.0;
     assert!((metrics["baseline_mse"].as_f64().unwrap() - mean).abs() < 1e-9);
     assert!((metrics["baseline_mase_median"].as_f64().unwrap() - 1.0).abs() < 0.01);
-    assert!(dir.path().join("gen/forecast.png").is_file());
+    // A chart per series, two to a row: 2 x 2 places of 600 x 420 pixels for three series.
+    for picture in ["gen/forecast.png", "long/predictions.png"] {
+        let png = std::fs::read(dir.path().join(picture)).unwrap();
+        let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        assert_eq!((size(16), size(20)), (1200, 840), "{picture}");
+    }
 
     let backtest = elman(
         dir.path(),
