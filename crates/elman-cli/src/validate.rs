@@ -166,10 +166,10 @@ impl RunConfig {
         Ok(())
     }
 
-    /// `W1`'s number of values.
+    /// `W1`'s number of values (a column block per gate, a row more with a bias).
     fn w1_values(&self) -> f64 {
-        let (d_input, d_hidden) = (self.d_input() as f64, self.model.d_hidden as f64);
-        (d_input + d_hidden) * d_hidden
+        let [rows, columns] = self.model_config().w1_shape();
+        (rows * columns) as f64
     }
 
     /// A generous estimate, in bytes, of what a run takes at its peak: the weights about ten
