@@ -166,10 +166,12 @@ impl RunConfig {
         Ok(())
     }
 
-    /// `W1`'s number of values (a column block per gate, a row more with a bias).
+    /// `W1`'s number of values (a column block per gate, a row more with a bias), in `f64`:
+    /// the sizes are not checked yet and may be huge.
     fn w1_values(&self) -> f64 {
-        let [rows, columns] = self.model_config().w1_shape();
-        (rows * columns) as f64
+        let (d_input, d_hidden) = (self.d_input() as f64, self.model.d_hidden as f64);
+        let bias = f64::from(u8::from(self.model.bias));
+        (d_input + bias + d_hidden) * (self.model.cell.gates() as f64 * d_hidden)
     }
 
     /// A generous estimate, in bytes, of what a run takes at its peak: the weights about ten
