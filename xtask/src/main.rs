@@ -5,7 +5,8 @@
 //!   First it makes sure the `wgpu` tests have a Vulkan driver to run on. Last it runs
 //!   `examples`.
 //! - `bench`: the benchmark suite (see `bench.rs`).
-//! - `examples`: trains `configs/sines.toml` and `configs/co2.toml`, forecasts the held-out CO2
+//! - `examples`: trains `configs/sines.toml`, `configs/co2.toml` and `configs/memory.toml` (with
+//!   both cells), forecasts the held-out CO2
 //!   year and backtests it from 20 origins, and checks the results the README reports: a
 //!   validation MSE below 1e-3 on the waves, and a CO2 forecast and backtest better than the
 //!   seasonal-naive baseline.
@@ -41,7 +42,7 @@ const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
   ci        fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu, examples
-  examples  train configs/sines.toml and configs/co2.toml and check the README's results
+  examples  train configs/sines.toml, co2.toml and memory.toml and check the README's results
   bench     the benchmark suite in release mode (target/bench/results.jsonl and results.md)
               --compare          also run bench/pytorch/ (needs python3 with torch) and show ratios
               --check            also build the last release (bench/BASELINE) and fail if a
@@ -213,6 +214,27 @@ fn examples() -> Result<(), String> {
         "--out",
         &path("co2-backtest"),
     ])?;
+
+    // The memory lesson: the LSTM holds the marked value, the Elman cell does not.
+    for (cell, name) in [("lstm", "memory-lstm"), ("elman", "memory-elman")] {
+        run(&[
+            "train",
+            "--config",
+            "configs/memory.toml",
+            "--cell",
+            cell,
+            "--out",
+            &path(name),
+        ])?;
+    }
+    let lstm = metric(&dir.join("memory-lstm/metrics.json"), "valid_mse")?;
+    let elman = metric(&dir.join("memory-elman/metrics.json"), "valid_mse")?;
+    println!("examples: memory valid_mse lstm {lstm:.3} vs elman {elman:.3}");
+    if lstm.is_nan() || elman.is_nan() || lstm >= 0.1 || elman <= 0.2 {
+        return Err(format!(
+            "memory: the LSTM's validation MSE {lstm} is not below 0.1 or the Elman cell's {elman} not above 0.2"
+        ));
+    }
 
     let sines = metric(&dir.join("sines/metrics.json"), "valid_mse")?;
     let forecast = metric(&dir.join("co2-forecast/metrics.json"), "forecast_mse")?;

@@ -41,6 +41,9 @@ pub struct Common {
     /// Seed of the initial weight draw, the generated waves and the shuffling (overrides `seed`).
     #[arg(long, value_name = "N", global = true)]
     pub seed: Option<u64>,
+    /// The recurrent cell: elman, lstm or gru (overrides `model.cell`).
+    #[arg(long, value_name = "CELL", global = true, value_parser = ["elman", "lstm", "gru"])]
+    pub cell: Option<String>,
     /// Folder to write the results into; it must not hold files yet (default: a new folder under runs/).
     #[arg(long, value_name = "DIR", global = true)]
     pub out: Option<PathBuf>,

@@ -281,6 +281,12 @@ impl RunConfig {
         if let Some(seed) = common.seed {
             self.seed = seed;
         }
+        match common.cell.as_deref() {
+            Some("elman") => self.model.cell = elman_model::Cell::Elman,
+            Some("lstm") => self.model.cell = elman_model::Cell::Lstm,
+            Some("gru") => self.model.cell = elman_model::Cell::Gru,
+            _ => {}
+        }
     }
 
     /// The network's inputs per step: the CSV's input columns, else the one wave value.

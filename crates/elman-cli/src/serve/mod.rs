@@ -45,6 +45,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<()> {
         ("--epochs", common.epochs.is_some()),
         ("--lr", common.lr.is_some()),
         ("--seed", common.seed.is_some()),
+        ("--cell", common.cell.is_some()),
         ("--out", common.out.is_some()),
     ] {
         if given {

@@ -122,3 +122,28 @@ fn an_unknown_cell_is_one_line() {
         "unknown variant `transformer`, expected one of `elman`, `lstm`, `gru`",
     );
 }
+
+/// `--cell` overrides the config's cell: the tutorial trained as an LSTM goes through autodiff;
+/// a cell that is not one is one line naming the choices.
+#[test]
+fn the_cell_flag_overrides_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let lstm = elman(
+        dir.path(),
+        &["--cell", "lstm", "--epochs", "2", "--out", "run"],
+    );
+    assert!(lstm.status.success(), "{}", stderr(&lstm));
+    assert!(
+        stderr(&lstm).contains("gradients: autodiff"),
+        "{}",
+        stderr(&lstm)
+    );
+    let bytes = std::fs::read(dir.path().join("run/weights.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor("w1").unwrap().shape(), [7, 24]);
+    let bad = elman(dir.path(), &["--cell", "transformer"]);
+    assert_one_line_error(
+        &bad,
+        "invalid value 'transformer' for '--cell <CELL>' [possible values: elman, lstm, gru]",
+    );
+}
