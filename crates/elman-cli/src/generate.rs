@@ -54,7 +54,6 @@ pub(crate) fn write_forecast(
     let closed = data.closed_loop()?;
     let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
     let forecast = closed.finish(&outputs);
-    let history = f64s(&closed.history);
     let (predicted, actual, baseline) = (
         f64s(&forecast.predicted),
         f64s(&forecast.actual),
@@ -63,7 +62,7 @@ pub(crate) fn write_forecast(
 
     // Where the forecast lies: the series' time where it has a time column, else the steps.
     let time = data.time().map_or("step", |time| time.name.as_str());
-    let (steps, labels) = data.span(history.len(), horizon);
+    let (steps, labels) = data.span(closed.history.len(), horizon);
     let header = [time, "actual", "predicted", "baseline"];
     let table = match &labels {
         Some(labels) => files::labelled_csv(&header, labels, &[&actual, &predicted, &baseline])?,
@@ -72,37 +71,7 @@ pub(crate) fn write_forecast(
     atomic::write(&out.join("forecast.csv"), &table)?;
     let metrics = forecast_metrics(&closed, &forecast, horizon);
 
-    let shown = history.len().saturating_sub((3 * horizon).max(20));
-    let line = |from: usize, values: &[f64]| -> Vec<(f64, f64)> {
-        let (axis, _) = data.span(from, values.len());
-        axis.into_iter().zip(values.iter().copied()).collect()
-    };
-    let mut series = vec![plot::Series {
-        label: "History",
-        points: line(shown, &history[shown..]),
-        color: plot::GREY,
-        mark: plot::Mark::Line(2),
-    }];
-    if !actual.is_empty() {
-        series.push(plot::Series {
-            label: "Actual",
-            points: line(history.len(), &actual),
-            color: plot::BLUE,
-            mark: plot::Mark::Line(2),
-        });
-    }
-    series.push(plot::Series {
-        label: "Forecast",
-        points: line(history.len(), &predicted),
-        color: plot::ORANGE,
-        mark: plot::Mark::Line(2),
-    });
-    series.push(plot::Series {
-        label: "Baseline",
-        points: line(history.len(), &baseline),
-        color: plot::GREEN,
-        mark: plot::Mark::Line(1),
-    });
+    let series = forecast_series(data, &closed, &forecast);
     plot::png(
         &out.join("forecast.png"),
         &plot::Chart {
@@ -114,6 +83,53 @@ pub(crate) fn write_forecast(
         &series,
     )?;
     Ok(metrics)
+}
+
+/// The lines of a forecast's picture on `data`'s axis: the end of the history (three horizons,
+/// at least 20 points), the truth where there is some, the forecast and the baseline.
+pub(crate) fn forecast_series(
+    data: &RunData,
+    closed: &ClosedLoop,
+    forecast: &Forecast,
+) -> Vec<plot::Series<'static>> {
+    let history = closed.history.len();
+    let shown = history.saturating_sub((3 * forecast.predicted.len()).max(20));
+    let line = |label, from: usize, values: &[f32], color, width| plot::Series {
+        label,
+        points: data
+            .span(from, values.len())
+            .0
+            .into_iter()
+            .zip(f64s(values))
+            .collect(),
+        color,
+        mark: plot::Mark::Line(width),
+    };
+    let mut series = vec![line(
+        "History",
+        shown,
+        &closed.history[shown..],
+        plot::GREY,
+        2,
+    )];
+    if !forecast.actual.is_empty() {
+        series.push(line("Actual", history, &forecast.actual, plot::BLUE, 2));
+    }
+    series.push(line(
+        "Forecast",
+        history,
+        &forecast.predicted,
+        plot::ORANGE,
+        2,
+    ));
+    series.push(line(
+        "Baseline",
+        history,
+        &forecast.baseline,
+        plot::GREEN,
+        1,
+    ));
+    series
 }
 
 /// The forecast's and the baseline's errors against the truth (where there is truth).

@@ -162,37 +162,9 @@ pub fn write_forecasts(
         let forecast = closed.finish(&outputs);
         let (axis, labels) = member.span(closed.history.len(), horizon);
         if pictures.len() < SHOWN {
-            let history = closed.history.len();
-            let shown = history.saturating_sub((3 * horizon).max(20));
-            let points = |from: usize, values: &[f32]| -> Vec<(f64, f64)> {
-                let (axis, _) = member.span(from, values.len());
-                axis.into_iter()
-                    .zip(values.iter().map(|&v| f64::from(v)))
-                    .collect()
-            };
             pictures.push((
                 format!("{id}: closed-loop forecast"),
-                vec![
-                    line(
-                        "History",
-                        points(shown, &closed.history[shown..]),
-                        plot::GREY,
-                        2,
-                    ),
-                    line("Actual", points(history, &forecast.actual), plot::BLUE, 2),
-                    line(
-                        "Forecast",
-                        points(history, &forecast.predicted),
-                        plot::ORANGE,
-                        2,
-                    ),
-                    line(
-                        "Baseline",
-                        points(history, &forecast.baseline),
-                        plot::GREEN,
-                        1,
-                    ),
-                ],
+                generate::forecast_series(member, &closed, &forecast),
             ));
         }
         for k in 0..horizon {
@@ -231,16 +203,6 @@ pub fn write_forecasts(
     )?;
     let y_label = config.value_label();
     let panels: Vec<_> = pictures
-        .into_iter()
-        .map(|(title, series)| {
-            let series: Vec<_> = series
-                .into_iter()
-                .filter(|s| !s.points.is_empty())
-                .collect();
-            (title, series)
-        })
-        .collect();
-    let panels: Vec<_> = panels
         .iter()
         .map(|(title, series)| {
             let chart = plot::Chart {
@@ -249,7 +211,7 @@ pub fn write_forecasts(
                 y_label: &y_label,
                 log_y: false,
             };
-            (chart, series.iter().map(plot::Series::clone).collect())
+            (chart, series.clone())
         })
         .collect();
     plot::png_grid(&out.join("forecast.png"), &panels)?;

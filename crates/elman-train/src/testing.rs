@@ -16,3 +16,15 @@ pub(crate) fn sines(n_series: usize, seq_len: usize, seed: u64) -> SequenceDatas
 pub(crate) fn to_vec(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap()
 }
+
+/// Hand-derived values equal autodiff's, each within 1e-5 of its size (at least 1); `what`
+/// names the case in a failure.
+pub(crate) fn assert_close(hand: &[f32], autodiff: &[f32], what: &str) {
+    assert_eq!(hand.len(), autodiff.len(), "{what}");
+    for (h, a) in hand.iter().zip(autodiff) {
+        assert!(
+            (h - a).abs() <= 1e-5 * a.abs().max(1.0),
+            "{what}: {h} vs {a}"
+        );
+    }
+}

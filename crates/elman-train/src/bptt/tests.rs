@@ -1,7 +1,7 @@
 //! Hand-derived BPTT against Burn's autodiff, on every backend.
 
 use super::*;
-use crate::testing::{sines, to_vec};
+use crate::testing::{assert_close, sines, to_vec};
 use crate::{GradientPath, OptimizerKind, Start, TrainConfig, fit};
 use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
 
@@ -89,13 +89,7 @@ fn hand_bptt_matches_autodiff() {
                 ),
             ];
             for (hand, autodiff) in pairs {
-                assert_eq!(hand.len(), autodiff.len());
-                for (h, a) in hand.iter().zip(&autodiff) {
-                    assert!(
-                        (h - a).abs() <= 1e-5 * a.abs().max(1.0),
-                        "{loss:?} on {device:?}: {h} vs {a}"
-                    );
-                }
+                assert_close(&hand, &autodiff, &format!("{loss:?} on {device:?}"));
                 assert!(autodiff.iter().any(|a| a.abs() > 1e-3));
             }
         }
@@ -307,13 +301,11 @@ fn hand_bptt_with_biases_matches_autodiff() {
                     to_vec(value.inner().unsqueeze()),
                 ),
             ] {
-                assert_eq!(hand.len(), autodiff.len());
-                for (h, a) in hand.iter().zip(&autodiff) {
-                    assert!(
-                        (h - a).abs() <= 1e-5 * a.abs().max(1.0),
-                        "hidden {d_hidden} on {device:?}: {h} vs {a}"
-                    );
-                }
+                assert_close(
+                    &hand,
+                    &autodiff,
+                    &format!("hidden {d_hidden} on {device:?}"),
+                );
             }
         }
     }
