@@ -15,7 +15,7 @@ Prints one JSON line per run, then the medians per series, side and cell:
 
 Needs `pip install -r bench/darts/requirements.txt` (darts with PyTorch).
 """
-import argparse, json, math, os, statistics, subprocess, sys, tempfile, time, tomllib
+import argparse, json, math, os, re, statistics, subprocess, sys, tempfile, time, tomllib
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,8 @@ def with_cell(s, cell, bias, work):
     absolute): the config to train."""
     with open(s["config"]) as f:
         text = f.read()
+    # The config's own `cell` and `bias`, if any, give way to the ones asked for.
+    text = re.sub(r"(?m)^(cell|bias) = .*\n", "", text)
     text = text.replace("[model]\n", f"[model]\ncell = \"{cell}\"\nbias = {str(bias).lower()}\n", 1)
     text = text.replace('path = "../data/', f'path = "{os.path.join(ROOT, "data")}/')
     path = os.path.join(work, "config.toml")

@@ -49,6 +49,25 @@ pub trait ElmanKernels: Backend {
         lr_scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// The tutorial's epochs in one call: for each of `lr_scales`' entries, one epoch of
+    /// [`elman_sgd_sequence`](ElmanKernels::elman_sgd_sequence) over the same sequence (from a
+    /// zero context, the weights updated in place) with that learning-rate scale. Returns
+    /// `(W1', W2', residuals, weights)`: the residuals of every epoch's steps,
+    /// `[E·T, d_output]`, and both matrices after each epoch, `[E, |W1| + |W2|]` (each row
+    /// `W1` then `W2`, row-major), for the per-epoch report and checkpoints.
+    fn elman_sgd_epochs(
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        inputs: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        lr_scales: Vec<f32>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
     /// `tanh` of every element, through [`tanh_f32`] in loops the compiler vectorizes for the
     /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
     /// batched training). Writes in place when nothing else holds `x`.
@@ -147,6 +166,50 @@ pub fn sgd_sequence(
         [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
         Tensor::from_dispatch(residuals),
     )
+}
+
+/// What [`sgd_epochs`] gives: the weights after the last epoch, on the device, and every
+/// epoch's residuals and weights on the host.
+pub struct Epochs {
+    /// `[W1', W2']` after the last epoch.
+    pub weights: [Tensor<2>; 2],
+    /// The residuals `y_t - target_t` of every epoch's steps, epoch after epoch, `d_output`
+    /// values per step.
+    pub residuals: Vec<f32>,
+    /// Both matrices after each epoch: one row of `|W1| + |W2|` values per epoch, `W1` then
+    /// `W2`, row-major.
+    pub weights_after: Vec<f32>,
+}
+
+/// [`ElmanKernels::elman_sgd_epochs`] on Burn tensors: `lr_scales.len()` epochs of the
+/// tutorial's online SGD over one sequence in one call, its results read to the host at once.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`sequence_available`] holds.
+pub fn sgd_epochs(
+    [w1, w2]: [Tensor<2>; 2],
+    inputs: Tensor<2>,
+    targets: Tensor<2>,
+    lr_scales: &[f64],
+) -> Epochs {
+    let (w1, w2, residuals, weights_after) = <Dispatch as ElmanKernels>::elman_sgd_epochs(
+        w1.into_dispatch(),
+        w2.into_dispatch(),
+        inputs.into_dispatch(),
+        targets.into_dispatch(),
+        lr_scales.iter().map(|&s| s as f32).collect(),
+    );
+    let host = |t| {
+        Tensor::<2>::from_dispatch(t)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("float tensor data")
+    };
+    Epochs {
+        weights: [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
+        residuals: host(residuals),
+        weights_after: host(weights_after),
+    }
 }
 
 /// Whether the window's recurrence runs in [`recurrence_forward`] and

@@ -9,8 +9,10 @@ use elman_data::{SequenceDataset, SineDataset};
 use elman_model::{Elman, ElmanWeights};
 
 use crate::optim::Optimizer;
-use crate::state::{EpochReport, Next, Snapshot, Start, TrainReport};
-use crate::{GradientPath, StopReason, TrainConfig, TrainError, autodiff, bptt, evaluate, fused};
+use crate::state::{EpochReport, Next, Snapshot, SnapshotModel, Start, TrainReport};
+use crate::{
+    GradientPath, StopReason, TrainConfig, TrainError, autodiff, bptt, epochs, evaluate, fused,
+};
 
 /// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
 /// `data`, with `config` (the tutorial's is [`TrainConfig::default`]).
@@ -48,6 +50,8 @@ pub fn fit<N: Next>(
     check(&start, train, valid, config)?;
     let valid = valid.filter(|v| !v.is_empty());
     let model_config = start.weights().config();
+    // The weights' shapes and kind, for weights that come back to the host.
+    let like = start.weights().clone();
 
     // The model and the optimizer, fresh or as the saved state left them.
     let device = device.clone().autodiff();
@@ -82,116 +86,163 @@ pub fn fit<N: Next>(
         Some(stopping) if first_epoch > 0 => stopping.stop(&valid_losses),
         _ => None,
     };
-    let epochs = if stop.is_some() {
-        0..0
+    let end = if stop.is_some() {
+        first_epoch
     } else {
-        first_epoch..config.n_epochs
+        config.n_epochs
     };
-    for epoch in epochs {
-        // This epoch's learning rate, from the schedule and the validation losses so far.
-        let lr = config
-            .schedule
-            .lr(config.lr, epoch, config.n_epochs, &valid_losses);
-        optim.set_lr(lr);
-
-        // This epoch's order of the sequences.
-        let order = order(train.len(), config.shuffle_seed, epoch);
-
-        // Forward, backward and update over the epoch, by the configuration's path.
-        let window_losses = match path {
-            GradientPath::Fused => {
-                let scale = config.loss.output_scale(model_config.d_output);
-                let (weights, residuals) = fused::epoch(
-                    weights_of(&model),
-                    &mut optim,
-                    &order,
-                    &steps,
-                    scale,
-                    config.kernels,
-                );
-                set_weights(&mut model, weights);
-                // Sync point: the epoch's residuals come to the host at once.
-                let residuals = read(Tensor::cat(residuals, 0));
-                residuals
-                    .chunks(model_config.d_output)
-                    .map(|r| {
-                        let squares: f32 = r.iter().map(|r| r * r).sum();
-                        config.loss.of_squares_host(squares, model_config.d_output)
-                    })
-                    .collect()
-            }
-            GradientPath::HandBptt => {
-                let plain = device.clone().without_autodiff();
-                let (weights, losses) = bptt::epoch(
-                    weights_of(&model),
-                    &mut optim,
-                    &order,
-                    train,
-                    config,
-                    &plain,
-                );
-                set_weights(&mut model, weights);
-                // Sync point: one loss per update.
-                read(Tensor::cat(losses, 0))
-            }
-            GradientPath::Autodiff => {
-                let losses =
-                    autodiff::epoch(&mut model, &mut optim, &order, train, config, &device);
-                // Sync point: one loss per update.
-                read(Tensor::cat(losses, 0))
-            }
+    let chunked = epochs::apply(
+        path,
+        config,
+        train,
+        valid.is_some(),
+        &optim,
+        &model_config,
+        &device,
+    );
+    let mut epoch = first_epoch;
+    'run: while epoch < end {
+        // How many epochs this round runs: several in one kernel call where they can, else one.
+        let count = if chunked {
+            epochs::PER_CALL.min(end - epoch)
+        } else {
+            1
         };
-        let updates = window_losses.len();
-        if let Some((step, &loss)) = window_losses
-            .iter()
-            .enumerate()
-            .find(|(_, loss)| !loss.is_finite())
-        {
-            return Err(TrainError::NonFiniteLoss { epoch, step, loss });
-        }
-        let loss = config.loss.epoch(&window_losses);
-        losses.push(loss);
+        // The epochs' learning rates, from the schedule and the validation losses so far (a
+        // round of several epochs validates none).
+        let lrs: Vec<f64> = (epoch..epoch + count)
+            .map(|e| {
+                config
+                    .schedule
+                    .lr(config.lr, e, config.n_epochs, &valid_losses)
+            })
+            .collect();
 
-        // Validate, and keep the best network.
-        let valid_loss = valid.map(|valid| evaluate(&model, valid));
-        if let Some(valid_loss) = valid_loss {
-            valid_losses.push(valid_loss);
-            if best
-                .as_ref()
-                .is_none_or(|(b, _)| valid_loss < valid_losses[*b])
+        // Forward, backward and update over the round: each epoch's window losses and, from a
+        // kernel call of several epochs, the weights after it.
+        let round: Vec<(Vec<f32>, Option<ElmanWeights>)> = if chunked {
+            let (weights, ran) = epochs::run(weights_of(&model), &steps[0], &lrs, config, &like);
+            set_weights(&mut model, weights);
+            ran.into_iter()
+                .map(|e| (e.losses, Some(e.weights)))
+                .collect()
+        } else {
+            optim.set_lr(lrs[0]);
+            // This epoch's order of the sequences.
+            let order = order(train.len(), config.shuffle_seed, epoch);
+            // By the configuration's path.
+            let window_losses = match path {
+                GradientPath::Fused => {
+                    let scale = config.loss.output_scale(model_config.d_output);
+                    let (weights, residuals) = fused::epoch(
+                        weights_of(&model),
+                        &mut optim,
+                        &order,
+                        &steps,
+                        scale,
+                        config.kernels,
+                    );
+                    set_weights(&mut model, weights);
+                    // Sync point: the epoch's residuals come to the host at once.
+                    let residuals = read(Tensor::cat(residuals, 0));
+                    residuals
+                        .chunks(model_config.d_output)
+                        .map(|r| {
+                            let squares: f32 = r.iter().map(|r| r * r).sum();
+                            config.loss.of_squares_host(squares, model_config.d_output)
+                        })
+                        .collect()
+                }
+                GradientPath::HandBptt => {
+                    let plain = device.clone().without_autodiff();
+                    let (weights, losses) = bptt::epoch(
+                        weights_of(&model),
+                        &mut optim,
+                        &order,
+                        train,
+                        config,
+                        &plain,
+                    );
+                    set_weights(&mut model, weights);
+                    // Sync point: one loss per update.
+                    read(Tensor::cat(losses, 0))
+                }
+                GradientPath::Autodiff => {
+                    let losses =
+                        autodiff::epoch(&mut model, &mut optim, &order, train, config, &device);
+                    // Sync point: one loss per update.
+                    read(Tensor::cat(losses, 0))
+                }
+            };
+            vec![(window_losses, None)]
+        };
+
+        let first = epoch;
+        for ((window_losses, after), (epoch, lr)) in round.into_iter().zip((first..).zip(lrs)) {
+            if after.is_some() {
+                optim.set_lr(lr);
+                optim.count_steps(window_losses.len());
+            }
+            let updates = window_losses.len();
+            if let Some((step, &loss)) = window_losses
+                .iter()
+                .enumerate()
+                .find(|(_, loss)| !loss.is_finite())
             {
-                best = Some((epoch, model.valid()));
+                return Err(TrainError::NonFiniteLoss { epoch, step, loss });
+            }
+            let loss = config.loss.epoch(&window_losses);
+            losses.push(loss);
+
+            // Validate, and keep the best network.
+            let valid_loss = valid.map(|valid| evaluate(&model, valid));
+            if let Some(valid_loss) = valid_loss {
+                valid_losses.push(valid_loss);
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| valid_loss < valid_losses[*b])
+                {
+                    best = Some((epoch, model.valid()));
+                }
+            }
+
+            // Stop early when the validation loss has stopped improving.
+            stop = config
+                .early_stopping
+                .and_then(|stopping| stopping.stop(&valid_losses));
+
+            // Report.
+            let report = EpochReport {
+                epoch,
+                loss,
+                valid_loss,
+                updates,
+                lr,
+                last: stop.is_some() || epoch + 1 == config.n_epochs,
+            };
+            let snapshot = Snapshot {
+                next_epoch: epoch + 1,
+                model: match &after {
+                    Some(weights) => SnapshotModel::Host(weights),
+                    None => SnapshotModel::Device(&model),
+                },
+                optim: &optim,
+                losses: &losses,
+                valid_losses: &valid_losses,
+                best: &best,
+            };
+            if on_epoch(&report, &snapshot).stops() && stop.is_none() && !report.last {
+                stop = Some(StopReason::Stopped { epoch });
+            }
+            if stop.is_some() {
+                // A run stopped within a round goes on from the epoch it stopped at.
+                if let Some(weights) = after.filter(|_| epoch + 1 < first + count) {
+                    set_weights(&mut model, on_device(&weights, &device));
+                }
+                break 'run;
             }
         }
-
-        // Stop early when the validation loss has stopped improving.
-        stop = config
-            .early_stopping
-            .and_then(|stopping| stopping.stop(&valid_losses));
-
-        // Report.
-        let report = EpochReport {
-            epoch,
-            loss,
-            valid_loss,
-            updates,
-            lr,
-            last: stop.is_some() || epoch + 1 == config.n_epochs,
-        };
-        let snapshot = Snapshot {
-            next_epoch: epoch + 1,
-            model: &model,
-            optim: &optim,
-            losses: &losses,
-            valid_losses: &valid_losses,
-            best: &best,
-        };
-        if on_epoch(&report, &snapshot).stops() && stop.is_none() && !report.last {
-            stop = Some(StopReason::Stopped { epoch });
-        }
-        if stop.is_some() {
-            break;
-        }
+        epoch += count;
     }
 
     Ok(TrainReport {
@@ -313,6 +364,21 @@ fn weights_of(model: &Elman) -> [Tensor<2>; 2] {
     [
         model.w1.val().without_autodiff(),
         model.w2.val().without_autodiff(),
+    ]
+}
+
+/// Host weights as plain tensors on `device`'s backend, for [`set_weights`].
+fn on_device(weights: &ElmanWeights, device: &Device) -> [Tensor<2>; 2] {
+    let device = device.clone().without_autodiff();
+    [
+        Tensor::from_data(
+            TensorData::new(weights.w1.clone(), weights.w1_shape),
+            &device,
+        ),
+        Tensor::from_data(
+            TensorData::new(weights.w2.clone(), weights.w2_shape),
+            &device,
+        ),
     ]
 }
 

@@ -36,6 +36,13 @@ pub(crate) struct Steps {
     targets: Vec<Tensor<2>>,
 }
 
+impl Steps {
+    /// The whole sequence's inputs and targets, `[T, d_input]` and `[T, d_output]`.
+    pub(crate) fn whole(&self) -> [Tensor<2>; 2] {
+        self.sequence.clone()
+    }
+}
+
 /// Every sequence of `data`, cut into steps once, on `device` (without autodiff).
 pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) -> Vec<Steps> {
     let device = device.clone().without_autodiff();

@@ -21,6 +21,7 @@
 //! | `state.rs` | [`Start`], [`EpochReport`], [`Next`], [`Snapshot`], [`TrainReport`], [`TrainState`] |
 //! | `fit.rs` | the loop: [`fit`] and [`train`] |
 //! | `fused.rs` | the tutorial's case: one-step gradients by hand, on Flex in the kernel |
+//! | `epochs.rs` | the tutorial's epochs ten to a kernel call |
 //! | `bptt.rs` | backpropagation through time by hand, any batch and window |
 //! | `autodiff.rs` | the gradients through Burn's autodiff |
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
@@ -31,6 +32,7 @@
 mod autodiff;
 mod bptt;
 mod config;
+mod epochs;
 mod error;
 mod fit;
 mod fused;

@@ -175,24 +175,34 @@ impl TrainState {
 /// [`TrainState`] (a read of the weights from the device, so only call it when needed).
 pub struct Snapshot<'a> {
     pub(crate) next_epoch: usize,
-    pub(crate) model: &'a Elman,
+    pub(crate) model: SnapshotModel<'a>,
     pub(crate) optim: &'a Optimizer,
     pub(crate) losses: &'a [f64],
     pub(crate) valid_losses: &'a [f64],
     pub(crate) best: &'a Option<(usize, Elman)>,
 }
 
+/// Where a [`Snapshot`]'s weights are: in the model on the device, or already on the host (an
+/// epoch of several run in one kernel call).
+pub(crate) enum SnapshotModel<'a> {
+    Device(&'a Elman),
+    Host(&'a ElmanWeights),
+}
+
 impl Snapshot<'_> {
     /// The weights after this epoch, on the host.
     pub fn weights(&self) -> ElmanWeights {
-        ElmanWeights::from_module(self.model)
+        match self.model {
+            SnapshotModel::Device(model) => ElmanWeights::from_module(model),
+            SnapshotModel::Host(weights) => weights.clone(),
+        }
     }
 
     /// The state to write into a checkpoint.
     pub fn state(&self) -> TrainState {
         TrainState {
             next_epoch: self.next_epoch,
-            weights: ElmanWeights::from_module(self.model),
+            weights: self.weights(),
             optimizer: self.optim.save(),
             losses: self.losses.to_vec(),
             valid_losses: self.valid_losses.to_vec(),

@@ -100,18 +100,37 @@ macro_rules! launch_recurrence {
     }};
 }
 
+/// `t`'s values laid out row after row in a new tensor (what `burn-cubecl`'s own
+/// `into_contiguous` does; Burn's `copy` of a view keeps the view's strides).
+fn into_contiguous(t: CubeTensor) -> CubeTensor {
+    let (client, device, dtype) = (t.client.clone(), t.device.clone(), t.dtype);
+    let output = burn::cubecl::std::tensor::into_contiguous(
+        &client,
+        t.binding(),
+        dtype_to_storage_type(dtype),
+    );
+    CubeTensor::new(client, output.handle, *output.metadata, device, dtype)
+}
+
 /// A contiguous tensor the kernel may write into: `t` itself when nothing else holds it.
 fn writable(t: CubeTensor) -> CubeTensor {
     if t.can_mut() && t.is_contiguous() {
         t
-    } else {
+    } else if t.is_contiguous() {
         t.copy()
+    } else {
+        into_contiguous(t)
     }
 }
 
-/// A contiguous tensor to read.
+/// A contiguous tensor to read: `t` itself, or its values laid out row after row (Burn's
+/// `copy` of a view would keep the view's strides, which the kernels do not read).
 fn readable(t: CubeTensor) -> CubeTensor {
-    if t.is_contiguous() { t } else { t.copy() }
+    if t.is_contiguous() {
+        t
+    } else {
+        into_contiguous(t)
+    }
 }
 
 /// The square matrix `m` (contiguous) transposed, as a new contiguous tensor.
@@ -181,6 +200,42 @@ impl ElmanKernels for Cube {
             dtype,
         );
         (w1, w2, residuals)
+    }
+
+    fn elman_sgd_epochs(
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        inputs: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        lr_scales: Vec<f32>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        // A launch per epoch, queued one after the other with nothing read back in between:
+        // the residuals and the weights after each epoch stay on the device until the caller
+        // reads them all at once.
+        let (mut w1, mut w2) = (w1, w2);
+        let (mut residuals, mut after) = (Vec::new(), Vec::new());
+        let flat = |t: &CubeTensor| {
+            let n = t.meta.shape().num_elements();
+            Cube::float_reshape(t.clone(), Shape::new([1, n]))
+        };
+        for lr_scale in lr_scales {
+            let r;
+            (w1, w2, r) =
+                Self::elman_sgd_sequence(w1, w2, inputs.clone(), targets.clone(), lr_scale);
+            residuals.push(r);
+            after.push(Cube::float_cat(vec![flat(&w1), flat(&w2)], 1));
+        }
+        (
+            w1,
+            w2,
+            Cube::float_cat(residuals, 0),
+            Cube::float_cat(after, 0),
+        )
     }
 
     fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -109,6 +109,28 @@ impl Step {
         }
     }
 
+    /// Online SGD over one sequence from a zero context: each step's forward pass, gradients
+    /// and in-place update, the context carried on; the residuals appended to `residuals`.
+    fn sgd_epoch(
+        &mut self,
+        [w1, w2]: [&mut [f32]; 2],
+        inputs: &[f32],
+        targets: &[f32],
+        lr_scale: f32,
+        residuals: &mut Vec<f32>,
+    ) {
+        self.xh[self.d.d_input..].fill(0.0);
+        for (x, target) in inputs
+            .chunks_exact(self.d.d_input)
+            .zip(targets.chunks_exact(self.d.d_output))
+        {
+            self.run(w1, w2, x, target, lr_scale);
+            self.update(w1, w2);
+            residuals.extend_from_slice(&self.residual);
+            self.carry_context();
+        }
+    }
+
     /// `W2 -= h'ᵀ · dL/dy` and `W1 -= xhᵀ · dL/da`, in place (the learning rate is in the
     /// scale the step ran with).
     fn update(&self, w1: &mut [f32], w2: &mut [f32]) {
@@ -186,18 +208,42 @@ impl ElmanKernels for Flex {
             &mut w1.storage_mut::<f32>()[..n1],
             &mut w2.storage_mut::<f32>()[..n2],
         );
-        let mut step = Step::new(d);
         let mut residuals = Vec::with_capacity(steps * d.d_output);
-        for (x, target) in inputs
-            .chunks_exact(d.d_input)
-            .zip(targets.chunks_exact(d.d_output))
-        {
-            step.run(w1s, w2s, x, target, lr_scale);
-            step.update(w1s, w2s);
-            residuals.extend_from_slice(&step.residual);
-            step.carry_context();
-        }
+        Step::new(d).sgd_epoch([w1s, w2s], &inputs, &targets, lr_scale, &mut residuals);
         (w1, w2, tensor(residuals, steps, d.d_output))
+    }
+
+    fn elman_sgd_epochs(
+        w1: FlexTensor,
+        w2: FlexTensor,
+        inputs: FlexTensor,
+        targets: FlexTensor,
+        lr_scales: Vec<f32>,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let d = Dims::of(&w1, &w2);
+        let (inputs, targets) = (values(&inputs), values(&targets));
+        let steps = inputs.len() / d.d_input;
+        let (mut w1, mut w2) = (writable(w1), writable(w2));
+        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
+        let (w1s, w2s) = (
+            &mut w1.storage_mut::<f32>()[..n1],
+            &mut w2.storage_mut::<f32>()[..n2],
+        );
+        let epochs = lr_scales.len();
+        let mut residuals = Vec::with_capacity(epochs * steps * d.d_output);
+        let mut after = Vec::with_capacity(epochs * (n1 + n2));
+        let mut step = Step::new(d);
+        for lr_scale in lr_scales {
+            step.sgd_epoch([w1s, w2s], &inputs, &targets, lr_scale, &mut residuals);
+            after.extend_from_slice(w1s);
+            after.extend_from_slice(w2s);
+        }
+        (
+            w1,
+            w2,
+            tensor(residuals, epochs * steps, d.d_output),
+            tensor(after, epochs, n1 + n2),
+        )
     }
 
     fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {

@@ -195,3 +195,75 @@ fn where_the_sequence_kernel_runs() {
     let ndarray = Device::ndarray();
     assert!(!sequence_available(&ndarray, 1, 6, 1));
 }
+
+/// Several epochs in one call on the GPU equal the Flex call: the weights after each epoch and
+/// every epoch's residuals, each epoch at its own learning rate.
+#[test]
+fn the_gpu_epochs_are_the_flex_epochs() {
+    use super::super::sgd_epochs;
+    let config = ElmanConfig::default();
+    let weights = ElmanWeights::init(&config, 5);
+    let steps = 20;
+    let inputs: Vec<f32> = (0..steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    let targets: Vec<f32> = (1..=steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    let lrs = [0.1, 0.05, 0.2];
+    let run = |device: &Device| {
+        sgd_epochs(
+            [
+                tensor(&weights.w1, 7, 6, device),
+                tensor(&weights.w2, 6, 1, device),
+            ],
+            tensor(&inputs, steps, 1, device),
+            tensor(&targets, steps, 1, device),
+            &lrs,
+        )
+    };
+    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    assert_eq!(cpu.residuals.len(), 3 * steps);
+    assert_eq!(cpu.weights_after.len(), 3 * (42 + 6));
+    close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");
+    close(
+        &gpu.weights_after,
+        &cpu.weights_after,
+        1e-5,
+        "weights after each epoch",
+    );
+    let [w1, w2] = gpu.weights;
+    close(&host(w1), &cpu.weights_after[96..138], 1e-5, "W1");
+    close(&host(w2), &cpu.weights_after[138..], 1e-5, "W2");
+    // The epochs ran at their own rates: the second epoch's change differs from the first's.
+    assert_ne!(cpu.weights_after[..48], cpu.weights_after[48..96]);
+}
+
+/// A kernel given a view that is not laid out row after row (a transposed matrix) reads its
+/// values, not its memory: the recurrence from `W1hᵀ` as a view equals the one from `W1hᵀ`
+/// written out.
+#[test]
+fn the_kernels_read_views_by_their_values() {
+    use super::super::recurrence_forward;
+    let (batch, steps, d_hidden) = (2, 3, 4);
+    let device = wgpu();
+    let w1h: Vec<f32> = (0..d_hidden * d_hidden)
+        .map(|i| (i as f32 * 0.37).sin() * 0.5)
+        .collect();
+    let mut written_out = vec![0.0; w1h.len()];
+    for r in 0..d_hidden {
+        for c in 0..d_hidden {
+            written_out[c * d_hidden + r] = w1h[r * d_hidden + c];
+        }
+    }
+    let p: Vec<f32> = (0..batch * steps * d_hidden)
+        .map(|i| (i as f32 * 0.21).cos())
+        .collect();
+    let h0 = vec![0.1; batch * d_hidden];
+    let run = |w: Tensor<2>| {
+        host(recurrence_forward(
+            tensor(&p, batch * steps, d_hidden, &device),
+            w,
+            tensor(&h0, batch, d_hidden, &device),
+        ))
+    };
+    let view = run(tensor(&w1h, d_hidden, d_hidden, &device).transpose());
+    let copy = run(tensor(&written_out, d_hidden, d_hidden, &device));
+    close(&view, &copy, 1e-6, "contexts");
+}

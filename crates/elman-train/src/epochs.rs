@@ -1,0 +1,239 @@
+//! The tutorial's epochs many at a time. Where the whole run is online SGD over one sequence
+//! in the kernels (`fused.rs`'s case, with nothing to validate), up to [`PER_CALL`] epochs go
+//! to the device in one call of [`kernel::sgd_epochs`], and their losses and weights come back
+//! at once; [`fit`](crate::fit) then reports them epoch by epoch, as if each had run alone. On
+//! Flex the call's overhead (a dispatch, the tensors in and out, a read) was most of an
+//! epoch's cost: 20 updates take about a microsecond.
+
+use burn::prelude::*;
+use elman_data::SequenceDataset;
+use elman_model::{ElmanConfig, ElmanWeights, kernel};
+
+use crate::fused::Steps;
+use crate::optim::Optimizer;
+use crate::{GradientPath, TrainConfig};
+
+/// The most epochs of one call: the log's usual interval. A run stopped from its callback in the
+/// middle of a call has computed the rest of the call's epochs for nothing.
+pub(crate) const PER_CALL: usize = 10;
+
+/// One epoch of a call: its window losses (one per update) and the weights after it.
+pub(crate) struct Epoch {
+    pub losses: Vec<f32>,
+    pub weights: ElmanWeights,
+}
+
+/// Whether the run's epochs go many to a call: the fused path in the kernels with plain SGD,
+/// one training sequence and no validation (whose loss each epoch would need the weights on the
+/// device).
+pub(crate) fn apply(
+    path: GradientPath,
+    config: &TrainConfig,
+    train: &SequenceDataset,
+    validated: bool,
+    optim: &Optimizer,
+    model: &ElmanConfig,
+    device: &Device,
+) -> bool {
+    path == GradientPath::Fused
+        && config.kernels
+        && !validated
+        && train.len() == 1
+        && optim.is_plain_sgd()
+        && kernel::sequence_available(
+            &device.clone().without_autodiff(),
+            model.d_input,
+            model.d_hidden,
+            model.d_output,
+        )
+}
+
+/// `lrs.len()` epochs of online SGD over `steps`, epoch `e` at learning rate `lrs[e]`, from
+/// `weights` (plain tensors) of a network like `like`: the weights after the last epoch, and
+/// every epoch's losses and weights.
+pub(crate) fn run(
+    weights: [Tensor<2>; 2],
+    steps: &Steps,
+    lrs: &[f64],
+    config: &TrainConfig,
+    like: &ElmanWeights,
+) -> ([Tensor<2>; 2], Vec<Epoch>) {
+    let d_output = like.w2_shape[1];
+    let scale = config.loss.output_scale(d_output);
+    let lr_scales: Vec<f64> = lrs.iter().map(|lr| scale * lr).collect();
+    let [inputs, targets] = steps.whole();
+    let done = kernel::sgd_epochs(weights, inputs, targets, &lr_scales);
+    let (n1, n2) = (like.w1.len(), like.w2.len());
+    let per_epoch = done.residuals.len() / lrs.len().max(1);
+    let epochs = done
+        .residuals
+        .chunks(per_epoch.max(1))
+        .zip(done.weights_after.chunks(n1 + n2))
+        .map(|(residuals, after)| Epoch {
+            losses: residuals
+                .chunks(d_output)
+                .map(|r| {
+                    let squares: f32 = r.iter().map(|r| r * r).sum();
+                    config.loss.of_squares_host(squares, d_output)
+                })
+                .collect(),
+            weights: ElmanWeights {
+                w1: after[..n1].to_vec(),
+                w1_shape: like.w1_shape,
+                w2: after[n1..].to_vec(),
+                w2_shape: like.w2_shape,
+                cell: like.cell,
+                bias: like.bias,
+            },
+        })
+        .collect();
+    (done.weights, epochs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use elman_data::SineDataset;
+
+    use super::*;
+    use crate::optim::Optimizer;
+    use crate::{Start, StopReason, fit};
+
+    /// The tutorial's data, a network and a run of 23 epochs (two full calls and a short one).
+    fn tutorial() -> (SequenceDataset, ElmanWeights, TrainConfig) {
+        let data = SequenceDataset::from_tutorial(&SineDataset::tutorial());
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 3);
+        let config = TrainConfig {
+            n_epochs: 23,
+            ..TrainConfig::default()
+        };
+        (data, weights, config)
+    }
+
+    /// Ten epochs to a call report every epoch as one epoch at a time would: each epoch's
+    /// snapshot holds the weights that a run of that many epochs ends with (bit for bit) and
+    /// the optimizer's count of updates; the losses are those of the tensor operations one
+    /// epoch at a time (within float error: the kernel's `tanh` is an approximation).
+    #[test]
+    fn every_epoch_of_a_call_is_reported_as_if_run_alone() {
+        let (data, weights, config) = tutorial();
+        let device = Device::flex();
+        let optim = Optimizer::new(&config);
+        let model = weights.config();
+        assert!(apply(
+            GradientPath::Fused,
+            &config,
+            &data,
+            false,
+            &optim,
+            &model,
+            &device
+        ));
+        assert!(!apply(
+            GradientPath::Fused,
+            &config,
+            &data,
+            true,
+            &optim,
+            &model,
+            &device
+        ));
+
+        let mut states = Vec::new();
+        let whole = fit(
+            Start::Fresh(weights.clone()),
+            &data,
+            None,
+            &config,
+            &device,
+            |_, s| states.push(s.state()),
+        )
+        .unwrap();
+        assert_eq!(states.len(), 23);
+        for (epoch, state) in states.iter().enumerate() {
+            assert_eq!(state.next_epoch, epoch + 1);
+            assert_eq!(state.optimizer.step, 20 * (epoch as u64 + 1));
+        }
+        for epochs in [1, 10, 11, 17, 23] {
+            let shorter = TrainConfig {
+                n_epochs: epochs,
+                ..config
+            };
+            let run = fit(
+                Start::Fresh(weights.clone()),
+                &data,
+                None,
+                &shorter,
+                &device,
+                |_, _| {},
+            )
+            .unwrap();
+            assert_eq!(run.losses, whole.losses[..epochs]);
+            assert_eq!(
+                ElmanWeights::from_module(&run.model),
+                states[epochs - 1].weights
+            );
+        }
+
+        let ops = TrainConfig {
+            kernels: false,
+            ..config
+        };
+        let one_by_one = fit(Start::Fresh(weights), &data, None, &ops, &device, |_, _| {}).unwrap();
+        for (a, b) in whole.losses.iter().zip(&one_by_one.losses) {
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-3), "{a} vs {b}");
+        }
+    }
+
+    /// A run stopped from its callback in the middle of a call ends with the weights of the
+    /// epoch it stopped at, and its snapshot resumes to the uninterrupted run.
+    #[test]
+    fn a_run_stopped_within_a_call_ends_where_it_stopped() {
+        let (data, weights, config) = tutorial();
+        let device = Device::flex();
+        let whole = fit(
+            Start::Fresh(weights.clone()),
+            &data,
+            None,
+            &config,
+            &device,
+            |_, _| {},
+        )
+        .unwrap();
+        let mut saved = None;
+        let stopped = fit(
+            Start::Fresh(weights),
+            &data,
+            None,
+            &config,
+            &device,
+            |r, s| {
+                if r.epoch == 12 {
+                    saved = Some(s.state());
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(stopped.stop, StopReason::Stopped { epoch: 12 });
+        assert_eq!(stopped.losses, whole.losses[..13]);
+        let saved = saved.unwrap();
+        assert_eq!(ElmanWeights::from_module(&stopped.model), saved.weights);
+        let resumed = fit(
+            Start::Resume(saved),
+            &data,
+            None,
+            &config,
+            &device,
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(resumed.losses, whole.losses);
+        assert_eq!(
+            ElmanWeights::from_module(&resumed.model),
+            ElmanWeights::from_module(&whole.model)
+        );
+    }
+}
