@@ -217,15 +217,23 @@ pub fn sgd_epochs(
 /// window where the tensor operations take several per step), up to [`MAX_UNITS`] neurons; on a
 /// device that is no card (lavapipe) only up to the width its layout there serves, beyond which
 /// the tensor operations were measured faster (at hidden 256: 197 sequences per second against
-/// 29 through the kernels).
+/// 29 through the kernels); on plain Flex devices up to [`FLEX_RECURRENCE_MAX`] neurons.
 pub fn recurrence_available(device: &Device, d_hidden: usize) -> bool {
     #[cfg(any(feature = "wgpu", feature = "cuda"))]
     if on_gpu(device) && d_hidden <= MAX_UNITS {
         return d_hidden <= cube::SERIAL_MAX || !software(device);
     }
-    let _ = (device, d_hidden);
-    false
+    available(device) && d_hidden <= FLEX_RECURRENCE_MAX
 }
+
+/// The widest network whose window's recurrence runs in the Flex kernels' plain loops rather
+/// than as a matrix product per step: below it Burn's overhead per operation (a dozen per step)
+/// costs more than the products. Measured on the CPU, 60 epochs of `configs/sunspots.toml`
+/// (hidden 16, batch 8): 280 µs per update through the products, 75 through the loops; 40 of
+/// `configs/co2.toml` (hidden 32, batch 16): 317 against 181; the bench's batched workload
+/// (hidden 64, batch 256): 37k sequences per second through the products, 12k through the
+/// loops.
+pub const FLEX_RECURRENCE_MAX: usize = 32;
 
 /// Whether `device` is a GPU card: a CubeCL device that is not [`software`].
 pub fn on_card(device: &Device) -> bool {

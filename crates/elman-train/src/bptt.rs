@@ -146,7 +146,8 @@ pub(crate) fn window(
 }
 
 /// [`window`] with the recurrence in two launches, [`kernel::recurrence_forward`] and
-/// [`kernel::recurrence_backward`] (on a GPU, where each tensor operation is a launch), and the
+/// [`kernel::recurrence_backward`] (on a GPU, where each tensor operation is a launch, and for a
+/// small network on Flex, where each costs more than its arithmetic), and the
 /// rest as products over the whole window: the input projections `x · W1x` before the forward
 /// recurrence, the outputs and `dL/dy · W2ᵀ` between the two, and the weight gradients
 /// `dW1x = xᵀ · da`, `dW1h = h_prevᵀ · da`, `dW2 = hᵀ · dy` after, each summing over steps and

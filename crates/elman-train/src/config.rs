@@ -131,8 +131,9 @@ impl std::fmt::Display for GradientPath {
 
 impl GradientPath {
     /// The path as it runs on `device` for a network of `d_hidden` neurons: on Flex the fused
-    /// steps run in the custom operations of `elman_model::kernel`, on a CubeCL device the
-    /// sequence and a window's recurrence in GPU kernels, elsewhere as tensor operations.
+    /// steps, and a small network's recurrence, run in the custom operations of
+    /// `elman_model::kernel`, on a CubeCL device the sequence and a window's recurrence in GPU
+    /// kernels, elsewhere as tensor operations.
     pub fn on(self, device: &Device, d_hidden: usize) -> String {
         match self {
             GradientPath::Fused if kernel::available(device) => {
@@ -142,6 +143,11 @@ impl GradientPath {
                 format!("{self}, with SGD in one GPU kernel per sequence")
             }
             GradientPath::Fused => format!("{self}, as tensor operations"),
+            GradientPath::HandBptt
+                if kernel::available(device) && kernel::recurrence_available(device, d_hidden) =>
+            {
+                format!("{self}, the recurrence in the Flex kernels")
+            }
             GradientPath::HandBptt if kernel::available(device) => {
                 format!("{self}, tanh by the Flex kernel")
             }
