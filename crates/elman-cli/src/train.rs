@@ -96,9 +96,11 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         config.backend,
         data.train.items().len(),
         data.train.seq_len(),
-        train_config
-            .gradient_path_for(&model_config)
-            .on(&device, config.model.d_hidden)
+        train_config.gradient_path_for(&model_config).on(
+            &device,
+            config.model.d_hidden,
+            config.model.cell
+        )
     );
 
     // Train, printing each epoch's loss as the config says, with a progress line.
@@ -136,9 +138,11 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
             format!("{:.2} s", elapsed.as_secs_f64())
         },
         elapsed.as_secs_f64() * 1e6 / done.updates.max(1) as f64,
-        done.report
-            .path
-            .on(&done.device, done.report.model.d_hidden())
+        done.report.path.on(
+            &done.device,
+            done.report.model.d_hidden(),
+            done.report.model.cell
+        )
     );
     if let elman_train::StopReason::EarlyStopping { .. } = done.report.stop {
         eprintln!("elman: {}", done.report.stop);

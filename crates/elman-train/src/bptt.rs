@@ -20,10 +20,10 @@
 
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
-use elman_model::kernel;
+use elman_model::{Cell, kernel};
 
-use crate::LossKind;
 use crate::optim::Optimizer;
+use crate::{LossKind, lstm};
 
 /// `W1` split at the input layer's border: `(W1x, W1h)`.
 pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
@@ -244,10 +244,12 @@ pub(crate) fn epoch(
     order: &[usize],
     train: &SequenceDataset,
     config: &crate::TrainConfig,
+    cell: Cell,
     device: &Device,
 ) -> ([Tensor<2>; 2], Vec<Tensor<1>>) {
     let [mut w1, mut w2] = weights;
-    let d_hidden = w1.dims()[1];
+    let d_hidden = w1.dims()[1] / cell.gates();
+    let bias = w2.dims()[0] > d_hidden;
     let batcher = SequenceBatcher::for_dataset(train);
     let seq_len = train.seq_len();
     let mut losses = Vec::new();
@@ -257,23 +259,25 @@ pub(crate) fn epoch(
         let size = indices.len();
         let (x, y) = (time_major(batch.inputs), time_major(batch.targets));
         // With biases the input layer has a constant 1 after the inputs: W1's bias row.
-        let x = if w2.dims()[0] > d_hidden {
+        let x = if bias {
             let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
             Tensor::cat(vec![x, ones], 1)
         } else {
             x
         };
         let mut h = Tensor::<2>::zeros([size, d_hidden], device);
+        // An LSTM's memory, carried like the context.
+        let mut c = h.clone();
         for start in (0..seq_len).step_by(config.bptt) {
             let rows = s![start * size..(start + config.bptt).min(seq_len) * size, ..];
-            let window = window(
-                [&w1, &w2],
-                x.clone().slice(rows),
-                y.clone().slice(rows),
-                h,
-                config.loss,
-                config.kernels,
-            );
+            let (x, y) = (x.clone().slice(rows), y.clone().slice(rows));
+            let window = if cell == Cell::Lstm {
+                let (window, memory) = lstm::window([&w1, &w2], x, y, [h, c], bias, config.loss);
+                c = memory;
+                window
+            } else {
+                window([&w1, &w2], x, y, h, config.loss, config.kernels)
+            };
             losses.push(window.loss);
             [w1, w2] = optim.update([w1, w2], window.grads);
             h = window.last;

@@ -84,14 +84,16 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// [`TrainConfig::gradient_path`] for a network of `model`'s cell: the hand-derived paths
-    /// are written for the Elman cell (BPTT with or without biases, the one-step path without);
-    /// the gated cells learn through autodiff.
+    /// are written for the Elman cell (BPTT with or without biases, the one-step path without)
+    /// and hand-derived BPTT for the LSTM cell (`lstm.rs`, with or without biases, a batch of
+    /// one sequence and one-step windows included); the GRU learns through autodiff.
     pub fn gradient_path_for(&self, model: &elman_model::ElmanConfig) -> GradientPath {
+        use elman_model::Cell;
         match (model.cell, model.bias, self.gradient_path()) {
-            (elman_model::Cell::Elman, false, path) => path,
+            (Cell::Elman, false, path) => path,
+            (_, _, GradientPath::Autodiff) | (Cell::Gru, _, _) => GradientPath::Autodiff,
             // Hand-derived BPTT has the biases' gradients too; the one-step path does not.
-            (elman_model::Cell::Elman, true, GradientPath::HandBptt) => GradientPath::HandBptt,
-            _ => GradientPath::Autodiff,
+            (Cell::Elman | Cell::Lstm, _, _) => GradientPath::HandBptt,
         }
     }
 
@@ -134,8 +136,11 @@ impl GradientPath {
     /// steps, and a small network's recurrence, run in the custom operations of
     /// `elman_model::kernel`, on a CubeCL device the sequence and a window's recurrence in GPU
     /// kernels, elsewhere as tensor operations.
-    pub fn on(self, device: &Device, d_hidden: usize) -> String {
+    pub fn on(self, device: &Device, d_hidden: usize, cell: elman_model::Cell) -> String {
         match self {
+            GradientPath::HandBptt if cell == elman_model::Cell::Lstm => {
+                format!("{self}, the LSTM cell in plain loops on the host")
+            }
             GradientPath::Fused if kernel::available(device) => {
                 format!("{self}, in the Flex kernel")
             }
@@ -162,6 +167,7 @@ impl GradientPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elman_model::{Cell, ElmanConfig};
 
     /// Batch 1 with one-step windows is the fused path; any other shape hand-derived BPTT;
     /// `fused = false` autodiff whatever the shape.
@@ -183,12 +189,56 @@ mod tests {
             assert_eq!(autodiff.gradient_path(), GradientPath::Autodiff);
         }
         assert_eq!(
-            GradientPath::Fused.on(&Device::flex(), 6),
+            GradientPath::Fused.on(&Device::flex(), 6, Cell::Elman),
             "fused one-step gradients, in the Flex kernel"
         );
         assert_eq!(
-            GradientPath::Fused.on(&Device::flex().autodiff(), 6),
+            GradientPath::Fused.on(&Device::flex().autodiff(), 6, Cell::Elman),
             "fused one-step gradients, as tensor operations"
         );
+        assert_eq!(
+            GradientPath::HandBptt.on(&Device::flex(), 16, Cell::Lstm),
+            "hand-derived BPTT, the LSTM cell in plain loops on the host"
+        );
+    }
+
+    /// The Elman and LSTM cells take hand-derived BPTT (the Elman cell with biases also where
+    /// the shape would take the one-step path, which has no biases); the GRU, and any cell
+    /// with `fused = false`, autodiff.
+    #[test]
+    fn the_path_follows_the_cell() {
+        let tutorial = TrainConfig::default();
+        let batched = TrainConfig {
+            batch_size: 8,
+            bptt: 24,
+            ..tutorial
+        };
+        let model = |cell, bias| ElmanConfig {
+            cell,
+            bias,
+            ..ElmanConfig::default()
+        };
+        for (config, cell, bias, path) in [
+            (tutorial, Cell::Elman, false, GradientPath::Fused),
+            (tutorial, Cell::Elman, true, GradientPath::HandBptt),
+            (tutorial, Cell::Lstm, false, GradientPath::HandBptt),
+            (batched, Cell::Lstm, true, GradientPath::HandBptt),
+            (batched, Cell::Gru, false, GradientPath::Autodiff),
+            (
+                TrainConfig {
+                    fused: false,
+                    ..batched
+                },
+                Cell::Lstm,
+                false,
+                GradientPath::Autodiff,
+            ),
+        ] {
+            assert_eq!(
+                config.gradient_path_for(&model(cell, bias)),
+                path,
+                "{cell:?} {bias}"
+            );
+        }
     }
 }

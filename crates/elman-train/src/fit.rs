@@ -161,6 +161,7 @@ pub fn fit<N: Next>(
                         &order,
                         train,
                         config,
+                        model.cell,
                         &plain,
                     );
                     set_weights(&mut model, weights);

@@ -23,6 +23,7 @@
 //! | `fused.rs` | the tutorial's case: one-step gradients by hand, on Flex in the kernel |
 //! | `epochs.rs` | the tutorial's epochs ten to a kernel call |
 //! | `bptt.rs` | backpropagation through time by hand, any batch and window |
+//! | `lstm.rs` | the same for the LSTM cell, in plain loops on the host |
 //! | `autodiff.rs` | the gradients through Burn's autodiff |
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
@@ -38,6 +39,7 @@ mod fit;
 mod fused;
 mod inference;
 mod loss;
+mod lstm;
 mod optim;
 mod schedule;
 mod state;

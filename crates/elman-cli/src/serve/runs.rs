@@ -119,7 +119,7 @@ impl Registry {
             config
                 .train_config()
                 .gradient_path_for(&config.model_config())
-                .on(&device, config.model.d_hidden),
+                .on(&device, config.model.d_hidden, config.model.cell),
             config.backend
         );
         let weights = ElmanWeights::init(&config.model_config(), config.seed);

@@ -190,9 +190,18 @@ fn where_the_sequence_kernel_runs() {
     // On Flex the recurrence's plain loops up to FLEX_RECURRENCE_MAX neurons, not under
     // autodiff.
     let flex_max = super::super::FLEX_RECURRENCE_MAX;
-    assert!(super::super::recurrence_available(&Device::flex(), flex_max));
-    assert!(!super::super::recurrence_available(&Device::flex(), flex_max + 1));
-    assert!(!super::super::recurrence_available(&Device::flex().autodiff(), 6));
+    assert!(super::super::recurrence_available(
+        &Device::flex(),
+        flex_max
+    ));
+    assert!(!super::super::recurrence_available(
+        &Device::flex(),
+        flex_max + 1
+    ));
+    assert!(!super::super::recurrence_available(
+        &Device::flex().autodiff(),
+        6
+    ));
     assert!(sequence_available(&wgpu(), 1, MAX_UNITS, 1));
     assert!(!sequence_available(&wgpu(), 1, MAX_UNITS + 1, 1));
     assert!(!sequence_available(&wgpu().autodiff(), 1, 6, 1));
