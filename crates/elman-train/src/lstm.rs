@@ -34,16 +34,19 @@ fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// `tanh` as the Flex kernels compute it (branch-free, so loops of it vectorize; within 1e-6).
+#[inline(always)]
 fn tanh(x: f32) -> f32 {
     elman_model::kernel::tanh_f32(x)
 }
 
 /// `σ(x) = (1 + tanh(x / 2)) / 2`.
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     0.5 + 0.5 * tanh(0.5 * x)
 }
 
 /// `out += a · row` over two slices of the same length (a loop the compiler vectorizes).
+#[inline(always)]
 fn axpy(out: &mut [f32], a: f32, row: &[f32]) {
     for (o, r) in out.iter_mut().zip(row) {
         *o += a * r;
@@ -68,11 +71,108 @@ pub(crate) fn window(
     let [rows_w2, d_output] = w2.dims();
     let d_x = rows_w1 - d;
     let rows = x.dims()[0];
-    let steps = rows / batch;
     let (w1v, w2v) = (host(w1.clone()), host(w2.clone()));
     let (xv, yv) = (host(x), host(targets));
     let (h0v, c0v) = (host(h0), host(c0));
 
+    let scale = loss.output_scale(rows * d_output) as f32;
+    let sizes = Sizes {
+        batch,
+        d,
+        d_x,
+        d_output,
+        bias,
+    };
+    let inputs = Inputs {
+        w1: &w1v,
+        w2: &w2v,
+        x: &xv,
+        y: &yv,
+        h0: &h0v,
+        c0: &c0v,
+    };
+    // The loops compiled for the CPU the run is on (AVX2 or AVX-512 where there is one), as
+    // the Flex kernels' `tanh` is.
+    let Computed {
+        squares,
+        grad_w1,
+        grad_w2,
+        h,
+        c,
+    } = pulp::Arch::new().dispatch(|| compute(sizes, inputs, scale));
+
+    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
+        Tensor::<2>::from_data(TensorData::new(values, shape), &device)
+    };
+    let last = |values: &[f32]| tensor(values[(rows - batch) * d..].to_vec(), [batch, d]);
+    let window = Window {
+        loss: Tensor::<1>::from_data(
+            TensorData::new(vec![loss.of_squares_host(squares, rows * d_output)], [1]),
+            &device,
+        ),
+        grads: [
+            tensor(grad_w1, [rows_w1, width]),
+            tensor(grad_w2, [rows_w2, d_output]),
+        ],
+        last: last(&h),
+    };
+    (window, last(&c))
+}
+
+/// The sizes of a window: sequences, neurons, inputs (with the bias's 1), outputs, and whether
+/// `W2` has a bias row.
+#[derive(Clone, Copy)]
+struct Sizes {
+    batch: usize,
+    d: usize,
+    d_x: usize,
+    d_output: usize,
+    bias: bool,
+}
+
+/// A window's values on the host: the weights, time-major inputs and targets, the start state.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    w1: &'a [f32],
+    w2: &'a [f32],
+    x: &'a [f32],
+    y: &'a [f32],
+    h0: &'a [f32],
+    c0: &'a [f32],
+}
+
+/// What [`compute`] gives: the summed squared residuals, both gradients, every step's context
+/// and memory.
+struct Computed {
+    squares: f32,
+    grad_w1: Vec<f32>,
+    grad_w2: Vec<f32>,
+    h: Vec<f32>,
+    c: Vec<f32>,
+}
+
+/// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`.
+#[inline(always)]
+fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
+    let Sizes {
+        batch,
+        d,
+        d_x,
+        d_output,
+        bias,
+    } = sizes;
+    let Inputs {
+        w1: w1v,
+        w2: w2v,
+        x: xv,
+        y: yv,
+        h0: h0v,
+        c0: c0v,
+    } = inputs;
+    let width = 4 * d;
+    let (rows_w1, rows_w2) = (d_x + d, d + usize::from(bias));
+    let rows = xv.len() / d_x;
+    let steps = rows / batch;
     // Forward: every step's gates (activated), memory, tanh of the memory and context.
     let mut gates = vec![0.0f32; rows * width];
     let mut c = vec![0.0f32; rows * d];
@@ -138,7 +238,6 @@ pub(crate) fn window(
             w1h_t[m * d + j] = w;
         }
     }
-    let scale = loss.output_scale(rows * d_output) as f32;
     let mut grad_w1 = vec![0.0f32; rows_w1 * width];
     let mut grad_w2 = vec![0.0f32; rows_w2 * d_output];
     // dL/dh and dL/dc flowing into step t from step t + 1, per sequence.
@@ -203,23 +302,13 @@ pub(crate) fn window(
         }
     }
 
-    let squares: f32 = residuals.iter().map(|r| r * r).sum();
-    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
-        Tensor::<2>::from_data(TensorData::new(values, shape), &device)
-    };
-    let last = |values: &[f32]| tensor(values[(rows - batch) * d..].to_vec(), [batch, d]);
-    let window = Window {
-        loss: Tensor::<1>::from_data(
-            TensorData::new(vec![loss.of_squares_host(squares, rows * d_output)], [1]),
-            &device,
-        ),
-        grads: [
-            tensor(grad_w1, [rows_w1, width]),
-            tensor(grad_w2, [rows_w2, d_output]),
-        ],
-        last: last(&h),
-    };
-    (window, last(&c))
+    Computed {
+        squares: residuals.iter().map(|r| r * r).sum(),
+        grad_w1,
+        grad_w2,
+        h,
+        c,
+    }
 }
 
 #[cfg(test)]
