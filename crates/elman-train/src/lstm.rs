@@ -99,7 +99,11 @@ pub(crate) fn window(
         grad_w2,
         h,
         c,
-    } = pulp::Arch::new().dispatch(|| compute(sizes, inputs, scale));
+    } = pulp::Arch::new().dispatch(Job {
+        sizes,
+        inputs,
+        scale,
+    });
 
     let tensor = |values: Vec<f32>, shape: [usize; 2]| {
         Tensor::<2>::from_data(TensorData::new(values, shape), &device)
@@ -149,6 +153,23 @@ struct Computed {
     grad_w2: Vec<f32>,
     h: Vec<f32>,
     c: Vec<f32>,
+}
+
+/// [`compute`] as pulp's job: its `with_simd` is compiled once per instruction set and inlines
+/// the loops, so that they are vectorized for the CPU the run is on.
+struct Job<'a> {
+    sizes: Sizes,
+    inputs: Inputs<'a>,
+    scale: f32,
+}
+
+impl pulp::WithSimd for Job<'_> {
+    type Output = Computed;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Computed {
+        compute(self.sizes, self.inputs, self.scale)
+    }
 }
 
 /// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`.
