@@ -46,8 +46,20 @@ mod validate;
 pub use args::Cli;
 use args::Command;
 
-/// Runs the command line `cli`.
+/// Runs the command line `cli`, on `--threads` threads where it says so.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.common.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(threads))
+            .build()
+            .map_err(|err| anyhow::anyhow!("cannot start {threads} threads: {err}"))?
+            .install(|| command(cli)),
+        None => command(cli),
+    }
+}
+
+/// Runs the command of `cli`.
+fn command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => train::run(&cli.common, &cli.train),
         Some(Command::Train(args)) => train::run(&cli.common, &args),

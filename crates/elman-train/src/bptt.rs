@@ -236,8 +236,39 @@ pub(crate) fn time_major(t: Tensor<3>) -> Tensor<2> {
     t.swap_dims(0, 1).reshape([steps * batch, d])
 }
 
+/// The fewest sequences a thread's part of a batch holds: below it the parts' per-operation
+/// overhead outweighs the second core.
+const MIN_PART: usize = 32;
+
+/// How many parts a batch of `size` sequences is split into on `device`: one per thread of the
+/// current thread pool (`rayon::current_num_threads`, which `elman --threads` and the bench's
+/// `RAYON_NUM_THREADS` set) on a plain Flex device, as many as give every part at least
+/// [`MIN_PART`] sequences; one elsewhere (a GPU runs the whole batch at once).
+fn parts_for(size: usize, device: &Device) -> usize {
+    if kernel::available(device) {
+        rayon::current_num_threads().min(size / MIN_PART).max(1)
+    } else {
+        1
+    }
+}
+
+/// A thread's part of a batch: its sequences' inputs and targets, time-major, and their
+/// context (and an LSTM's memory) carried from window to window.
+struct Part {
+    size: usize,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    h: Tensor<2>,
+    c: Tensor<2>,
+}
+
 /// One epoch of hand-derived BPTT: mini-batches of the sequences `order`, each cut into windows
 /// of `bptt` steps. Returns the new weights and each window's loss, still on the device.
+///
+/// On a Flex device a batch is split into parts ([`parts_for`]) whose windows run on the
+/// threads of the pool at once, each part its own forward and backward pass; their losses and
+/// gradients are added up, weighted by each part's share of the loss's terms (the MSE divides by
+/// the whole batch's count), before the one update.
 pub(crate) fn epoch(
     weights: [Tensor<2>; 2],
     optim: &mut Optimizer,
@@ -247,6 +278,8 @@ pub(crate) fn epoch(
     cell: Cell,
     device: &Device,
 ) -> ([Tensor<2>; 2], Vec<Tensor<1>>) {
+    use rayon::prelude::*;
+
     let [mut w1, mut w2] = weights;
     let d_hidden = w1.dims()[1] / cell.gates();
     let bias = w2.dims()[0] > d_hidden;
@@ -257,30 +290,75 @@ pub(crate) fn epoch(
         let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
         let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
         let size = indices.len();
-        let (x, y) = (time_major(batch.inputs), time_major(batch.targets));
-        // With biases the input layer has a constant 1 after the inputs: W1's bias row.
-        let x = if bias {
-            let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
-            Tensor::cat(vec![x, ones], 1)
-        } else {
-            x
-        };
-        let mut h = Tensor::<2>::zeros([size, d_hidden], device);
-        // An LSTM's memory, carried like the context.
-        let mut c = h.clone();
+        let count = parts_for(size, device);
+        let mut parts: Vec<Part> = (0..count)
+            .map(|k| {
+                let range = k * size / count..(k + 1) * size / count;
+                let part = range.len();
+                let x = time_major(batch.inputs.clone().slice(s![range.clone(), .., ..]));
+                let y = time_major(batch.targets.clone().slice(s![range, .., ..]));
+                // With biases the input layer has a constant 1 after the inputs: W1's bias row.
+                let x = if bias {
+                    let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
+                    Tensor::cat(vec![x, ones], 1)
+                } else {
+                    x
+                };
+                let h = Tensor::<2>::zeros([part, d_hidden], device);
+                Part {
+                    size: part,
+                    x,
+                    y,
+                    c: h.clone(),
+                    h,
+                }
+            })
+            .collect();
         for start in (0..seq_len).step_by(config.bptt) {
-            let rows = s![start * size..(start + config.bptt).min(seq_len) * size, ..];
-            let (x, y) = (x.clone().slice(rows), y.clone().slice(rows));
-            let window = if cell == Cell::Lstm {
-                let (window, memory) = lstm::window([&w1, &w2], x, y, [h, c], bias, config.loss);
-                c = memory;
-                window
-            } else {
-                window([&w1, &w2], x, y, h, config.loss, config.kernels)
+            let end = (start + config.bptt).min(seq_len);
+            let weights = [&w1, &w2];
+            let run = |mut part: Part| -> (Part, Window) {
+                let rows = s![start * part.size..end * part.size, ..];
+                let (x, y) = (part.x.clone().slice(rows), part.y.clone().slice(rows));
+                let h = part.h.clone();
+                let window = if cell == Cell::Lstm {
+                    let (window, memory) =
+                        lstm::window(weights, x, y, [h, part.c.clone()], bias, config.loss);
+                    part.c = memory;
+                    window
+                } else {
+                    window(weights, x, y, h, config.loss, config.kernels)
+                };
+                part.h = window.last.clone();
+                (part, window)
             };
-            losses.push(window.loss);
-            [w1, w2] = optim.update([w1, w2], window.grads);
-            h = window.last;
+            let done: Vec<(Part, Window)> = if parts.len() == 1 {
+                parts.into_iter().map(run).collect()
+            } else {
+                parts.into_par_iter().map(run).collect()
+            };
+            let mut total: Option<(Tensor<1>, [Tensor<2>; 2])> = None;
+            parts = Vec::with_capacity(done.len());
+            for (part, window) in done {
+                let share = config.loss.part_share(part.size, size);
+                let [g1, g2] = window.grads;
+                let (loss, grads) = if share == 1.0 {
+                    (window.loss, [g1, g2])
+                } else {
+                    (
+                        window.loss.mul_scalar(share),
+                        [g1.mul_scalar(share), g2.mul_scalar(share)],
+                    )
+                };
+                total = Some(match total {
+                    None => (loss, grads),
+                    Some((l, [a, b])) => (l + loss, [a + grads[0].clone(), b + grads[1].clone()]),
+                });
+                parts.push(part);
+            }
+            let (loss, grads) = total.expect("at least one part");
+            losses.push(loss);
+            [w1, w2] = optim.update([w1, w2], grads);
         }
     }
     ([w1, w2], losses)

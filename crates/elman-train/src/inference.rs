@@ -7,19 +7,21 @@ use elman_data::{SequenceBatcher, SequenceDataset};
 use elman_model::{Elman, ElmanState};
 
 /// The mean squared error of one-step-ahead predictions over every step, sequence and output of
-/// `data`, each sequence run from a zero context.
+/// `data`, each sequence run from a zero context, in batches of 256 sequences (on a plain Flex
+/// device the batches run on the threads of the pool at once).
 pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
+    use rayon::prelude::*;
+
     let model = model.valid();
     let device = model.w1.device();
     let batcher = SequenceBatcher::for_dataset(data);
-    let mut total: Option<Tensor<1>> = None;
     let d_hidden = model.d_hidden();
     let in_kernels =
         model.is_tutorial_cell() && elman_model::kernel::recurrence_available(&device, d_hidden);
-    for items in data.items().chunks(256) {
+    let squares = |items: &[elman_data::SequenceItem]| -> Tensor<1> {
         let batch = batcher.batch(items.to_vec(), &device);
         let state = ElmanState::zeros(items.len(), d_hidden, &device);
-        let sum = if in_kernels {
+        if in_kernels {
             // The recurrence in one launch, the projections as products over every step.
             let (x, targets) = (
                 crate::bptt::time_major(batch.inputs),
@@ -31,13 +33,16 @@ pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
         } else {
             let (outputs, _) = model.forward(batch.inputs, state);
             (outputs - batch.targets).square().sum()
-        };
-        // Summed on the device: one read-back for the whole set, not one per batch.
-        total = Some(match total {
-            Some(total) => total + sum,
-            None => sum,
-        });
-    }
+        }
+    };
+    // Summed on the device: one read-back for the whole set, not one per batch.
+    let add = |a: Tensor<1>, b: Tensor<1>| a + b;
+    let batches = data.items().chunks(256);
+    let total = if elman_model::kernel::available(&device) && rayon::current_num_threads() > 1 {
+        data.items().par_chunks(256).map(squares).reduce_with(add)
+    } else {
+        batches.map(squares).reduce(add)
+    };
     let total = total.map_or(0.0, |total| f64::from(total.into_scalar::<f32>()));
     crate::loss::mean_squares(total, data.len() * data.seq_len() * data.d_output())
 }
@@ -178,6 +183,30 @@ mod tests {
     use crate::{TrainConfig, train};
     use elman_data::SineDataset;
     use elman_model::{ElmanConfig, ElmanWeights};
+
+    /// On two threads the batches of 256 run at once and give the MSE of one thread, for the
+    /// Elman cell (the recurrence kernel) and the LSTM (its tensor operations).
+    #[test]
+    fn evaluate_on_two_threads_is_evaluate_on_one() {
+        let data = crate::testing::sines(600, 10, 3);
+        for cell in [elman_model::Cell::Elman, elman_model::Cell::Lstm] {
+            let config = ElmanConfig {
+                cell,
+                ..ElmanConfig::default()
+            };
+            let model = ElmanWeights::init(&config, 5).to_module(&Device::flex());
+            let on = |threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| evaluate(&model, &data))
+            };
+            let (one, two) = (on(1), on(2));
+            assert!(one > 1e-3, "{cell:?}: {one}");
+            assert!((one - two).abs() <= 1e-6 * one, "{cell:?}: {one} vs {two}");
+        }
+    }
 
     /// With `W2 = 0` every prediction is 0, so the MSE is the mean of the squared targets:
     /// targets 1, 2 (one sequence) and 3, 4 give (1 + 4 + 9 + 16) / 4 = 7.5.

@@ -29,6 +29,16 @@ impl LossKind {
         }
     }
 
+    /// The weight of a part of `part` sequences of a batch of `whole` when the parts' losses
+    /// and gradients, each computed as if the part were the batch, are added up: the MSE divides
+    /// by the count of the whole batch's values, the halved sum of squares by nothing.
+    pub(crate) fn part_share(self, part: usize, whole: usize) -> f64 {
+        match self {
+            LossKind::HalfSumSquares => 1.0,
+            LossKind::Mse => part as f64 / whole.max(1) as f64,
+        }
+    }
+
     /// `s` in `dL/dy = s · (y - target)`, for a window of `n` values.
     pub(crate) fn output_scale(self, n: usize) -> f64 {
         match self {

@@ -15,6 +15,28 @@ fn unknown_backend_is_one_line() {
     );
 }
 
+/// `--threads` takes a count of at least 1: 0 or a word is one line; 1 and 2 train the same
+/// tutorial.
+#[test]
+fn threads_are_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = elman(dir.path(), &["--threads", "0", "--epochs", "1"]);
+    assert_one_line_error(&zero, "invalid value '0' for '--threads <N>'");
+    let word = elman(dir.path(), &["--threads", "all", "--epochs", "1"]);
+    assert_one_line_error(&word, "invalid value 'all' for '--threads <N>'");
+    for threads in ["1", "2"] {
+        let run = elman(
+            dir.path(),
+            &["--threads", threads, "--epochs", "20", "--out", threads],
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("1/losses.csv")).unwrap(),
+        std::fs::read_to_string(dir.path().join("2/losses.csv")).unwrap()
+    );
+}
+
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn backend_not_compiled_in_names_the_feature() {

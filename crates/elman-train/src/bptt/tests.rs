@@ -310,3 +310,75 @@ fn hand_bptt_with_biases_matches_autodiff() {
         }
     }
 }
+
+/// A batch split between two threads (on Flex, parts of at least `MIN_PART` sequences) trains
+/// as the whole batch on one: the same losses and weights after an epoch, within float error
+/// (the parts' gradients are summed in another order), for the Elman cell and the LSTM, both
+/// losses; and it is split: two parts at 64 sequences, one at 63.
+#[test]
+fn a_batch_split_between_threads_trains_as_one() {
+    let device = Device::flex();
+    let on = |threads: usize, f: &(dyn Fn() -> usize + Sync)| -> usize {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    };
+    assert_eq!(on(2, &|| parts_for(64, &device)), 2);
+    assert_eq!(on(2, &|| parts_for(63, &device)), 1);
+    assert_eq!(on(1, &|| parts_for(256, &device)), 1);
+    assert_eq!(on(2, &|| parts_for(256, &device.clone().autodiff())), 1);
+
+    let data = sines(64, 12, 4);
+    for cell in [elman_model::Cell::Elman, elman_model::Cell::Lstm] {
+        let model = ElmanConfig {
+            d_hidden: 8,
+            cell,
+            bias: cell == elman_model::Cell::Lstm,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&model, 2);
+        for loss in [LossKind::HalfSumSquares, LossKind::Mse] {
+            let config = crate::TrainConfig {
+                batch_size: 64,
+                bptt: 5,
+                optimizer: OptimizerKind::Adam,
+                lr: 0.01,
+                loss,
+                ..crate::TrainConfig::default()
+            };
+            let run = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        let module = weights.to_module(&device);
+                        let mut optim = crate::optim::Optimizer::new(&config);
+                        let order: Vec<usize> = (0..data.len()).collect();
+                        let ([w1, w2], losses) = epoch(
+                            [module.w1.val(), module.w2.val()],
+                            &mut optim,
+                            &order,
+                            &data,
+                            &config,
+                            cell,
+                            &device,
+                        );
+                        let losses: Vec<f32> = losses
+                            .into_iter()
+                            .map(|l| to_vec(l.unsqueeze())[0])
+                            .collect();
+                        (to_vec(w1), to_vec(w2), losses)
+                    })
+            };
+            let (one, two) = (run(1), run(2));
+            let what = format!("{cell:?} {loss:?}");
+            assert_close(&two.0, &one.0, &format!("W1, {what}"));
+            assert_close(&two.1, &one.1, &format!("W2, {what}"));
+            assert_close(&two.2, &one.2, &format!("losses, {what}"));
+            assert_eq!(one.2.len(), 3, "{what}");
+        }
+    }
+}
