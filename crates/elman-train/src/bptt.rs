@@ -237,16 +237,24 @@ pub(crate) fn time_major(t: Tensor<3>) -> Tensor<2> {
 }
 
 /// The fewest sequences a thread's part of a batch holds: below it the parts' per-operation
-/// overhead outweighs the second core.
-const MIN_PART: usize = 32;
+/// overhead outweighs the second core. The LSTM's windows run in plain loops with no such
+/// overhead, so a few sequences make a part worth a thread.
+fn min_part(cell: Cell) -> usize {
+    match cell {
+        Cell::Lstm => 4,
+        _ => 32,
+    }
+}
 
 /// How many parts a batch of `size` sequences is split into on `device`: one per thread of the
 /// current thread pool (`rayon::current_num_threads`, which `elman --threads` and the bench's
 /// `RAYON_NUM_THREADS` set) on a plain Flex device, as many as give every part at least
-/// [`MIN_PART`] sequences; one elsewhere (a GPU runs the whole batch at once).
-fn parts_for(size: usize, device: &Device) -> usize {
+/// [`min_part`] sequences; one elsewhere (a GPU runs the whole batch at once).
+fn parts_for(size: usize, cell: Cell, device: &Device) -> usize {
     if kernel::available(device) {
-        rayon::current_num_threads().min(size / MIN_PART).max(1)
+        rayon::current_num_threads()
+            .min(size / min_part(cell))
+            .max(1)
     } else {
         1
     }
@@ -290,7 +298,7 @@ pub(crate) fn epoch(
         let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
         let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
         let size = indices.len();
-        let count = parts_for(size, device);
+        let count = parts_for(size, cell, device);
         let mut parts: Vec<Part> = (0..count)
             .map(|k| {
                 let range = k * size / count..(k + 1) * size / count;

@@ -21,6 +21,8 @@
 //! time-major, as in `bptt.rs`: step `t` of sequence `b` is row `t·batch + b`. The tests check
 //! the gradients against Burn's autodiff.
 
+use std::cell::RefCell;
+
 use burn::prelude::*;
 
 use crate::LossKind;
@@ -99,16 +101,12 @@ pub(crate) fn window(
         grad_w2,
         h,
         c,
-    } = pulp::Arch::new().dispatch(Job {
-        sizes,
-        inputs,
-        scale,
-    });
+    } = compute(sizes, inputs, scale);
 
     let tensor = |values: Vec<f32>, shape: [usize; 2]| {
         Tensor::<2>::from_data(TensorData::new(values, shape), &device)
     };
-    let last = |values: &[f32]| tensor(values[(rows - batch) * d..].to_vec(), [batch, d]);
+    let last = |values: Vec<f32>| tensor(values, [batch, d]);
     let window = Window {
         loss: Tensor::<1>::from_data(
             TensorData::new(vec![loss.of_squares_host(squares, rows * d_output)], [1]),
@@ -118,9 +116,43 @@ pub(crate) fn window(
             tensor(grad_w1, [rows_w1, width]),
             tensor(grad_w2, [rows_w2, d_output]),
         ],
-        last: last(&h),
+        last: last(h),
     };
-    (window, last(&c))
+    (window, last(c))
+}
+
+thread_local! {
+    /// Each thread's buffers for a window's activations (see [`compute`]).
+    static SCRATCH: RefCell<[Vec<f32>; 6]> = const {
+        RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()])
+    };
+}
+
+/// `out += Σ_i coef[i] · m[i·stride..][..out.len()]`: `coef.len()` rows of `m` scaled and
+/// summed, 32 columns at a time held in registers over all the rows (one load per
+/// multiply-add, where a row at a time loads and stores `out` as well).
+#[inline(always)]
+fn mac_rows(out: &mut [f32], coef: &[f32], m: &[f32], stride: usize) {
+    const BLOCK: usize = 32;
+    let n = out.len();
+    let full = n / BLOCK * BLOCK;
+    for c0 in (0..full).step_by(BLOCK) {
+        let mut acc = [0.0f32; BLOCK];
+        acc.copy_from_slice(&out[c0..c0 + BLOCK]);
+        for (i, &k) in coef.iter().enumerate() {
+            let start = i * stride + c0;
+            let row: &[f32; BLOCK] = m[start..start + BLOCK].try_into().expect("a block");
+            for (a, w) in acc.iter_mut().zip(row) {
+                *a += k * w;
+            }
+        }
+        out[c0..c0 + BLOCK].copy_from_slice(&acc);
+    }
+    if full < n {
+        for (i, &k) in coef.iter().enumerate() {
+            axpy(&mut out[full..], k, &m[i * stride + full..i * stride + n]);
+        }
+    }
 }
 
 /// The sizes of a window: sequences, neurons, inputs (with the bias's 1), outputs, and whether
@@ -145,8 +177,8 @@ struct Inputs<'a> {
     c0: &'a [f32],
 }
 
-/// What [`compute`] gives: the summed squared residuals, both gradients, every step's context
-/// and memory.
+/// What [`compute`] gives: the summed squared residuals, both gradients, the last step's
+/// context and memory.
 struct Computed {
     squares: f32,
     grad_w1: Vec<f32>,
@@ -157,24 +189,62 @@ struct Computed {
 
 /// [`compute`] as pulp's job: its `with_simd` is compiled once per instruction set and inlines
 /// the loops, so that they are vectorized for the CPU the run is on.
-struct Job<'a> {
+struct Job<'a, 'b> {
     sizes: Sizes,
     inputs: Inputs<'a>,
     scale: f32,
+    buffers: [&'b mut Vec<f32>; 6],
 }
 
-impl pulp::WithSimd for Job<'_> {
+impl pulp::WithSimd for Job<'_, '_> {
     type Output = Computed;
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> Computed {
-        compute(self.sizes, self.inputs, self.scale)
+        window_loops(self.sizes, self.inputs, self.scale, self.buffers)
     }
 }
 
-/// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`.
-#[inline(always)]
+/// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`,
+/// its loops compiled for the CPU the run is on ([`Job`]).
 fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
+    let width = 4 * sizes.d;
+    let rows = inputs.x.len() / sizes.d_x;
+    let d = sizes.d;
+    let d_output = sizes.d_output;
+    // The activations live in this thread's buffers, kept from window to window (fresh ones
+    // of this size cost a page fault per page at every window); every value is written before
+    // it is read.
+    SCRATCH.with_borrow_mut(|scratch| {
+        let [gates, c, tc, h, residuals, d_a_all] = scratch;
+        for (buffer, len) in [
+            (&mut *gates, rows * width),
+            (&mut *c, rows * d),
+            (&mut *tc, rows * d),
+            (&mut *h, rows * d),
+            (&mut *residuals, rows * d_output),
+            (&mut *d_a_all, rows * width),
+        ] {
+            buffer.resize(len, 0.0);
+        }
+        pulp::Arch::new().dispatch(Job {
+            sizes,
+            inputs,
+            scale,
+            buffers: [gates, c, tc, h, residuals, d_a_all],
+        })
+    })
+}
+
+/// [`compute`]'s loops over the buffers `[gates, c, tanh(c), h, residuals, da]`, each sized for
+/// the window.
+#[inline(always)]
+fn window_loops(
+    sizes: Sizes,
+    inputs: Inputs<'_>,
+    scale: f32,
+    [gates, c, tc, h, residuals, d_a_all]: [&mut Vec<f32>; 6],
+) -> Computed {
     let Sizes {
         batch,
         d,
@@ -195,11 +265,6 @@ fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
     let rows = xv.len() / d_x;
     let steps = rows / batch;
     // Forward: every step's gates (activated), memory, tanh of the memory and context.
-    let mut gates = vec![0.0f32; rows * width];
-    let mut c = vec![0.0f32; rows * d];
-    let mut tc = vec![0.0f32; rows * d];
-    let mut h = vec![0.0f32; rows * d];
-    let mut residuals = vec![0.0f32; rows * d_output];
     let mut a = vec![0.0f32; width];
     let (mut c_new, mut tc_new, mut h_new) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     for t in 0..steps {
@@ -212,12 +277,8 @@ fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
                 (&h[prev..prev + d], &c[prev..prev + d])
             };
             a.fill(0.0);
-            for (i, &v) in xv[row * d_x..(row + 1) * d_x].iter().enumerate() {
-                axpy(&mut a, v, &w1v[i * width..(i + 1) * width]);
-            }
-            for (j, &v) in h_prev.iter().enumerate() {
-                axpy(&mut a, v, &w1v[(d_x + j) * width..(d_x + j + 1) * width]);
-            }
+            mac_rows(&mut a, &xv[row * d_x..(row + 1) * d_x], w1v, width);
+            mac_rows(&mut a, h_prev, &w1v[d_x * width..], width);
             // The gates, block by block: i, f and o through σ, g through tanh.
             for (k, block) in a.chunks_exact_mut(d).enumerate() {
                 if k == 2 {
@@ -239,6 +300,8 @@ fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
             let r = &mut residuals[row * d_output..(row + 1) * d_output];
             if bias {
                 r.copy_from_slice(&w2v[d * d_output..(d + 1) * d_output]);
+            } else {
+                r.fill(0.0);
             }
             for (j, &v) in h_new.iter().enumerate() {
                 axpy(r, v, &w2v[j * d_output..(j + 1) * d_output]);
@@ -301,34 +364,41 @@ fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
                 d_a[3 * d + j] = dh * tcj * o_g * (1.0 - o_g);
                 dc_next[b * d + j] = dc * f_g;
             }
-            // dW1 += xhᵀ · da, the input layer being the inputs and the previous context.
-            for (i, &v) in xv[row * d_x..(row + 1) * d_x].iter().enumerate() {
-                axpy(&mut grad_w1[i * width..(i + 1) * width], v, &d_a);
-            }
-            let h_prev = if t == 0 {
-                &h0v[b * d..(b + 1) * d]
-            } else {
-                &h[(row - batch) * d..(row - batch + 1) * d]
-            };
-            for (j, &v) in h_prev.iter().enumerate() {
-                let r = d_x + j;
-                axpy(&mut grad_w1[r * width..(r + 1) * width], v, &d_a);
-            }
+            // dW1 comes after the loop, from every step's da at once.
+            d_a_all[row * width..(row + 1) * width].copy_from_slice(&d_a);
             // dh_{t→t-1} = da · W1hᵀ, as a sum of W1hᵀ's rows.
             let dh = &mut dh_next[b * d..(b + 1) * d];
             dh.fill(0.0);
-            for (&g, row) in d_a.iter().zip(w1h_t.chunks_exact(d)) {
-                axpy(dh, g, row);
-            }
+            mac_rows(dh, &d_a, &w1h_t, d);
         }
+    }
+    // dW1 = xhᵀ · da over every step: row i of dW1 sums da's rows scaled by the input layer's
+    // value i at each step (the inputs, then the previous context).
+    let mut column = vec![0.0f32; rows];
+    for i in 0..rows_w1 {
+        for (r, v) in column.iter_mut().enumerate() {
+            *v = if i < d_x {
+                xv[r * d_x + i]
+            } else if r < batch {
+                h0v[r * d + i - d_x]
+            } else {
+                h[(r - batch) * d + i - d_x]
+            };
+        }
+        mac_rows(
+            &mut grad_w1[i * width..(i + 1) * width],
+            &column,
+            d_a_all,
+            width,
+        );
     }
 
     Computed {
         squares: residuals.iter().map(|r| r * r).sum(),
         grad_w1,
         grad_w2,
-        h,
-        c,
+        h: h[(rows - batch) * d..].to_vec(),
+        c: c[(rows - batch) * d..].to_vec(),
     }
 }
 

@@ -311,10 +311,10 @@ fn hand_bptt_with_biases_matches_autodiff() {
     }
 }
 
-/// A batch split between two threads (on Flex, parts of at least `MIN_PART` sequences) trains
+/// A batch split between two threads (on Flex, parts of at least `min_part` sequences) trains
 /// as the whole batch on one: the same losses and weights after an epoch, within float error
 /// (the parts' gradients are summed in another order), for the Elman cell and the LSTM, both
-/// losses; and it is split: two parts at 64 sequences, one at 63.
+/// losses; and it is split: two parts at 64 sequences, one at 63 (an LSTM: two at 8).
 #[test]
 fn a_batch_split_between_threads_trains_as_one() {
     let device = Device::flex();
@@ -325,10 +325,15 @@ fn a_batch_split_between_threads_trains_as_one() {
             .unwrap()
             .install(f)
     };
-    assert_eq!(on(2, &|| parts_for(64, &device)), 2);
-    assert_eq!(on(2, &|| parts_for(63, &device)), 1);
-    assert_eq!(on(1, &|| parts_for(256, &device)), 1);
-    assert_eq!(on(2, &|| parts_for(256, &device.clone().autodiff())), 1);
+    let elman = elman_model::Cell::Elman;
+    assert_eq!(on(2, &|| parts_for(64, elman, &device)), 2);
+    assert_eq!(on(2, &|| parts_for(63, elman, &device)), 1);
+    assert_eq!(on(2, &|| parts_for(8, elman_model::Cell::Lstm, &device)), 2);
+    assert_eq!(on(1, &|| parts_for(256, elman, &device)), 1);
+    assert_eq!(
+        on(2, &|| parts_for(256, elman, &device.clone().autodiff())),
+        1
+    );
 
     let data = sines(64, 12, 4);
     for cell in [elman_model::Cell::Elman, elman_model::Cell::Lstm] {
