@@ -2,7 +2,8 @@
 them: sizes, epochs, batch, learning rate and the held-out span taken from our configs
 (`configs/co2.toml`, `configs/sunspots.toml`), five seeds each side, the held-out span forecast
 in closed loop and scored by MASE (the mean absolute error over the in-sample MAE of the
-seasonal-naive forecast, `elman`'s definition), with each side's wall time on the CPU.
+seasonal-naive forecast, `elman`'s definition), with each side's wall time on the CPU and peak
+resident memory (elman's: its largest process; darts': this Python process, which holds it).
 
 elman runs as its users run it (`elman train`, then `elman generate`, its own scaling and, for
 CO2, its differencing); darts runs `RNNModel` on the series scaled by its `Scaler`, its
@@ -15,7 +16,7 @@ Prints one JSON line per run, then the medians per series, side and cell:
 
 Needs `pip install -r bench/darts/requirements.txt` (darts with PyTorch).
 """
-import argparse, json, math, os, re, statistics, subprocess, sys, tempfile, time, tomllib
+import argparse, json, math, os, re, resource, statistics, subprocess, sys, tempfile, time, tomllib
 
 import numpy as np
 import pandas as pd
@@ -70,18 +71,35 @@ def with_cell(s, cell, bias, work):
     return path
 
 
+def peak_mib(who):
+    """The peak resident memory so far of this process (`RUSAGE_SELF`), in MiB (Linux reports
+    KiB)."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def ours(elman, config, seed, work):
-    """`elman train` and `elman generate` on `config`: (MASE, seasonal-naive MASE, seconds)."""
+    """`elman train` and `elman generate` on `config`: (MASE, seasonal-naive MASE, seconds,
+    peak resident MiB of the larger of the two processes, measured by GNU time: a child of this
+    Python process would report the parent's memory as its own)."""
     run, gen = os.path.join(work, f"run{seed}"), os.path.join(work, f"gen{seed}")
+    rss_file = os.path.join(work, "rss")
+    timed = os.path.exists("/usr/bin/time")
+    peak = 0.0
     started = time.perf_counter()
     for args in (["train", "--config", config, "--seed", str(seed), "--out", run],
                  ["generate", "--from", run, "--out", gen]):
-        subprocess.run([elman, *args], check=True, stdout=subprocess.DEVNULL,
+        command = [elman, *args]
+        if timed:
+            command = ["/usr/bin/time", "-f", "%M", "-o", rss_file, *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+        if timed:
+            with open(rss_file) as f:
+                peak = max(peak, float(f.read().split()[-1]) / 1024)
     seconds = time.perf_counter() - started
     with open(os.path.join(gen, "metrics.json")) as f:
         metrics = json.load(f)
-    return metrics["forecast_mase"], metrics["baseline_mase"], seconds
+    return metrics["forecast_mase"], metrics["baseline_mase"], seconds, peak
 
 
 def darts_side(kind, s, values, seed):
@@ -130,27 +148,30 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             config = with_cell(s, args.cell, args.bias, work)
             for seed in range(1, args.seeds + 1):
-                score, naive, seconds = ours(args.elman, config, seed, work)
+                score, naive, seconds, rss = ours(args.elman, config, seed, work)
                 for side, cell, value in (("elman", ours_cell, score), ("seasonal-naive", "-", naive)):
                     line = {"series": name, "side": side, "cell": cell, "seed": seed,
-                            "mase": value, "seconds": seconds if side == "elman" else 0.0}
+                            "mase": value, "seconds": seconds if side == "elman" else 0.0,
+                            "peak_rss_mib": rss if side == "elman" else 0.0}
                     results.append(line)
                     print(json.dumps(line), flush=True)
         for kind in [k for k in args.models.split(",") if k]:
             for seed in range(1, args.seeds + 1):
                 score, seconds = darts_side(kind, s, values, seed)
                 line = {"series": name, "side": "darts", "cell": kind, "seed": seed,
-                        "mase": score, "seconds": seconds}
+                        "mase": score, "seconds": seconds,
+                        "peak_rss_mib": peak_mib(resource.RUSAGE_SELF)}
                 results.append(line)
                 print(json.dumps(line), flush=True)
-    print("\n| series | side | cell | median MASE | median seconds |", file=sys.stderr)
-    print("|---|---|---|---|---|", file=sys.stderr)
+    print("\n| series | side | cell | median MASE | median seconds | peak RSS MiB |", file=sys.stderr)
+    print("|---|---|---|---|---|---|", file=sys.stderr)
     keys = sorted({(r["series"], r["side"], r["cell"]) for r in results})
     for series, side, cell in keys:
         rows = [r for r in results if (r["series"], r["side"], r["cell"]) == (series, side, cell)]
         m = statistics.median(r["mase"] for r in rows)
         t = statistics.median(r["seconds"] for r in rows)
-        print(f"| {series} | {side} | {cell} | {m:.3f} | {t:.2f} |", file=sys.stderr)
+        rss = max(r["peak_rss_mib"] for r in rows)
+        print(f"| {series} | {side} | {cell} | {m:.3f} | {t:.2f} | {rss:.0f} |", file=sys.stderr)
 
 
 if __name__ == "__main__":
