@@ -350,17 +350,18 @@ pub(crate) fn epoch(
             for (part, window) in done {
                 let share = config.loss.part_share(part.size, size);
                 let [g1, g2] = window.grads;
-                let (loss, grads) = if share == 1.0 {
-                    (window.loss, [g1, g2])
+                let (loss, g1, g2) = if share == 1.0 {
+                    (window.loss, g1, g2)
                 } else {
                     (
                         window.loss.mul_scalar(share),
-                        [g1.mul_scalar(share), g2.mul_scalar(share)],
+                        g1.mul_scalar(share),
+                        g2.mul_scalar(share),
                     )
                 };
                 total = Some(match total {
-                    None => (loss, grads),
-                    Some((l, [a, b])) => (l + loss, [a + grads[0].clone(), b + grads[1].clone()]),
+                    None => (loss, [g1, g2]),
+                    Some((l, [a, b])) => (l + loss, [a + g1, b + g2]),
                 });
                 parts.push(part);
             }

@@ -98,6 +98,7 @@ mod tests {
 
     use super::*;
     use crate::optim::Optimizer;
+    use crate::testing::fit_plain;
     use crate::{Start, StopReason, fit};
 
     /// The tutorial's data, a network and a run of 23 epochs (two full calls and a short one).
@@ -160,15 +161,7 @@ mod tests {
                 n_epochs: epochs,
                 ..config
             };
-            let run = fit(
-                Start::Fresh(weights.clone()),
-                &data,
-                None,
-                &shorter,
-                &device,
-                |_, _| {},
-            )
-            .unwrap();
+            let run = fit_plain(Start::Fresh(weights.clone()), &data, &shorter, &device);
             assert_eq!(run.losses, whole.losses[..epochs]);
             assert_eq!(
                 ElmanWeights::from_module(&run.model),
@@ -180,7 +173,7 @@ mod tests {
             kernels: false,
             ..config
         };
-        let one_by_one = fit(Start::Fresh(weights), &data, None, &ops, &device, |_, _| {}).unwrap();
+        let one_by_one = fit_plain(Start::Fresh(weights), &data, &ops, &device);
         for (a, b) in whole.losses.iter().zip(&one_by_one.losses) {
             assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-3), "{a} vs {b}");
         }
@@ -192,15 +185,7 @@ mod tests {
     fn a_run_stopped_within_a_call_ends_where_it_stopped() {
         let (data, weights, config) = tutorial();
         let device = Device::flex();
-        let whole = fit(
-            Start::Fresh(weights.clone()),
-            &data,
-            None,
-            &config,
-            &device,
-            |_, _| {},
-        )
-        .unwrap();
+        let whole = fit_plain(Start::Fresh(weights.clone()), &data, &config, &device);
         let mut saved = None;
         let stopped = fit(
             Start::Fresh(weights),
@@ -221,15 +206,7 @@ mod tests {
         assert_eq!(stopped.losses, whole.losses[..13]);
         let saved = saved.unwrap();
         assert_eq!(ElmanWeights::from_module(&stopped.model), saved.weights);
-        let resumed = fit(
-            Start::Resume(saved),
-            &data,
-            None,
-            &config,
-            &device,
-            |_, _| {},
-        )
-        .unwrap();
+        let resumed = fit_plain(Start::Resume(saved), &data, &config, &device);
         assert_eq!(resumed.losses, whole.losses);
         assert_eq!(
             ElmanWeights::from_module(&resumed.model),

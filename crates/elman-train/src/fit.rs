@@ -352,7 +352,7 @@ fn order(len: usize, seed: Option<u64>, epoch: usize) -> Vec<usize> {
 }
 
 /// A float tensor's values on the host.
-fn read<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+pub(crate) fn read<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .try_into_vec_as::<f32>()

@@ -260,8 +260,8 @@ pub(crate) fn epoch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{sines, to_vec};
-    use crate::{GradientPath, LossKind, OptimizerKind, Start, TrainConfig, fit, train};
+    use crate::testing::{fit_plain, sines, to_vec};
+    use crate::{GradientPath, LossKind, OptimizerKind, Start, TrainConfig, train};
     use elman_data::SineDataset;
     use elman_model::{ElmanConfig, ElmanState, ElmanWeights, kernel};
 
@@ -443,15 +443,7 @@ mod tests {
             ..TrainConfig::default()
         };
         let run = |config: &TrainConfig| {
-            fit(
-                Start::Fresh(weights.clone()),
-                &waves,
-                None,
-                config,
-                &device,
-                |_, _| {},
-            )
-            .unwrap()
+            fit_plain(Start::Fresh(weights.clone()), &waves, config, &device)
         };
         let (a, b) = (
             run(&adam),

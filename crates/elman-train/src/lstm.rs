@@ -27,13 +27,7 @@ use burn::prelude::*;
 
 use crate::LossKind;
 use crate::bptt::Window;
-
-/// A float tensor's values on the host.
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .try_into_vec_as::<f32>()
-        .expect("float tensor data")
-}
+use crate::fit::read as host;
 
 /// `tanh` as the Flex kernels compute it (branch-free, so loops of it vectorize; within 1e-6).
 #[inline(always)]

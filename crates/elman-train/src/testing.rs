@@ -3,6 +3,17 @@
 use burn::prelude::*;
 use elman_data::SequenceDataset;
 
+/// [`fit`](crate::fit) from `start` on `data` with no validation set and no callback, where
+/// it must succeed.
+pub(crate) fn fit_plain(
+    start: crate::Start,
+    data: &SequenceDataset,
+    config: &crate::TrainConfig,
+    device: &Device,
+) -> crate::TrainReport {
+    crate::fit(start, data, None, config, device, |_, _| {}).unwrap()
+}
+
 pub(crate) fn sines(n_series: usize, seq_len: usize, seed: u64) -> SequenceDataset {
     elman_data::SineWaves {
         n_series,

@@ -179,6 +179,42 @@ fn writable(t: FlexTensor) -> FlexTensor {
     }
 }
 
+/// Online SGD over one sequence, an epoch for each of `lr_scales` at that scale, the weights
+/// updated in place: `(W1', W2', residuals)` of every epoch's steps and, when `keep`, both
+/// matrices after each epoch (`[epochs, |W1| + |W2|]`).
+fn sgd_epochs(
+    w1: FlexTensor,
+    w2: FlexTensor,
+    inputs: &FlexTensor,
+    targets: &FlexTensor,
+    lr_scales: &[f32],
+    keep: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor, Option<FlexTensor>) {
+    let d = Dims::of(&w1, &w2);
+    let (inputs, targets) = (values(inputs), values(targets));
+    let steps = inputs.len() / d.d_input;
+    let (mut w1, mut w2) = (writable(w1), writable(w2));
+    let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
+    let (w1s, w2s) = (
+        &mut w1.storage_mut::<f32>()[..n1],
+        &mut w2.storage_mut::<f32>()[..n2],
+    );
+    let epochs = lr_scales.len();
+    let mut residuals = Vec::with_capacity(epochs * steps * d.d_output);
+    let mut after = Vec::with_capacity(if keep { epochs * (n1 + n2) } else { 0 });
+    let mut step = Step::new(d);
+    for &lr_scale in lr_scales {
+        step.sgd_epoch([w1s, w2s], &inputs, &targets, lr_scale, &mut residuals);
+        if keep {
+            after.extend_from_slice(w1s);
+            after.extend_from_slice(w2s);
+        }
+    }
+    let residuals = tensor(residuals, epochs * steps, d.d_output);
+    let after = keep.then(|| tensor(after, epochs, n1 + n2));
+    (w1, w2, residuals, after)
+}
+
 impl ElmanKernels for Flex {
     fn elman_tanh(x: FlexTensor) -> FlexTensor {
         let mut x = writable(x);
@@ -199,18 +235,8 @@ impl ElmanKernels for Flex {
         targets: FlexTensor,
         lr_scale: f32,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let (inputs, targets) = (values(&inputs), values(&targets));
-        let steps = inputs.len() / d.d_input;
-        let (mut w1, mut w2) = (writable(w1), writable(w2));
-        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
-        let (w1s, w2s) = (
-            &mut w1.storage_mut::<f32>()[..n1],
-            &mut w2.storage_mut::<f32>()[..n2],
-        );
-        let mut residuals = Vec::with_capacity(steps * d.d_output);
-        Step::new(d).sgd_epoch([w1s, w2s], &inputs, &targets, lr_scale, &mut residuals);
-        (w1, w2, tensor(residuals, steps, d.d_output))
+        let (w1, w2, residuals, _) = sgd_epochs(w1, w2, &inputs, &targets, &[lr_scale], false);
+        (w1, w2, residuals)
     }
 
     fn elman_sgd_epochs(
@@ -220,30 +246,8 @@ impl ElmanKernels for Flex {
         targets: FlexTensor,
         lr_scales: Vec<f32>,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
-        let d = Dims::of(&w1, &w2);
-        let (inputs, targets) = (values(&inputs), values(&targets));
-        let steps = inputs.len() / d.d_input;
-        let (mut w1, mut w2) = (writable(w1), writable(w2));
-        let (n1, n2) = (w1.layout().num_elements(), w2.layout().num_elements());
-        let (w1s, w2s) = (
-            &mut w1.storage_mut::<f32>()[..n1],
-            &mut w2.storage_mut::<f32>()[..n2],
-        );
-        let epochs = lr_scales.len();
-        let mut residuals = Vec::with_capacity(epochs * steps * d.d_output);
-        let mut after = Vec::with_capacity(epochs * (n1 + n2));
-        let mut step = Step::new(d);
-        for lr_scale in lr_scales {
-            step.sgd_epoch([w1s, w2s], &inputs, &targets, lr_scale, &mut residuals);
-            after.extend_from_slice(w1s);
-            after.extend_from_slice(w2s);
-        }
-        (
-            w1,
-            w2,
-            tensor(residuals, epochs * steps, d.d_output),
-            tensor(after, epochs, n1 + n2),
-        )
+        let (w1, w2, residuals, after) = sgd_epochs(w1, w2, &inputs, &targets, &lr_scales, true);
+        (w1, w2, residuals, after.expect("kept"))
     }
 
     fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {

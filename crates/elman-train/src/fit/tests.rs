@@ -4,7 +4,7 @@ use burn::prelude::*;
 use elman_data::{SequenceDataset, SineDataset};
 use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
 
-use crate::testing::{sines, to_vec};
+use crate::testing::{fit_plain, sines, to_vec};
 use crate::{
     EarlyStopping, LossKind, OptimizerKind, Schedule, Start, StopReason, TrainConfig, TrainError,
     evaluate, fit, train,
@@ -120,15 +120,7 @@ fn one_window_is_full_bptt() {
         bptt: 6,
         ..TrainConfig::default()
     };
-    let report = fit(
-        Start::Fresh(weights.clone()),
-        &data,
-        None,
-        &full,
-        &device,
-        |_, _| {},
-    )
-    .unwrap();
+    let report = fit_plain(Start::Fresh(weights.clone()), &data, &full, &device);
     let trained = ElmanWeights::from_module(&report.model);
 
     // The same gradient, by hand: six steps, no detach, one backward.
@@ -155,15 +147,7 @@ fn one_window_is_full_bptt() {
     }
 
     let one_step = TrainConfig { bptt: 1, ..full };
-    let report = fit(
-        Start::Fresh(weights.clone()),
-        &data,
-        None,
-        &one_step,
-        &device,
-        |_, _| {},
-    )
-    .unwrap();
+    let report = fit_plain(Start::Fresh(weights.clone()), &data, &one_step, &device);
     assert_ne!(ElmanWeights::from_module(&report.model).w1, trained.w1);
 }
 
@@ -265,15 +249,12 @@ fn the_same_shuffle_seed_gives_the_same_run() {
         ..TrainConfig::default()
     };
     let run = |config: &TrainConfig| {
-        fit(
+        fit_plain(
             Start::Fresh(weights.clone()),
             &data,
-            None,
             config,
             &Device::flex(),
-            |_, _| {},
         )
-        .unwrap()
         .losses
     };
     assert_eq!(run(&config), run(&config));
