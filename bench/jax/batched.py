@@ -2,19 +2,34 @@
 layer (tanh, no bias) and a bias-free read-out as a `lax.scan` over the 64 steps, full
 backpropagation through time by `jax.grad`, Adam written out (PyTorch's defaults), the whole
 update of one batch of 256 jitted; then inference over the same 1,024 sine waves, jitted.
+Each figure is the best of at least 5 timed repetitions (an epoch; inference over the waves),
+more while under 1.5 s (at most 40), after one untimed that compiles, as `elman-bench` times its
+own.
 
 Prints JSON lines in the schema of `cargo xtask bench`: sequences per second. Runs on JAX's
 default device (the GPU where JAX has one, else the CPU).
-Usage: python batched.py [--hidden 64] [--threads N] [--epochs 2]
+Usage: python batched.py [--hidden 64] [--threads N]
 """
 import argparse, json, math, os, resource, time
+
+
+def best_time(work, least=5, budget=1.5, most=40):
+    """The shortest of repeated timed runs of `work`, after one untimed that compiles."""
+    work()
+    best, started = float("inf"), time.perf_counter()
+    for repeat in range(most):
+        if repeat >= least and time.perf_counter() - started > budget:
+            break
+        t = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault(
         "XLA_FLAGS",
@@ -76,19 +91,17 @@ def main():
         value.block_until_ready()
         state[:] = [p, m, v, k]
 
-    epoch()  # compiles
-    started = time.perf_counter()
-    for _ in range(args.epochs):
-        epoch()
-    train = args.epochs * n / (time.perf_counter() - started)
+    train = n / best_time(epoch)
 
     infer_batch = jax.jit(loss)
-    infer_batch(state[0], x[:batch], y[:batch]).block_until_ready()  # compiles
-    started = time.perf_counter()
-    for i in range(0, n, batch):
-        value = infer_batch(state[0], x[i:i + batch], y[i:i + batch])
-    value.block_until_ready()
-    infer = n / (time.perf_counter() - started)
+
+    def infer():
+        total = 0.0
+        for i in range(0, n, batch):
+            total = total + infer_batch(state[0], x[i:i + batch], y[i:i + batch])
+        total.block_until_ready()
+
+    infer = n / best_time(infer)
 
     platform = jax.devices()[0].platform
     backend = "jax" if platform == "cpu" else f"jax-{platform}"

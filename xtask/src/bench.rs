@@ -125,10 +125,34 @@ fn build(root: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(copy)
 }
 
-/// Runs a bench program and collects its result lines.
-fn run(program: &Path, args: &[String]) -> Result<Vec<Measurement>, String> {
-    println!("$ {} {}", program.display(), args.join(" "));
-    let output = Command::new(program)
+/// Runs a bench program on the first `threads` cores and collects its result lines.
+///
+/// Each side is pinned (`taskset`), because a thread count alone does not bound what a runtime
+/// uses: JAX asked for one thread was seen at 1.6 cores here.
+fn run(program: &Path, args: &[String], threads: u64) -> Result<Vec<Measurement>, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let pin = threads >= 1 && threads <= cores && has_taskset();
+    let mut command = if pin {
+        let mut command = Command::new("taskset");
+        command
+            .args(["-c", &format!("0-{}", threads - 1)])
+            .arg(program);
+        command
+    } else {
+        eprintln!("bench: not pinned to {threads} core(s) (taskset missing, or too few cores)");
+        Command::new(program)
+    };
+    println!(
+        "$ {}{} {}",
+        if pin {
+            format!("taskset -c 0-{} ", threads - 1)
+        } else {
+            String::new()
+        },
+        program.display(),
+        args.join(" ")
+    );
+    let output = command
         .args(args)
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -142,9 +166,17 @@ fn run(program: &Path, args: &[String]) -> Result<Vec<Measurement>, String> {
         .collect())
 }
 
+/// Whether util-linux's `taskset` is here.
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here.
-fn peers(threads: u64) -> Result<Vec<Measurement>, String> {
-    let threads = threads.to_string();
+fn peers(cores: u64) -> Result<Vec<Measurement>, String> {
+    let threads = cores.to_string();
     let mut results = Vec::new();
     for (module, folder, install) in [
         (
@@ -185,7 +217,7 @@ fn peers(threads: u64) -> Result<Vec<Measurement>, String> {
                 "256".into(),
             ],
         ] {
-            results.extend(run(Path::new("python3"), &script)?);
+            results.extend(run(Path::new("python3"), &script, cores)?);
         }
     }
     Ok(results)
@@ -230,7 +262,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
 
     // Side by side with an earlier build: both binaries, alternately, best of two each.
     let mut baseline = Vec::new();
-    let mut results = run(&ours, &bench_args)?;
+    let mut results = run(&ours, &bench_args, options.threads)?;
     if let Some(rev) = &options.check {
         let src = target_dir().join("bench").join("baseline-src");
         let _ = Command::new("git")
@@ -253,9 +285,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             .arg(&src)
             .status();
         let theirs = theirs?;
-        baseline = run(&theirs, &bench_args)?;
-        let again = run(&ours, &bench_args)?;
-        let more = run(&theirs, &bench_args)?;
+        baseline = run(&theirs, &bench_args, options.threads)?;
+        let again = run(&ours, &bench_args, options.threads)?;
+        let more = run(&theirs, &bench_args, options.threads)?;
         results = best_of(results, again);
         baseline = best_of(baseline, more);
     }

@@ -6,7 +6,8 @@
 //! The phases are `bptt.rs`'s window on a GPU: the input projection, the forward recurrence
 //! kernel, the outputs and `dL/dh`, the backward recurrence kernel, the weight gradients (as one
 //! product over every row and as a product per step, summed), an Adam update of both matrices
-//! written as `optim.rs` writes it, and a read-back of one number.
+//! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), and a
+//! read-back of one number.
 
 use std::time::Instant;
 
@@ -126,6 +127,24 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             time(device, reps, || {
                 let w2 = adam(w2.clone(), grad_w2.clone(), m2.clone(), v2.clone());
                 adam(w1.clone(), grad_w1.clone(), m1.clone(), v1.clone()) + w2.sum().reshape([1, 1])
+            }),
+        ),
+        (
+            "Adam on W1 and W2, a kernel each",
+            time(device, reps, || {
+                let step = kernel::AdamStep {
+                    lr: 1e-3,
+                    beta_1: 0.9,
+                    beta_2: 0.999,
+                    epsilon: 1e-8,
+                    c1: 0.1,
+                    c2: 0.001,
+                };
+                let [w2, _, _] =
+                    kernel::adam(w2.clone(), grad_w2.clone(), m2.clone(), v2.clone(), step);
+                let [w1, _, _] =
+                    kernel::adam(w1.clone(), grad_w1.clone(), m1.clone(), v1.clone(), step);
+                w1 + w2.sum().reshape([1, 1])
             }),
         ),
         (

@@ -68,6 +68,17 @@ pub trait ElmanKernels: Backend {
         FloatTensor<Self>,
     );
 
+    /// One Adam update of the matrix `w` from its gradient `g` and its moments `m`, `v`
+    /// (PyTorch's formula, as `elman-train`'s tensor operations write it), every element at
+    /// once: returns `(w', m', v')`, written in place when nothing else holds them.
+    fn elman_adam(
+        w: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        adam: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// `tanh` of every element, through [`tanh_f32`] in loops the compiler vectorizes for the
     /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
     /// batched training). Writes in place when nothing else holds `x`.
@@ -107,6 +118,49 @@ pub trait ElmanKernels: Backend {
         FloatTensor<Self>,
         FloatTensor<Self>,
     );
+}
+
+/// The coefficients of one Adam update ([`adam`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    /// The learning rate.
+    pub lr: f64,
+    /// The first moment's decay rate, `β1`.
+    pub beta_1: f64,
+    /// The second moment's decay rate, `β2`.
+    pub beta_2: f64,
+    /// `ε`, added to the second moment's root.
+    pub epsilon: f64,
+    /// The first moment's bias correction, `1 - β1^t` at update `t`.
+    pub c1: f64,
+    /// The second moment's bias correction, `1 - β2^t`.
+    pub c2: f64,
+}
+
+/// Whether [`adam`] runs on `device`: plain Flex devices and CubeCL devices.
+pub fn adam_available(device: &Device) -> bool {
+    available(device) || on_gpu(device)
+}
+
+/// [`ElmanKernels::elman_adam`] on Burn tensors: `(w', m', v')`.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`adam_available`] holds.
+pub fn adam(
+    w: Tensor<2>,
+    g: Tensor<2>,
+    m: Tensor<2>,
+    v: Tensor<2>,
+    adam: AdamStep,
+) -> [Tensor<2>; 3] {
+    let (w, m, v) = <Dispatch as ElmanKernels>::elman_adam(
+        w.into_dispatch(),
+        g.into_dispatch(),
+        m.into_dispatch(),
+        v.into_dispatch(),
+        adam,
+    );
+    [w, m, v].map(Tensor::from_dispatch)
 }
 
 /// Whether tensors on `device` go through [`ElmanKernels`]' step and `tanh` kernels: plain

@@ -1,12 +1,14 @@
 //! [`ElmanKernels`] on Burn's CubeCL backend: the same kernels for wgpu (Vulkan, Metal, DX12,
 //! lavapipe) and CUDA, written once in `#[cube]` Rust.
 //!
-//! [`sgd_sequence_kernel`] is the tutorial's inner loop over a whole sequence in one launch: one
-//! workgroup of at least `max(d_input, d_hidden, d_output)` units, unit `j` owning hidden neuron
-//! `j` (its column of `W1`, its row of `W2`), the input layer, the new context and `dL/dy` in
-//! shared memory, a barrier between the phases of each step. The weights stay on the device and
-//! are updated in place; the residuals come back as one tensor. [`step_gradients_kernel`] is one
-//! step's gradients, for optimizers other than SGD. [`recurrence_forward_kernel`] and
+//! [`sgd_epochs_kernel`] is the tutorial's inner loop over a whole sequence, epoch after epoch,
+//! in one launch: one workgroup of at least `max(d_input, d_hidden, d_output)` units, unit `j`
+//! owning hidden neuron `j` (its column of `W1` in its registers, its row of `W2` in shared
+//! memory), the input layer, the new context and `dL/dy` in shared memory, a barrier between the
+//! phases of each step; the weights go back to the device's memory at the end, the residuals
+//! (and, for the per-epoch report, the weights after each epoch) come back as tensors.
+//! [`step_gradients_kernel`] is one step's gradients, for optimizers other than SGD;
+//! [`adam_kernel`] one Adam update, a unit per element. [`recurrence_forward_kernel`] and
 //! [`recurrence_backward_kernel`] run a window's recurrence for a batch in one launch each (a
 //! workgroup per sequence, a unit per hidden neuron, a barrier per step; on a device that is no
 //! card, the `_serial` twins, a unit per sequence), the rest of backpropagation through time
@@ -17,9 +19,9 @@ use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::cubecl::prelude::*;
-use burn::prelude::Shape;
+use burn::prelude::{Shape, TensorData};
 
-use super::ElmanKernels;
+use super::{AdamStep, ElmanKernels};
 
 /// A tensor of the CubeCL backend (Burn's `CubeTensor`, named the same for every runtime).
 type CubeTensor = FloatTensor<Cube>;
@@ -169,6 +171,52 @@ fn dims(w1: &CubeTensor, w2: &CubeTensor) -> (usize, usize, usize) {
     (rows - d_hidden, d_hidden, w2.meta.shape()[1])
 }
 
+/// The tutorial's epochs in one launch of [`sgd_epochs_kernel`] (one workgroup, the weights in
+/// its registers and shared memory throughout): `(W1', W2', residuals, weights after each
+/// epoch)`, the last a `1 x 1` placeholder unless `keep`.
+fn sgd_epochs(
+    w1: CubeTensor,
+    w2: CubeTensor,
+    inputs: CubeTensor,
+    targets: CubeTensor,
+    lr_scales: &[f32],
+    keep: bool,
+) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+    let (d_input, d_hidden, d_output) = dims(&w1, &w2);
+    let steps = inputs.meta.shape()[0];
+    let epochs = lr_scales.len();
+    let (w1, w2) = (writable(w1), writable(w2));
+    let (inputs, targets) = (readable(inputs), readable(targets));
+    let scales = Cube::float_from_data(TensorData::new(lr_scales.to_vec(), [epochs]), &w1.device);
+    let residuals = empty(&w1, epochs * steps, d_output);
+    let n = w1.meta.shape().num_elements() + w2.meta.shape().num_elements();
+    let after = if keep {
+        empty(&w1, epochs, n)
+    } else {
+        empty(&w1, 1, 1)
+    };
+    sgd_epochs_kernel::launch(
+        &w1.client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(units(d_input, d_hidden, d_output)),
+        w1.clone().into_tensor_arg(),
+        w2.clone().into_tensor_arg(),
+        inputs.into_tensor_arg(),
+        targets.into_tensor_arg(),
+        scales.into_tensor_arg(),
+        residuals.clone().into_tensor_arg(),
+        after.clone().into_tensor_arg(),
+        steps as u32,
+        epochs as u32,
+        d_input,
+        d_hidden,
+        d_output,
+        keep,
+        dtype_to_storage_type(w1.dtype),
+    );
+    (w1, w2, residuals, after)
+}
+
 impl ElmanKernels for Cube {
     fn elman_sgd_sequence(
         w1: FloatTensor<Self>,
@@ -177,28 +225,7 @@ impl ElmanKernels for Cube {
         targets: FloatTensor<Self>,
         lr_scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (d_input, d_hidden, d_output) = dims(&w1, &w2);
-        let steps = inputs.meta.shape()[0];
-        let (w1, w2) = (writable(w1), writable(w2));
-        let (inputs, targets) = (readable(inputs), readable(targets));
-        let residuals = empty(&w1, steps, d_output);
-        let dtype = dtype_to_storage_type(w1.dtype);
-        sgd_sequence_kernel::launch(
-            &w1.client,
-            CubeCount::Static(1, 1, 1),
-            CubeDim::new_1d(units(d_input, d_hidden, d_output)),
-            w1.clone().into_tensor_arg(),
-            w2.clone().into_tensor_arg(),
-            inputs.into_tensor_arg(),
-            targets.into_tensor_arg(),
-            residuals.clone().into_tensor_arg(),
-            lr_scale,
-            steps as u32,
-            d_input,
-            d_hidden,
-            d_output,
-            dtype,
-        );
+        let (w1, w2, residuals, _) = sgd_epochs(w1, w2, inputs, targets, &[lr_scale], false);
         (w1, w2, residuals)
     }
 
@@ -214,28 +241,44 @@ impl ElmanKernels for Cube {
         FloatTensor<Self>,
         FloatTensor<Self>,
     ) {
-        // A launch per epoch, queued one after the other with nothing read back in between:
-        // the residuals and the weights after each epoch stay on the device until the caller
-        // reads them all at once.
-        let (mut w1, mut w2) = (w1, w2);
-        let (mut residuals, mut after) = (Vec::new(), Vec::new());
-        let flat = |t: &CubeTensor| {
-            let n = t.meta.shape().num_elements();
-            Cube::float_reshape(t.clone(), Shape::new([1, n]))
-        };
-        for lr_scale in lr_scales {
-            let r;
-            (w1, w2, r) =
-                Self::elman_sgd_sequence(w1, w2, inputs.clone(), targets.clone(), lr_scale);
-            residuals.push(r);
-            after.push(Cube::float_cat(vec![flat(&w1), flat(&w2)], 1));
-        }
-        (
-            w1,
-            w2,
-            Cube::float_cat(residuals, 0),
-            Cube::float_cat(after, 0),
-        )
+        let (w1, w2, residuals, after) = sgd_epochs(w1, w2, inputs, targets, &lr_scales, true);
+        (w1, w2, residuals, after)
+    }
+
+    fn elman_adam(
+        w: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        adam: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let [w, m, v] = [w, m, v].map(writable);
+        let g = readable(g);
+        let n = w.meta.shape().num_elements() as u32;
+        let units = 256u32;
+        let f = |x: f64| x as f32;
+        adam_kernel::launch(
+            &w.client,
+            CubeCount::Static(n.div_ceil(units), 1, 1),
+            CubeDim::new_1d(units),
+            w.clone().into_tensor_arg(),
+            g.into_tensor_arg(),
+            m.clone().into_tensor_arg(),
+            v.clone().into_tensor_arg(),
+            AdamArgsLaunch::new(
+                f(adam.lr),
+                f(adam.beta_1),
+                f(1.0 - adam.beta_1),
+                f(adam.beta_2),
+                f(1.0 - adam.beta_2),
+                f(adam.epsilon),
+                f(adam.c1),
+                f(adam.c2),
+            ),
+            n,
+            dtype_to_storage_type(w.dtype),
+        );
+        (w, m, v)
     }
 
     fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {

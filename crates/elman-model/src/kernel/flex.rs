@@ -7,7 +7,7 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 
-use super::{ElmanKernels, recurrence, tanh_f32};
+use super::{AdamStep, ElmanKernels, recurrence, tanh_f32};
 
 /// The sizes of the step, read from the weights: `W1` is `[d_input + d_hidden, d_hidden]`,
 /// `W2` is `[d_hidden, d_output]`.
@@ -248,6 +248,36 @@ impl ElmanKernels for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
         let (w1, w2, residuals, after) = sgd_epochs(w1, w2, &inputs, &targets, &lr_scales, true);
         (w1, w2, residuals, after.expect("kept"))
+    }
+
+    fn elman_adam(
+        w: FlexTensor,
+        g: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        adam: AdamStep,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let g = values(&g);
+        let (mut w, mut m, mut v) = (writable(w), writable(m), writable(v));
+        let n = g.len();
+        let f = |x: f64| x as f32;
+        let (lr, c1, c2, epsilon) = (f(adam.lr), f(adam.c1), f(adam.c2), f(adam.epsilon));
+        let (b1, nb1) = (f(adam.beta_1), f(1.0 - adam.beta_1));
+        let (b2, nb2) = (f(adam.beta_2), f(1.0 - adam.beta_2));
+        let (ws, ms, vs) = (
+            &mut w.storage_mut::<f32>()[..n],
+            &mut m.storage_mut::<f32>()[..n],
+            &mut v.storage_mut::<f32>()[..n],
+        );
+        for i in 0..n {
+            let gi = g[i];
+            let mi = ms[i] * b1 + gi * nb1;
+            let vi = vs[i] * b2 + gi * gi * nb2;
+            ms[i] = mi;
+            vs[i] = vi;
+            ws[i] -= mi / c1 * lr / ((vi / c2).sqrt() + epsilon);
+        }
+        (w, m, v)
     }
 
     fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {
