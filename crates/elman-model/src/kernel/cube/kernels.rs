@@ -248,23 +248,39 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
     let batch = batch as usize;
     let mut previous = Shared::<[F]>::new_slice(d_hidden);
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
+    // This unit's part of column `j` of W1h, in its registers for the whole window.
+    let mut weights = Array::<F>::new(span);
+    #[unroll]
+    for i in 0..span {
+        let k = q * span + i;
+        let mut w = F::new(0.0);
+        if k < d_hidden {
+            w = w1h[k * d_hidden + j];
+        }
+        weights[i] = w;
+    }
     if q == 0 {
         previous[j] = h0[b * d_hidden + j];
     }
     sync_cube();
     for t in 0..steps as usize {
+        let row = (t * batch + b) * d_hidden;
+        // The step's projection, asked for before the products so that its load overlaps them.
+        let mut a = F::new(0.0);
+        if q == 0 {
+            a = p[row + j];
+        }
         let mut sum = F::new(0.0);
+        #[unroll]
         for i in 0..span {
             let k = q * span + i;
             if k < d_hidden {
-                sum += previous[k] * w1h[k * d_hidden + j];
+                sum += previous[k] * weights[i];
             }
         }
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {
-            let row = (t * batch + b) * d_hidden;
-            let mut a = p[row + j];
             for r in 0..parts {
                 a += partial[r * d_hidden + j];
             }
@@ -383,27 +399,44 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
     let steps = steps as usize;
     let mut next = Shared::<[F]>::new_slice(d_hidden);
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
+    // This unit's part of column `j` of W1hᵀ, in its registers for the whole window.
+    let mut weights = Array::<F>::new(span);
+    #[unroll]
+    for s in 0..span {
+        let k = q * span + s;
+        let mut w = F::new(0.0);
+        if k < d_hidden {
+            w = w1h_t[k * d_hidden + j];
+        }
+        weights[s] = w;
+    }
     if q == 0 {
         next[j] = F::new(0.0);
     }
     sync_cube();
     for i in 0..steps {
+        let row = ((steps - 1 - i) * batch + b) * d_hidden;
+        // The step's inputs, asked for before the products so that their loads overlap them.
+        let mut through = F::new(0.0);
+        let mut state = F::new(0.0);
+        if q == 0 {
+            through = g[row + j];
+            state = h[row + j];
+        }
         let mut sum = F::new(0.0);
+        #[unroll]
         for s in 0..span {
             let k = q * span + s;
             if k < d_hidden {
-                sum += next[k] * w1h_t[k * d_hidden + j];
+                sum += next[k] * weights[s];
             }
         }
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {
-            let row = ((steps - 1 - i) * batch + b) * d_hidden;
-            let mut through = g[row + j];
             for r in 0..parts {
                 through += partial[r * d_hidden + j];
             }
-            let state = h[row + j];
             let d = through * (F::new(1.0) - state * state);
             d_a[row + j] = d;
             next[j] = d;
