@@ -3,7 +3,8 @@
 //! Each phase runs on its own, repeated between two device syncs, its results summed so that
 //! nothing is left unexecuted; the sums add a small reduction to every phase alike.
 //!
-//! The phases are `bptt.rs`'s window on a GPU: the input projection, the forward recurrence
+//! The phases are `bptt.rs`'s window on a GPU: the input projection (as a product and, as
+//! `bptt.rs` does for one input, broadcast), the forward recurrence
 //! kernel, the outputs and `dL/dh`, the backward recurrence kernel, the weight gradients (as one
 //! product over every row and as a product per step, summed), an Adam update of both matrices
 //! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), and a
@@ -91,6 +92,10 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             time(device, reps, || x.clone().matmul(w1x.clone())),
         ),
         (
+            "projection, broadcast",
+            time(device, reps, || x.clone() * w1x.clone()),
+        ),
+        (
             "forward recurrence",
             time(device, reps, || {
                 kernel::recurrence_forward(p.clone(), w1h.clone(), h0.clone())
@@ -99,9 +104,8 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
         (
             "outputs and dL/dh",
             time(device, reps, || {
-                (h.clone().matmul(w2.clone()) - targets.clone())
-                    .mul_scalar(2.0 / rows as f64)
-                    .matmul(w2.clone().transpose())
+                (h.clone().matmul(w2.clone()) - targets.clone()).mul_scalar(2.0 / rows as f64)
+                    * w2.clone().transpose()
             }),
         ),
         (

@@ -169,7 +169,7 @@ fn window_in_kernels(
     let d_y = residuals
         .clone()
         .mul_scalar(loss.output_scale(rows * d_output));
-    let g = d_y.clone().matmul(w2h.transpose());
+    let g = times(d_y.clone(), w2h.transpose());
     let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
     // The context each step started from: h_0, then every step's but the last.
     let previous = if rows > batch {
@@ -227,7 +227,14 @@ pub(crate) fn states_in_kernel(
     x: Tensor<2>,
     h0: Tensor<2>,
 ) -> Tensor<2> {
-    kernel::recurrence_forward(x.matmul(w1x.clone()), w1h.clone(), h0)
+    kernel::recurrence_forward(times(x, w1x.clone()), w1h.clone(), h0)
+}
+
+/// `a · b`; where the inner dimension is 1 (one input, one output: the tutorial's shapes) as an
+/// element-wise product broadcast over `a`'s column and `b`'s row, the same numbers, which a
+/// GPU runs as one simple launch instead of a matrix product with nothing to sum.
+fn times(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    if a.dims()[1] == 1 { a * b } else { a.matmul(b) }
 }
 
 /// `[batch, T, d]` as time-major rows `[T·batch, d]`.
