@@ -103,6 +103,19 @@ pub trait ElmanKernels: Backend {
         batch: usize,
     ) -> FloatTensor<Self>;
 
+    /// The network's forward pass over a window from a zero context and its squared errors,
+    /// for inference: from the inputs `x` (`[B·T, d_input]`) and `targets` (`[B·T, d_output]`),
+    /// both batch-major (each sequence's `T` steps together, as the batcher stacks them), and
+    /// the weights `w1` (`[d_input + d_hidden, d_hidden]`) and `w2` (`[d_hidden, d_output]`),
+    /// each sequence's `Σ_t (h_t · W2 - target_t)²`, `[B, d_output]`, for a batch of `batch`.
+    fn elman_forward_squares(
+        x: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self>;
+
     /// One step's forward pass and the gradients of its loss, whose derivative with respect to
     /// the output is `scale · (y - target)`. Returns `(h', y - target, dL/dW1, dL/dW2)`.
     fn elman_step_gradients(
@@ -313,6 +326,31 @@ pub fn software(device: &Device) -> bool {
 /// networks use the tensor operations.
 pub const MAX_UNITS: usize = 256;
 
+/// Whether [`forward_squares`] runs on `device` as the one launch it is written for: on a GPU
+/// card (a software rasterizer runs its workgroup layout slowly), for up to [`MAX_UNITS`]
+/// neurons and 16 outputs.
+pub fn forward_squares_available(device: &Device, d_hidden: usize, d_output: usize) -> bool {
+    on_card(device) && d_hidden <= MAX_UNITS && d_output <= 16
+}
+
+/// [`ElmanKernels::elman_forward_squares`] on Burn tensors: each sequence's summed squared
+/// errors, `[batch, d_output]`.
+pub fn forward_squares(
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    w1: Tensor<2>,
+    w2: Tensor<2>,
+    batch: usize,
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_forward_squares(
+        x.into_dispatch(),
+        targets.into_dispatch(),
+        w1.into_dispatch(),
+        w2.into_dispatch(),
+        batch,
+    ))
+}
+
 /// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors.
 pub fn recurrence_forward(p: Tensor<2>, w1h: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_recurrence_forward(
@@ -394,57 +432,4 @@ pub fn step_gradients(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The approximation against `f64`'s `tanh` on a fine grid over [-10, 10]: at most 1e-6
-    /// apart (a few units in the last place of an `f32` near ±1), odd, and exactly 0 at 0.
-    #[test]
-    fn tanh_is_within_float_error() {
-        let mut worst = 0.0f64;
-        for i in -200_000..=200_000 {
-            let x = i as f32 * 5e-5;
-            let exact = f64::from(x).tanh();
-            worst = worst.max((f64::from(tanh_f32(x)) - exact).abs());
-            assert_eq!(tanh_f32(-x), -tanh_f32(x));
-        }
-        assert!(worst < 1e-6, "worst error {worst}");
-        assert_eq!(tanh_f32(0.0), 0.0);
-        assert_eq!(tanh_f32(100.0), tanh_f32(7.905_311));
-    }
-
-    /// The kernels apply to plain Flex tensors only: not under autodiff, not on other backends.
-    #[test]
-    fn only_plain_flex_devices_have_the_kernels() {
-        assert!(available(&Device::flex()));
-        assert!(!available(&Device::flex().autodiff()));
-        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
-        let ndarray = Device::ndarray();
-        assert!(!available(&ndarray));
-        let x = Tensor::<1>::from_floats([0.5, -2.0], &Device::flex().autodiff()).require_grad();
-        let y = tanh(x.clone()).sum();
-        let grad = x.grad(&y.backward()).unwrap().into_data();
-        let expected: Vec<f32> = [0.5f32, -2.0]
-            .iter()
-            .map(|v| 1.0 - v.tanh().powi(2))
-            .collect();
-        for (g, e) in grad.iter::<f32>().zip(expected) {
-            assert!((g - e).abs() < 1e-6, "{g} vs {e}");
-        }
-    }
-
-    /// The tensor version on Flex (in place and on a shared tensor) equals the scalar one.
-    #[test]
-    fn tanh_on_a_tensor_is_the_scalar_function() {
-        let device = Device::flex();
-        let values: Vec<f32> = (0..300).map(|i| (i as f32 - 150.0) * 0.05).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [3, 100]), &device);
-        let shared = tanh(x.clone());
-        let owned = tanh(x.clone() * 1.0);
-        let expected: Vec<f32> = values.iter().map(|&v| tanh_f32(v)).collect();
-        for t in [shared, owned] {
-            assert_eq!(t.into_data().try_into_vec_as::<f32>().unwrap(), expected);
-        }
-        assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
-    }
-}
+mod tests;

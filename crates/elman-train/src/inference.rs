@@ -4,41 +4,79 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
-use elman_model::{Elman, ElmanState};
+use elman_model::{Elman, ElmanState, kernel};
 
 /// The mean squared error of one-step-ahead predictions over every step, sequence and output of
 /// `data`, each sequence run from a zero context, in batches of 256 sequences (on a plain Flex
 /// device the batches run on the threads of the pool at once).
 pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
+    let device = model.w1.device();
+    let (d_hidden, d_output) = (model.d_hidden(), model.d_output());
+    let way = if !model.is_tutorial_cell() {
+        Way::Steps
+    } else if kernel::forward_squares_available(&device, d_hidden, d_output) {
+        Way::OneLaunch
+    } else if kernel::recurrence_available(&device, d_hidden) {
+        Way::Recurrence
+    } else {
+        Way::Steps
+    };
+    evaluate_by(model, data, way)
+}
+
+/// How [`evaluate`] runs a batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Way {
+    /// The whole forward pass and the squared errors in one launch
+    /// ([`kernel::forward_squares`], on a GPU card).
+    OneLaunch,
+    /// The recurrence in one launch, the projections as products over every step.
+    Recurrence,
+    /// `Elman::forward`, step by step.
+    Steps,
+}
+
+/// [`evaluate`] with each batch run the given way.
+fn evaluate_by(model: &Elman, data: &SequenceDataset, way: Way) -> f64 {
     use rayon::prelude::*;
 
     let model = model.valid();
     let device = model.w1.device();
     let batcher = SequenceBatcher::for_dataset(data);
     let d_hidden = model.d_hidden();
-    let in_kernels =
-        model.is_tutorial_cell() && elman_model::kernel::recurrence_available(&device, d_hidden);
     let squares = |items: &[elman_data::SequenceItem]| -> Tensor<1> {
         let batch = batcher.batch(items.to_vec(), &device);
         let state = ElmanState::zeros(items.len(), d_hidden, &device);
-        if in_kernels {
-            // The recurrence in one launch, the projections as products over every step.
-            let (x, targets) = (
-                crate::bptt::time_major(batch.inputs),
-                crate::bptt::time_major(batch.targets),
-            );
-            let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
-            let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, state.context);
-            (h.matmul(model.w2.val()) - targets).square().sum()
-        } else {
-            let (outputs, _) = model.forward(batch.inputs, state);
-            (outputs - batch.targets).square().sum()
+        match way {
+            Way::OneLaunch => {
+                // Batch-major rows, as the batcher stacks them: no copy.
+                let rows = |t: Tensor<3>| {
+                    let [b, steps, d] = t.dims();
+                    t.reshape([b * steps, d])
+                };
+                let (x, targets) = (rows(batch.inputs), rows(batch.targets));
+                kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), items.len())
+                    .sum()
+            }
+            Way::Recurrence => {
+                let (x, targets) = (
+                    crate::bptt::time_major(batch.inputs),
+                    crate::bptt::time_major(batch.targets),
+                );
+                let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
+                let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, state.context);
+                (h.matmul(model.w2.val()) - targets).square().sum()
+            }
+            Way::Steps => {
+                let (outputs, _) = model.forward(batch.inputs, state);
+                (outputs - batch.targets).square().sum()
+            }
         }
     };
     // Summed on the device: one read-back for the whole set, not one per batch.
     let add = |a: Tensor<1>, b: Tensor<1>| a + b;
     let batches = data.items().chunks(256);
-    let total = if elman_model::kernel::available(&device) && rayon::current_num_threads() > 1 {
+    let total = if kernel::available(&device) && rayon::current_num_threads() > 1 {
         data.items().par_chunks(256).map(squares).reduce_with(add)
     } else {
         batches.map(squares).reduce(add)
@@ -234,6 +272,35 @@ mod tests {
         let on = |device: &Device| evaluate(&weights.to_module(device), &data);
         let (a, b) = (on(&gpu), on(&Device::flex()));
         assert!((a - b).abs() < 1e-6 * b.max(1.0), "{a} vs {b}");
+    }
+
+    /// Each way of running a batch gives the same MSE: on wgpu (lavapipe here) the whole
+    /// forward pass in one launch, which `evaluate` takes on a GPU card, and the recurrence in
+    /// one launch, against Flex's steps; for the tutorial's sizes and a wider network, over more
+    /// than one batch of 256.
+    #[test]
+    fn every_way_of_evaluating_gives_the_same_mse() {
+        let data = crate::testing::sines(300, 9, 4);
+        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+        for config in [
+            ElmanConfig::default(),
+            ElmanConfig {
+                d_hidden: 40,
+                ..ElmanConfig::default()
+            },
+        ] {
+            let weights = ElmanWeights::init(&config, 6);
+            let on = |device: &Device, way| evaluate_by(&weights.to_module(device), &data, way);
+            let cpu = on(&Device::flex(), Way::Steps);
+            for way in [Way::OneLaunch, Way::Recurrence] {
+                let gpu = on(&gpu, way);
+                assert!(
+                    (gpu - cpu).abs() < 1e-6 * cpu.max(1.0),
+                    "{way:?}: {gpu} vs {cpu}"
+                );
+            }
+            assert!(cpu > 0.0);
+        }
     }
 
     /// Training on one device and predicting gives one value per input, and training moves the

@@ -27,10 +27,12 @@ use super::{AdamStep, ElmanKernels};
 type CubeTensor = FloatTensor<Cube>;
 
 mod kernels;
+mod steps;
 #[cfg(test)]
 mod tests;
 
 use kernels::*;
+use steps::*;
 
 /// Whether the window's recurrence runs a unit per sequence (the contexts in the unit's own
 /// memory, no barrier) rather than a workgroup per sequence (a unit per neuron, a barrier per
@@ -302,6 +304,38 @@ impl ElmanKernels for Cube {
             batch,
         );
         states
+    }
+
+    fn elman_forward_squares(
+        x: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self> {
+        let (d_input, d_hidden, d_output) = dims(&w1, &w2);
+        let steps = x.meta.shape()[0] / batch.max(1);
+        let [x, targets, w1, w2] = [x, targets, w1, w2].map(readable);
+        let squares = empty(&x, batch, d_output);
+        let width = d_hidden + d_output;
+        let parts = parts(&x.client.properties().hardware.max_units_per_cube, width);
+        forward_squares_kernel::launch(
+            &x.client,
+            CubeCount::Static(batch as u32, 1, 1),
+            CubeDim::new_1d((width * parts) as u32),
+            x.clone().into_tensor_arg(),
+            targets.into_tensor_arg(),
+            w1.into_tensor_arg(),
+            w2.into_tensor_arg(),
+            squares.clone().into_tensor_arg(),
+            steps as u32,
+            d_input,
+            d_hidden,
+            d_output,
+            parts,
+            dtype_to_storage_type(x.dtype),
+        );
+        squares
     }
 
     fn elman_recurrence_backward(

@@ -280,6 +280,50 @@ impl ElmanKernels for Flex {
         (w, m, v)
     }
 
+    fn elman_forward_squares(
+        x: FlexTensor,
+        targets: FlexTensor,
+        w1: FlexTensor,
+        w2: FlexTensor,
+        batch: usize,
+    ) -> FlexTensor {
+        let d = Dims::of(&w1, &w2);
+        let (x, targets, w1, w2) = (values(&x), values(&targets), values(&w1), values(&w2));
+        let steps = x.len() / d.d_input / batch.max(1);
+        let (w1x, w1h) = w1.split_at(d.d_input * d.d_hidden);
+        let mut squares = vec![0.0f32; batch * d.d_output];
+        let (mut h, mut next) = (vec![0.0f32; d.d_hidden], vec![0.0f32; d.d_hidden]);
+        for (b, sums) in squares.chunks_exact_mut(d.d_output).enumerate() {
+            h.fill(0.0);
+            for t in 0..steps {
+                let row = b * steps + t;
+                next.fill(0.0);
+                let inputs = &x[row * d.d_input..(row + 1) * d.d_input];
+                for (v, w) in inputs.iter().chain(&h).zip(
+                    w1x.chunks_exact(d.d_hidden)
+                        .chain(w1h.chunks_exact(d.d_hidden)),
+                ) {
+                    for (n, w) in next.iter_mut().zip(w) {
+                        *n += v * w;
+                    }
+                }
+                for (h, n) in h.iter_mut().zip(&next) {
+                    *h = tanh_f32(*n);
+                }
+                let target = &targets[row * d.d_output..(row + 1) * d.d_output];
+                for (k, (sum, target)) in sums.iter_mut().zip(target).enumerate() {
+                    let y: f32 = h
+                        .iter()
+                        .zip(w2.chunks_exact(d.d_output))
+                        .map(|(h, w)| h * w[k])
+                        .sum();
+                    *sum += (y - target) * (y - target);
+                }
+            }
+        }
+        tensor(squares, batch, d.d_output)
+    }
+
     fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {
         let (batch, d_hidden) = (h0.layout().shape()[0], h0.layout().shape()[1]);
         let states = recurrence::forward(&values(&p), &values(&w1h), &values(&h0), batch, d_hidden);

@@ -281,3 +281,54 @@ fn the_kernels_read_views_by_their_values() {
     let copy = run(tensor(&written_out, d_hidden, d_hidden, &device));
     close(&view, &copy, 1e-6, "contexts");
 }
+
+/// A window's forward pass and squared errors in one launch on the GPU equals the Flex loops
+/// (which `kernel::tests` checks against `Elman::forward`), for hidden sizes from 1 to 256,
+/// one and several inputs and outputs, and the units of a column in 1 to 4 parts.
+#[test]
+fn the_gpu_forward_squares_are_the_flex_ones() {
+    use super::super::forward_squares;
+    for (d_input, d_hidden, d_output, parts) in [
+        (1, 1, 1, None),
+        (1, 6, 1, None),
+        (2, 33, 3, Some(3)),
+        (1, 64, 1, None),
+        (1, 64, 1, Some(1)),
+        (3, 100, 2, Some(2)),
+        (1, 256, 1, None),
+    ] {
+        FORCE_PARTS.with(|f| f.set(parts));
+        let (batch, steps) = (3, 5);
+        let rows = batch * steps;
+        let config = ElmanConfig {
+            d_input,
+            d_hidden,
+            d_output,
+            w1_std: 1.0 / (d_hidden as f64).sqrt(),
+            w2_std: 0.5,
+            ..ElmanConfig::default()
+        };
+        let weights = ElmanWeights::init(&config, 11);
+        let x: Vec<f32> = (0..rows * d_input)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        let y: Vec<f32> = (0..rows * d_output)
+            .map(|i| (i as f32 * 0.23).cos())
+            .collect();
+        let run = |device: &Device| {
+            host(forward_squares(
+                tensor(&x, rows, d_input, device),
+                tensor(&y, rows, d_output, device),
+                tensor(&weights.w1, d_input + d_hidden, d_hidden, device),
+                tensor(&weights.w2, d_hidden, d_output, device),
+                batch,
+            ))
+        };
+        let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+        assert_eq!(cpu.len(), batch * d_output);
+        assert!(cpu.iter().all(|s| *s > 0.0));
+        let what = format!("{d_input}-{d_hidden}-{d_output}, parts {parts:?}");
+        close(&gpu, &cpu, 1e-5, &what);
+    }
+    FORCE_PARTS.with(|f| f.set(None));
+}

@@ -1,0 +1,108 @@
+use super::*;
+
+/// The approximation against `f64`'s `tanh` on a fine grid over [-10, 10]: at most 1e-6
+/// apart (a few units in the last place of an `f32` near ±1), odd, and exactly 0 at 0.
+#[test]
+fn tanh_is_within_float_error() {
+    let mut worst = 0.0f64;
+    for i in -200_000..=200_000 {
+        let x = i as f32 * 5e-5;
+        let exact = f64::from(x).tanh();
+        worst = worst.max((f64::from(tanh_f32(x)) - exact).abs());
+        assert_eq!(tanh_f32(-x), -tanh_f32(x));
+    }
+    assert!(worst < 1e-6, "worst error {worst}");
+    assert_eq!(tanh_f32(0.0), 0.0);
+    assert_eq!(tanh_f32(100.0), tanh_f32(7.905_311));
+}
+
+/// The Flex loops of `forward_squares` give each sequence's summed squared errors of
+/// `Elman::forward` from a zero context, for several inputs and outputs.
+#[test]
+fn forward_squares_are_the_model_s_squared_errors() {
+    use crate::{ElmanConfig, ElmanState, ElmanWeights};
+    let device = Device::flex();
+    let (d_input, d_hidden, d_output, batch, steps) = (2, 9, 3, 4, 6);
+    let config = ElmanConfig {
+        d_input,
+        d_hidden,
+        d_output,
+        ..ElmanConfig::default()
+    };
+    let weights = ElmanWeights::init(&config, 3);
+    let rows = batch * steps;
+    let x: Vec<f32> = (0..rows * d_input)
+        .map(|i| (i as f32 * 0.41).sin())
+        .collect();
+    let y: Vec<f32> = (0..rows * d_output)
+        .map(|i| (i as f32 * 0.17).cos())
+        .collect();
+    let model = weights.to_module(&device);
+    let inputs =
+        Tensor::<3>::from_data(TensorData::new(x.clone(), [batch, steps, d_input]), &device);
+    let targets = Tensor::<3>::from_data(
+        TensorData::new(y.clone(), [batch, steps, d_output]),
+        &device,
+    );
+    let (outputs, _) = model.forward(inputs, ElmanState::zeros(batch, d_hidden, &device));
+    let expected = (outputs - targets)
+        .square()
+        .sum_dim(1)
+        .reshape([batch, d_output]);
+    let expected = expected.into_data().try_into_vec_as::<f32>().unwrap();
+    let two = |v: &[f32], cols| {
+        Tensor::<2>::from_data(TensorData::new(v.to_vec(), [v.len() / cols, cols]), &device)
+    };
+    let got = forward_squares(
+        two(&x, d_input),
+        two(&y, d_output),
+        two(&weights.w1, d_hidden),
+        two(&weights.w2, d_output),
+        batch,
+    )
+    .into_data()
+    .try_into_vec_as::<f32>()
+    .unwrap();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert!(
+            (g - e).abs() <= 1e-5 * e.abs().max(1.0),
+            "{got:?} vs {expected:?}"
+        );
+    }
+}
+
+/// The kernels apply to plain Flex tensors only: not under autodiff, not on other backends.
+#[test]
+fn only_plain_flex_devices_have_the_kernels() {
+    assert!(available(&Device::flex()));
+    assert!(!available(&Device::flex().autodiff()));
+    #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+    let ndarray = Device::ndarray();
+    assert!(!available(&ndarray));
+    let x = Tensor::<1>::from_floats([0.5, -2.0], &Device::flex().autodiff()).require_grad();
+    let y = tanh(x.clone()).sum();
+    let grad = x.grad(&y.backward()).unwrap().into_data();
+    let expected: Vec<f32> = [0.5f32, -2.0]
+        .iter()
+        .map(|v| 1.0 - v.tanh().powi(2))
+        .collect();
+    for (g, e) in grad.iter::<f32>().zip(expected) {
+        assert!((g - e).abs() < 1e-6, "{g} vs {e}");
+    }
+}
+
+/// The tensor version on Flex (in place and on a shared tensor) equals the scalar one.
+#[test]
+fn tanh_on_a_tensor_is_the_scalar_function() {
+    let device = Device::flex();
+    let values: Vec<f32> = (0..300).map(|i| (i as f32 - 150.0) * 0.05).collect();
+    let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [3, 100]), &device);
+    let shared = tanh(x.clone());
+    let owned = tanh(x.clone() * 1.0);
+    let expected: Vec<f32> = values.iter().map(|&v| tanh_f32(v)).collect();
+    for t in [shared, owned] {
+        assert_eq!(t.into_data().try_into_vec_as::<f32>().unwrap(), expected);
+    }
+    assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
+}
