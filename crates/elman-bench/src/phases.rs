@@ -7,8 +7,9 @@
 //! `bptt.rs` does for one input, broadcast), the forward recurrence
 //! kernel, the outputs and `dL/dh`, the backward recurrence kernel, the weight gradients (as one
 //! product over every row and as a product per step, summed), an Adam update of both matrices
-//! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), and a
-//! read-back of one number.
+//! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), then
+//! inference's parts (a batch's upload, its forward pass and squared errors in one launch or as
+//! the recurrence kernel and products), and a read-back of one number.
 
 use std::time::Instant;
 
@@ -85,6 +86,13 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
         per_step(xh.clone(), da.clone()),
         per_step(h.clone(), dy.clone()),
     );
+    let host = |t: &Tensor<2>| {
+        t.clone()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("floats")
+    };
+    let (host_x, host_y) = (host(&x), host(&targets));
     let reps = 20;
     vec![
         (
@@ -149,6 +157,32 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
                 let [w1, _, _] =
                     kernel::adam(w1.clone(), grad_w1.clone(), m1.clone(), v1.clone(), step);
                 w1 + w2.sum().reshape([1, 1])
+            }),
+        ),
+        (
+            "inference: upload a batch's inputs and targets",
+            time(device, reps, || {
+                let upload = |values: &Vec<f32>| {
+                    Tensor::<2>::from_data(TensorData::new(values.clone(), [rows, 1]), device)
+                };
+                upload(&host_x) + upload(&host_y)
+            }),
+        ),
+        (
+            "inference: forward pass and squared errors in one launch",
+            time(device, reps, || {
+                kernel::forward_squares(x.clone(), targets.clone(), w1.clone(), w2.clone(), batch)
+            }),
+        ),
+        (
+            "inference: recurrence kernel and products",
+            time(device, reps, || {
+                let h =
+                    kernel::recurrence_forward(x.clone() * w1x.clone(), w1h.clone(), h0.clone());
+                (h.matmul(w2.clone()) - targets.clone())
+                    .square()
+                    .sum()
+                    .reshape([1, 1])
             }),
         ),
         (

@@ -327,10 +327,14 @@ pub fn software(device: &Device) -> bool {
 pub const MAX_UNITS: usize = 256;
 
 /// Whether [`forward_squares`] runs on `device` as the one launch it is written for: on a GPU
-/// card (a software rasterizer runs its workgroup layout slowly), for up to [`MAX_UNITS`]
-/// neurons and 16 outputs.
+/// card (a software rasterizer runs its workgroup layout slowly), while the neurons and the
+/// outputs together are at most [`MAX_UNITS`], so that a card's workgroup of 1,024 units holds
+/// four per column and each unit's part of a column (at most 64 weights) stays in its
+/// registers. Measured on an H100 (batches of 256, 64 steps): 899k sequences per second at
+/// hidden 64, but at hidden 256 (257 columns, three parts of 86 weights) 86k, where the
+/// recurrence kernel and products took 527k.
 pub fn forward_squares_available(device: &Device, d_hidden: usize, d_output: usize) -> bool {
-    on_card(device) && d_hidden <= MAX_UNITS && d_output <= 16
+    on_card(device) && d_hidden + d_output <= MAX_UNITS
 }
 
 /// [`ElmanKernels::elman_forward_squares`] on Burn tensors: each sequence's summed squared

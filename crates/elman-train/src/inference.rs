@@ -46,8 +46,17 @@ fn evaluate_by(model: &Elman, data: &SequenceDataset, way: Way) -> f64 {
     let d_hidden = model.d_hidden();
     let squares = |items: &[elman_data::SequenceItem]| -> Tensor<1> {
         let batch = batcher.batch(items.to_vec(), &device);
-        let state = ElmanState::zeros(items.len(), d_hidden, &device);
+        let zeros = || ElmanState::zeros(items.len(), d_hidden, &device);
         match way {
+            Way::Recurrence => {
+                let (x, targets) = (
+                    crate::bptt::time_major(batch.inputs),
+                    crate::bptt::time_major(batch.targets),
+                );
+                let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
+                let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, zeros().context);
+                (h.matmul(model.w2.val()) - targets).square().sum()
+            }
             Way::OneLaunch => {
                 // Batch-major rows, as the batcher stacks them: no copy.
                 let rows = |t: Tensor<3>| {
@@ -58,17 +67,8 @@ fn evaluate_by(model: &Elman, data: &SequenceDataset, way: Way) -> f64 {
                 kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), items.len())
                     .sum()
             }
-            Way::Recurrence => {
-                let (x, targets) = (
-                    crate::bptt::time_major(batch.inputs),
-                    crate::bptt::time_major(batch.targets),
-                );
-                let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
-                let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, state.context);
-                (h.matmul(model.w2.val()) - targets).square().sum()
-            }
             Way::Steps => {
-                let (outputs, _) = model.forward(batch.inputs, state);
+                let (outputs, _) = model.forward(batch.inputs, zeros());
                 (outputs - batch.targets).square().sum()
             }
         }
