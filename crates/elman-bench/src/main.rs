@@ -172,7 +172,8 @@ const MAX_REPEATS: usize = 40;
 
 /// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second,
 /// each the best of at least [`MIN_REPEATS`] timed repetitions (an epoch of 1,024 waves in one
-/// run of `fit`, timed from one epoch's end to the next; then `evaluate` over the same waves),
+/// run of `fit`, timed from one epoch's end to the next; then `evaluate_on` over the same waves,
+/// put on the device beforehand),
 /// after one untimed to warm up. The PyTorch and JAX scripts time theirs the same way.
 fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64, f64) {
     let waves = SineWaves {
@@ -230,7 +231,10 @@ fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64
     .expect("trains");
     let train = items / best;
     let model = report.model;
-    elman_train::evaluate(&model, &waves); // warms up: the GPU compiles the forward kernel
+    // The waves go to the device once, as the PyTorch and JAX scripts put theirs there before
+    // timing; the first pass warms up (the GPU compiles the forward kernel).
+    let on_device = elman_train::Sequences::new(&waves, device);
+    elman_train::evaluate_on(&model, &on_device);
     let all = Instant::now();
     let mut best = f64::MAX;
     for repeat in 0..MAX_REPEATS {
@@ -238,7 +242,7 @@ fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64
             break;
         }
         let started = Instant::now();
-        let mse = elman_train::evaluate(&model, &waves);
+        let mse = elman_train::evaluate_on(&model, &on_device);
         assert!(mse.is_finite());
         best = best.min(started.elapsed().as_secs_f64());
     }

@@ -11,7 +11,8 @@ use elman_model::{Elman, ElmanWeights};
 use crate::optim::Optimizer;
 use crate::state::{EpochReport, Next, Snapshot, SnapshotModel, Start, TrainReport};
 use crate::{
-    GradientPath, StopReason, TrainConfig, TrainError, autodiff, bptt, epochs, evaluate, fused,
+    GradientPath, Sequences, StopReason, TrainConfig, TrainError, autodiff, bptt, epochs,
+    evaluate_on, fused,
 };
 
 /// Trains the tutorial's way: the network that starts from `weights`, on the one sine wave of
@@ -54,6 +55,8 @@ pub fn fit<N: Next>(
     let like = start.weights().clone();
 
     // The model and the optimizer, fresh or as the saved state left them.
+    // The validation sequences go to the device once, not at every epoch.
+    let valid = valid.map(|valid| Sequences::new(valid, &device.clone().without_autodiff()));
     let device = device.clone().autodiff();
     let first_epoch = start.epoch();
     let (mut model, mut optim, mut losses, mut valid_losses, mut best) = match start {
@@ -196,7 +199,7 @@ pub fn fit<N: Next>(
             losses.push(loss);
 
             // Validate, and keep the best network.
-            let valid_loss = valid.map(|valid| evaluate(&model, valid));
+            let valid_loss = valid.as_ref().map(|valid| evaluate_on(&model, valid));
             if let Some(valid_loss) = valid_loss {
                 valid_losses.push(valid_loss);
                 if best

@@ -28,13 +28,15 @@
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
 //! | `schedule.rs` | learning-rate schedules, early stopping, [`StopReason`] |
-//! | `inference.rs` | [`evaluate`], [`predict`], [`trace`], [`generate`] |
+//! | `evaluate.rs` | [`evaluate`], [`evaluate_on`] and [`Sequences`], a dataset put on a device once |
+//! | `inference.rs` | [`predict`], [`trace`], [`generate`] |
 
 mod autodiff;
 mod bptt;
 mod config;
 mod epochs;
 mod error;
+mod evaluate;
 mod fit;
 mod fused;
 mod inference;
@@ -48,8 +50,9 @@ mod testing;
 
 pub use config::{GradientPath, LossKind, OptimizerKind, TrainConfig};
 pub use error::TrainError;
+pub use evaluate::{Sequences, evaluate, evaluate_on};
 pub use fit::{fit, train};
-pub use inference::{InferenceError, Trace, evaluate, generate, predict, trace};
+pub use inference::{InferenceError, Trace, generate, predict, trace};
 pub use optim::SavedOptimizer;
 pub use schedule::{EarlyStopping, Schedule, ScheduleKind, StopReason};
 pub use state::{EpochReport, Next, Snapshot, Start, TrainReport, TrainState};

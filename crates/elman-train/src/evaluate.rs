@@ -1,0 +1,239 @@
+//! [`evaluate`]: the mean squared error of a network's one-step-ahead predictions over many
+//! sequences, and [`Sequences`], a dataset put on a device once so that a run's validation
+//! (every epoch) or a caller's repeated evaluation does not copy it there each time.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use elman_data::{SequenceBatcher, SequenceDataset};
+use elman_model::{Elman, ElmanState, kernel};
+
+/// Sequences per batch.
+const BATCH: usize = 256;
+
+/// A dataset's sequences on a device, in batches of 256 (`[n, T, d]` inputs and targets), for
+/// [`evaluate_on`].
+#[derive(Debug, Clone)]
+pub struct Sequences {
+    batches: Vec<(Tensor<3>, Tensor<3>)>,
+    /// Values predicted in all: sequences × steps × outputs.
+    values: usize,
+}
+
+impl Sequences {
+    /// `data` on `device` (a network's device without autodiff, as
+    /// [`Elman::valid`](burn::module::AutodiffModule::valid) gives it).
+    pub fn new(data: &SequenceDataset, device: &Device) -> Self {
+        let batcher = SequenceBatcher::for_dataset(data);
+        Self {
+            batches: data
+                .items()
+                .chunks(BATCH)
+                .map(|items| {
+                    let batch = batcher.batch(items.to_vec(), device);
+                    (batch.inputs, batch.targets)
+                })
+                .collect(),
+            values: data.len() * data.seq_len() * data.d_output(),
+        }
+    }
+}
+
+/// The mean squared error of one-step-ahead predictions over every step, sequence and output of
+/// `data`, each sequence run from a zero context, in batches of 256 sequences (on a plain Flex
+/// device the batches run on the threads of the pool at once; on a GPU card each batch's
+/// forward pass and squared errors are one launch).
+pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
+    evaluate_on(model, &Sequences::new(data, &model.valid().w1.device()))
+}
+
+/// [`evaluate`] over sequences already on a device (moved to the network's, where they are
+/// elsewhere).
+pub fn evaluate_on(model: &Elman, data: &Sequences) -> f64 {
+    let model = model.valid();
+    let device = model.w1.device();
+    let (d_hidden, d_output) = (model.d_hidden(), model.d_output());
+    let way = if !model.is_tutorial_cell() {
+        Way::Steps
+    } else if kernel::forward_squares_available(&device, d_hidden, d_output) {
+        Way::OneLaunch
+    } else if kernel::recurrence_available(&device, d_hidden) {
+        Way::Recurrence
+    } else {
+        Way::Steps
+    };
+    evaluate_by(&model, data, way)
+}
+
+/// How [`evaluate`] runs a batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Way {
+    /// The whole forward pass and the squared errors in one launch
+    /// ([`kernel::forward_squares`], on a GPU card).
+    OneLaunch,
+    /// The recurrence in one launch, the projections as products over every step.
+    Recurrence,
+    /// `Elman::forward`, step by step.
+    Steps,
+}
+
+/// [`evaluate_on`] with each batch of the network `model` (without autodiff) run the given way.
+fn evaluate_by(model: &Elman, data: &Sequences, way: Way) -> f64 {
+    use rayon::prelude::*;
+
+    let device = model.w1.device();
+    let d_hidden = model.d_hidden();
+    let squares = |(inputs, targets): &(Tensor<3>, Tensor<3>)| -> Tensor<1> {
+        let (inputs, targets) = (
+            inputs.clone().to_device(&device),
+            targets.clone().to_device(&device),
+        );
+        let [n, steps, _] = inputs.dims();
+        let zeros = || ElmanState::zeros(n, d_hidden, &device);
+        match way {
+            Way::Recurrence => {
+                let (x, targets) = (
+                    crate::bptt::time_major(inputs),
+                    crate::bptt::time_major(targets),
+                );
+                let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
+                let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, zeros().context);
+                (h.matmul(model.w2.val()) - targets).square().sum()
+            }
+            Way::OneLaunch => {
+                // Batch-major rows, as the batcher stacks them: no copy.
+                let rows = |t: Tensor<3>| {
+                    let [_, _, d] = t.dims();
+                    t.reshape([n * steps, d])
+                };
+                let (x, targets) = (rows(inputs), rows(targets));
+                kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), n).sum()
+            }
+            Way::Steps => {
+                let (outputs, _) = model.forward(inputs, zeros());
+                (outputs - targets).square().sum()
+            }
+        }
+    };
+    // Summed on the device: one read-back for the whole set, not one per batch.
+    let add = |a: Tensor<1>, b: Tensor<1>| a + b;
+    let total = if kernel::available(&device) && rayon::current_num_threads() > 1 {
+        data.batches.par_iter().map(squares).reduce_with(add)
+    } else {
+        data.batches.iter().map(squares).reduce(add)
+    };
+    let total = total.map_or(0.0, |total| f64::from(total.into_scalar::<f32>()));
+    crate::loss::mean_squares(total, data.values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use elman_model::{ElmanConfig, ElmanWeights};
+
+    /// On two threads the batches of 256 run at once and give the MSE of one thread, for the
+    /// Elman cell (the recurrence kernel) and the LSTM (its tensor operations).
+    #[test]
+    fn evaluate_on_two_threads_is_evaluate_on_one() {
+        let data = crate::testing::sines(600, 10, 3);
+        for cell in [elman_model::Cell::Elman, elman_model::Cell::Lstm] {
+            let config = ElmanConfig {
+                cell,
+                ..ElmanConfig::default()
+            };
+            let model = ElmanWeights::init(&config, 5).to_module(&Device::flex());
+            let on = |threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| evaluate(&model, &data))
+            };
+            let (one, two) = (on(1), on(2));
+            assert!(one > 1e-3, "{cell:?}: {one}");
+            assert!((one - two).abs() <= 1e-6 * one, "{cell:?}: {one} vs {two}");
+        }
+    }
+
+    /// Sequences put on a device once give `evaluate`'s MSE at every call, also for a network
+    /// on another device (there they are moved to it).
+    #[test]
+    fn sequences_on_a_device_give_evaluate_s_mse() {
+        let data = crate::testing::sines(300, 7, 2);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 3);
+        let (flex, gpu) = (
+            Device::flex(),
+            Device::wgpu(burn::prelude::DeviceKind::DefaultDevice),
+        );
+        let expected = evaluate(&weights.to_module(&flex), &data);
+        let on_flex = Sequences::new(&data, &flex);
+        for _ in 0..2 {
+            let got = evaluate_on(&weights.to_module(&flex), &on_flex);
+            assert_eq!(got, expected);
+        }
+        let elsewhere = evaluate_on(&weights.to_module(&gpu), &on_flex);
+        assert!(
+            (elsewhere - expected).abs() < 1e-6 * expected,
+            "{elsewhere} vs {expected}"
+        );
+    }
+
+    /// With `W2 = 0` every prediction is 0, so the MSE is the mean of the squared targets:
+    /// targets 1, 2 (one sequence) and 3, 4 give (1 + 4 + 9 + 16) / 4 = 7.5.
+    #[test]
+    fn evaluate_by_hand() {
+        let mut weights = ElmanWeights::init(&ElmanConfig::default(), 0);
+        weights.w2.iter_mut().for_each(|w| *w = 0.0);
+        let model = weights.to_module(&Device::flex());
+        let item = |targets: Vec<f32>| elman_data::SequenceItem {
+            inputs: vec![0.5, -0.5],
+            targets,
+        };
+        let data = SequenceDataset::new(vec![item(vec![1.0, 2.0]), item(vec![3.0, 4.0])], 2, 1, 1);
+        assert!((evaluate(&model, &data) - 7.5).abs() < 1e-9);
+    }
+
+    /// The MSE over many waves on wgpu, where the recurrence runs in the GPU kernel, equals
+    /// Flex's, where it runs as tensor operations.
+    #[test]
+    fn evaluate_on_the_gpu_is_evaluate_on_the_cpu() {
+        let data = crate::testing::sines(300, 9, 4);
+        let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
+        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+        assert!(elman_model::kernel::recurrence_available(&gpu, 6));
+        let on = |device: &Device| evaluate(&weights.to_module(device), &data);
+        let (a, b) = (on(&gpu), on(&Device::flex()));
+        assert!((a - b).abs() < 1e-6 * b.max(1.0), "{a} vs {b}");
+    }
+
+    /// Each way of running a batch gives the same MSE: on wgpu (lavapipe here) the whole
+    /// forward pass in one launch, which `evaluate` takes on a GPU card, and the recurrence in
+    /// one launch, against Flex's steps; for the tutorial's sizes and a wider network, over more
+    /// than one batch of 256.
+    #[test]
+    fn every_way_of_evaluating_gives_the_same_mse() {
+        let data = crate::testing::sines(300, 9, 4);
+        let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+        for config in [
+            ElmanConfig::default(),
+            ElmanConfig {
+                d_hidden: 40,
+                ..ElmanConfig::default()
+            },
+        ] {
+            let weights = ElmanWeights::init(&config, 6);
+            let on = |device: &Device, way| {
+                let model = weights.to_module(device);
+                evaluate_by(&model, &Sequences::new(&data, device), way)
+            };
+            let cpu = on(&Device::flex(), Way::Steps);
+            for way in [Way::OneLaunch, Way::Recurrence] {
+                let gpu = on(&gpu, way);
+                assert!(
+                    (gpu - cpu).abs() < 1e-6 * cpu.max(1.0),
+                    "{way:?}: {gpu} vs {cpu}"
+                );
+            }
+            assert!(cpu > 0.0);
+        }
+    }
+}
