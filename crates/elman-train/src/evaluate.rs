@@ -21,7 +21,7 @@ pub struct Sequences {
 
 impl Sequences {
     /// `data` on `device` (a network's device without autodiff, as
-    /// [`Elman::valid`](burn::module::AutodiffModule::valid) gives it).
+    /// `Elman::valid` gives it).
     pub fn new(data: &SequenceDataset, device: &Device) -> Self {
         let batcher = SequenceBatcher::for_dataset(data);
         Self {
