@@ -243,8 +243,7 @@ impl ElmanKernels for Cube {
         FloatTensor<Self>,
         FloatTensor<Self>,
     ) {
-        let (w1, w2, residuals, after) = sgd_epochs(w1, w2, inputs, targets, &lr_scales, true);
-        (w1, w2, residuals, after)
+        sgd_epochs(w1, w2, inputs, targets, &lr_scales, true)
     }
 
     fn elman_adam(

@@ -70,13 +70,18 @@ impl Step {
         self.xh[self.d.d_input..].copy_from_slice(&self.context);
     }
 
-    /// The step's formulas (see `elman-train`'s `fused.rs`) for input `x` from the context in
-    /// the input layer, with `scale` folded into `dL/dy`.
-    fn run(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32], scale: f32) {
+    /// Starts a sequence: the context part of the input layer is zero.
+    fn zero_context(&mut self) {
+        self.xh[self.d.d_input..].fill(0.0);
+    }
+
+    /// The step's forward pass for input `x` from the context in the input layer: `h'` into
+    /// `context`, `y - target` into `residual`.
+    fn forward(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32]) {
         let d = self.d;
         // The input layer: the inputs, then the context neurons.
         self.xh[..d.d_input].copy_from_slice(x);
-        // Forward: a = xh · W1, h' = tanh(a), y = h' · W2.
+        // a = xh · W1, h' = tanh(a), y = h' · W2.
         self.context.fill(0.0);
         for (v, row) in self.xh.iter().zip(w1.chunks_exact(d.d_hidden)) {
             for (c, w) in self.context.iter_mut().zip(row) {
@@ -94,6 +99,13 @@ impl Step {
                 *r += c * w;
             }
         }
+    }
+
+    /// The step's formulas (see `elman-train`'s `fused.rs`) for input `x` from the context in
+    /// the input layer, with `scale` folded into `dL/dy`.
+    fn run(&mut self, w1: &[f32], w2: &[f32], x: &[f32], target: &[f32], scale: f32) {
+        self.forward(w1, w2, x, target);
+        let d = self.d;
         // Backward: dL/dy = scale · r, dL/da = (dL/dy · W2ᵀ) ⊙ (1 - h'²).
         for (g, r) in self.d_out.iter_mut().zip(&self.residual) {
             *g = scale * r;
@@ -119,7 +131,7 @@ impl Step {
         lr_scale: f32,
         residuals: &mut Vec<f32>,
     ) {
-        self.xh[self.d.d_input..].fill(0.0);
+        self.zero_context();
         for (x, target) in inputs
             .chunks_exact(self.d.d_input)
             .zip(targets.chunks_exact(self.d.d_output))
@@ -290,35 +302,23 @@ impl ElmanKernels for Flex {
         let d = Dims::of(&w1, &w2);
         let (x, targets, w1, w2) = (values(&x), values(&targets), values(&w1), values(&w2));
         let steps = x.len() / d.d_input / batch.max(1);
-        let (w1x, w1h) = w1.split_at(d.d_input * d.d_hidden);
         let mut squares = vec![0.0f32; batch * d.d_output];
-        let (mut h, mut next) = (vec![0.0f32; d.d_hidden], vec![0.0f32; d.d_hidden]);
-        for (b, sums) in squares.chunks_exact_mut(d.d_output).enumerate() {
-            h.fill(0.0);
-            for t in 0..steps {
-                let row = b * steps + t;
-                next.fill(0.0);
-                let inputs = &x[row * d.d_input..(row + 1) * d.d_input];
-                for (v, w) in inputs.iter().chain(&h).zip(
-                    w1x.chunks_exact(d.d_hidden)
-                        .chain(w1h.chunks_exact(d.d_hidden)),
-                ) {
-                    for (n, w) in next.iter_mut().zip(w) {
-                        *n += v * w;
-                    }
+        let mut step = Step::new(d);
+        // (`max(1)`: a batch of no steps has nothing to sum, and its sums stay 0.)
+        let sequences = x
+            .chunks_exact((steps * d.d_input).max(1))
+            .zip(targets.chunks_exact((steps * d.d_output).max(1)));
+        for ((x, targets), sums) in sequences.zip(squares.chunks_exact_mut(d.d_output)) {
+            step.zero_context();
+            for (x, target) in x
+                .chunks_exact(d.d_input)
+                .zip(targets.chunks_exact(d.d_output))
+            {
+                step.forward(&w1, &w2, x, target);
+                for (sum, r) in sums.iter_mut().zip(&step.residual) {
+                    *sum += r * r;
                 }
-                for (h, n) in h.iter_mut().zip(&next) {
-                    *h = tanh_f32(*n);
-                }
-                let target = &targets[row * d.d_output..(row + 1) * d.d_output];
-                for (k, (sum, target)) in sums.iter_mut().zip(target).enumerate() {
-                    let y: f32 = h
-                        .iter()
-                        .zip(w2.chunks_exact(d.d_output))
-                        .map(|(h, w)| h * w[k])
-                        .sum();
-                    *sum += (y - target) * (y - target);
-                }
+                step.carry_context();
             }
         }
         tensor(squares, batch, d.d_output)

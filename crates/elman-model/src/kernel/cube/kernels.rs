@@ -6,6 +6,28 @@ use burn::cubecl::{self, prelude::*};
 #[cfg(doc)]
 use super::super::ElmanKernels;
 
+/// Unit part `q`'s share of a column's products with a context of `d_hidden` values: the sum of
+/// `context[k] · weights[i]` over its rows `k = q · span + i` below `d_hidden`, its `span`
+/// weights in its registers (the step of the workgroup layouts below).
+#[cube]
+fn part_products<F: Float>(
+    context: &Shared<[F]>,
+    weights: &Array<F>,
+    q: usize,
+    #[comptime] span: usize,
+    #[comptime] d_hidden: usize,
+) -> F {
+    let mut sum = F::new(0.0);
+    #[unroll]
+    for i in 0..span {
+        let k = q * span + i;
+        if k < d_hidden {
+            sum += context[k] * weights[i];
+        }
+    }
+    sum
+}
+
 /// The recurrence forward over a window (see
 /// [`ElmanKernels::elman_recurrence_forward`]): a workgroup per sequence, `parts` units per
 /// hidden neuron, the previous context in shared memory. Unit `q · d_hidden + j` sums the `q`-th
@@ -52,14 +74,7 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
         if q == 0 {
             a = p[row + j];
         }
-        let mut sum = F::new(0.0);
-        #[unroll]
-        for i in 0..span {
-            let k = q * span + i;
-            if k < d_hidden {
-                sum += previous[k] * weights[i];
-            }
-        }
+        let sum = part_products(&previous, &weights, q, span, d_hidden);
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {
@@ -153,14 +168,7 @@ pub(super) fn forward_squares_kernel<F: Float>(
                 }
             }
         }
-        let mut sum = F::new(0.0);
-        #[unroll]
-        for i in 0..span {
-            let k = q * span + i;
-            if k < d_hidden {
-                sum += previous[k] * weights[i];
-            }
-        }
+        let sum = part_products(&previous, &weights, q, span, d_hidden);
         partial[q * width + j] = sum;
         sync_cube();
         if q == 0 {
@@ -316,14 +324,7 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
             through = g[row + j];
             state = h[row + j];
         }
-        let mut sum = F::new(0.0);
-        #[unroll]
-        for s in 0..span {
-            let k = q * span + s;
-            if k < d_hidden {
-                sum += next[k] * weights[s];
-            }
-        }
+        let sum = part_products(&next, &weights, q, span, d_hidden);
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {
