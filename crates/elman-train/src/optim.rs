@@ -177,20 +177,18 @@ impl Optimizer {
                         c1,
                         c2,
                     };
-                    let updated = w.into_iter().zip(g).map(|(w, g)| {
+                    let mut adam = |w, g| {
                         let m = moments.next().expect("first moment");
                         let v = moments.next().expect("second moment");
                         let [w, m, v] = kernel::adam(w, g, m, v, step);
                         next.push(m);
                         next.push(v);
                         w
-                    });
-                    let [w1, w2]: [Tensor<2>; 2] = updated
-                        .collect::<Vec<_>>()
-                        .try_into()
-                        .expect("two matrices");
+                    };
+                    let ([w1, w2], [g1, g2]) = (w, g);
+                    let updated = [adam(w1, g1), adam(w2, g2)];
                     self.state.moments = next;
-                    return [w1, w2];
+                    return updated;
                 }
                 let updates = g.map(|g| {
                     let m = moments.next().expect("first moment");
