@@ -131,24 +131,23 @@ fn build(root: &Path, name: &str) -> Result<PathBuf, String> {
 /// uses: JAX asked for one thread was seen at 1.6 cores here.
 fn run(program: &Path, args: &[String], threads: u64) -> Result<Vec<Measurement>, String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-    let pin = threads >= 1 && threads <= cores && has_taskset();
-    let mut command = if pin {
-        let mut command = Command::new("taskset");
-        command
-            .args(["-c", &format!("0-{}", threads - 1)])
-            .arg(program);
-        command
-    } else {
-        eprintln!("bench: not pinned to {threads} core(s) (taskset missing, or too few cores)");
-        Command::new(program)
+    let cpus =
+        (threads >= 1 && threads <= cores && has_taskset()).then(|| format!("0-{}", threads - 1));
+    let mut command = match &cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cpus]).arg(program);
+            command
+        }
+        None => {
+            eprintln!("bench: not pinned to {threads} core(s) (taskset missing, or too few cores)");
+            Command::new(program)
+        }
     };
+    let prefix = cpus.map(|cpus| format!("taskset -c {cpus} "));
     println!(
         "$ {}{} {}",
-        if pin {
-            format!("taskset -c 0-{} ", threads - 1)
-        } else {
-            String::new()
-        },
+        prefix.unwrap_or_default(),
         program.display(),
         args.join(" ")
     );

@@ -170,6 +170,11 @@ const BUDGET_S: f64 = 1.5;
 /// At most this many timed repetitions.
 const MAX_REPEATS: usize = 40;
 
+/// Whether to time another repetition after `done` of them, the first begun at `since`.
+fn another(done: usize, since: Instant) -> bool {
+    done < MIN_REPEATS || (done < MAX_REPEATS && since.elapsed().as_secs_f64() <= BUDGET_S)
+}
+
 /// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second,
 /// each the best of at least [`MIN_REPEATS`] timed repetitions (an epoch of 1,024 waves in one
 /// run of `fit`, timed from one epoch's end to the next; then `evaluate_on` over the same waves,
@@ -220,11 +225,10 @@ fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64
                 best = best.min(now.duration_since(last).as_secs_f64());
             }
             last = now;
-            let repeats = report.epoch;
-            if repeats >= MIN_REPEATS && all.elapsed().as_secs_f64() > BUDGET_S {
-                std::ops::ControlFlow::Break(())
-            } else {
+            if another(report.epoch, all) {
                 std::ops::ControlFlow::Continue(())
+            } else {
+                std::ops::ControlFlow::Break(())
             }
         },
     )
@@ -236,15 +240,13 @@ fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64
     let on_device = elman_train::Sequences::new(&waves, device);
     elman_train::evaluate_on(&model, &on_device);
     let all = Instant::now();
-    let mut best = f64::MAX;
-    for repeat in 0..MAX_REPEATS {
-        if repeat >= MIN_REPEATS && all.elapsed().as_secs_f64() > BUDGET_S {
-            break;
-        }
+    let (mut best, mut done) = (f64::MAX, 0);
+    while another(done, all) {
         let started = Instant::now();
         let mse = elman_train::evaluate_on(&model, &on_device);
         assert!(mse.is_finite());
         best = best.min(started.elapsed().as_secs_f64());
+        done += 1;
     }
     (train, items / best)
 }
