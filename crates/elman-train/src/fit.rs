@@ -54,9 +54,10 @@ pub fn fit<N: Next>(
     // The weights' shapes and kind, for weights that come back to the host.
     let like = start.weights().clone();
 
-    // The model and the optimizer, fresh or as the saved state left them.
     // The validation sequences go to the device once, not at every epoch.
     let valid = valid.map(|valid| Sequences::new(valid, &device.clone().without_autodiff()));
+
+    // The model and the optimizer, fresh or as the saved state left them.
     let device = device.clone().autodiff();
     let first_epoch = start.epoch();
     let (mut model, mut optim, mut losses, mut valid_losses, mut best) = match start {
