@@ -7,14 +7,23 @@ use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
 use elman_model::{Elman, ElmanState, kernel};
 
-/// Sequences per batch.
+/// Sequences per batch of the ways that keep every step's context (the recurrence kernel's
+/// states and `Elman::forward`'s outputs), and per slab on a device that is no GPU card (where
+/// the batches run on the threads of the pool at once).
 const BATCH: usize = 256;
 
-/// A dataset's sequences on a device, in batches of 256 (`[n, T, d]` inputs and targets), for
-/// [`evaluate_on`].
+/// Sequences per slab on a GPU card: the most workgroups of one launch's dimension that every
+/// wgpu adapter allows, a workgroup per sequence. The one-launch way runs a slab as one launch,
+/// so that the card runs all of them at once: a launch's time is mostly its steps one after the
+/// other, not its number of sequences (on an H100, hidden 64, 64 steps: 319 µs for 256
+/// sequences a workgroup each, 385 for the same sequences four a workgroup).
+const CARD_SLAB: usize = 65_535;
+
+/// A dataset's sequences on a device, in slabs of [`CARD_SLAB`] sequences on a GPU card and of
+/// [`BATCH`] elsewhere (`[n, T, d]` inputs and targets), for [`evaluate_on`].
 #[derive(Debug, Clone)]
 pub struct Sequences {
-    batches: Vec<(Tensor<3>, Tensor<3>)>,
+    slabs: Vec<(Tensor<3>, Tensor<3>)>,
     /// Values predicted in all: sequences × steps × outputs.
     values: usize,
 }
@@ -23,11 +32,21 @@ impl Sequences {
     /// `data` on `device` (a network's device without autodiff, as
     /// `Elman::valid` gives it).
     pub fn new(data: &SequenceDataset, device: &Device) -> Self {
+        let slab = if kernel::on_card(device) {
+            CARD_SLAB
+        } else {
+            BATCH
+        };
+        Self::in_slabs(data, device, slab)
+    }
+
+    /// `data` on `device` in slabs of `slab` sequences.
+    fn in_slabs(data: &SequenceDataset, device: &Device, slab: usize) -> Self {
         let batcher = SequenceBatcher::for_dataset(data);
         Self {
-            batches: data
+            slabs: data
                 .items()
-                .chunks(BATCH)
+                .chunks(slab)
                 .map(|items| {
                     let batch = batcher.batch(items.to_vec(), device);
                     (batch.inputs, batch.targets)
@@ -36,12 +55,36 @@ impl Sequences {
             values: data.len() * data.seq_len() * data.d_output(),
         }
     }
+
+    /// The batches a way runs: each slab whole for [`Way::OneLaunch`], whose kernel keeps no
+    /// context but the last, otherwise its slices of [`BATCH`] sequences.
+    fn batches(&self, way: Way) -> Vec<(Tensor<3>, Tensor<3>)> {
+        if way == Way::OneLaunch {
+            return self.slabs.clone();
+        }
+        let mut batches = Vec::new();
+        for (inputs, targets) in &self.slabs {
+            let n = inputs.dims()[0];
+            for start in (0..n).step_by(BATCH) {
+                let end = (start + BATCH).min(n);
+                if start == 0 && end == n {
+                    batches.push((inputs.clone(), targets.clone()));
+                } else {
+                    batches.push((
+                        inputs.clone().slice(start..end),
+                        targets.clone().slice(start..end),
+                    ));
+                }
+            }
+        }
+        batches
+    }
 }
 
 /// The mean squared error of one-step-ahead predictions over every step, sequence and output of
 /// `data`, each sequence run from a zero context, in batches of 256 sequences (on a plain Flex
-/// device the batches run on the threads of the pool at once; on a GPU card each batch's
-/// forward pass and squared errors are one launch).
+/// device the batches run on the threads of the pool at once; on a GPU card the forward pass
+/// and squared errors of up to 65,535 sequences are one launch).
 pub fn evaluate(model: &Elman, data: &SequenceDataset) -> f64 {
     evaluate_on(model, &Sequences::new(data, &model.valid().w1.device()))
 }
@@ -67,7 +110,7 @@ pub fn evaluate_on(model: &Elman, data: &Sequences) -> f64 {
 /// How [`evaluate`] runs a batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Way {
-    /// The whole forward pass and the squared errors in one launch
+    /// The whole forward pass and the squared errors of a slab in one launch
     /// ([`kernel::forward_squares`], on a GPU card).
     OneLaunch,
     /// The recurrence in one launch, the projections as products over every step.
@@ -116,10 +159,11 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way) -> f64 {
     };
     // Summed on the device: one read-back for the whole set, not one per batch.
     let add = |a: Tensor<1>, b: Tensor<1>| a + b;
+    let batches = data.batches(way);
     let total = if kernel::available(&device) && rayon::current_num_threads() > 1 {
-        data.batches.par_iter().map(squares).reduce_with(add)
+        batches.par_iter().map(squares).reduce_with(add)
     } else {
-        data.batches.iter().map(squares).reduce(add)
+        batches.iter().map(squares).reduce(add)
     };
     let total = total.map_or(0.0, |total| f64::from(total.into_scalar::<f32>()));
     crate::loss::mean_squares(total, data.values)
@@ -206,9 +250,11 @@ mod tests {
     }
 
     /// Each way of running a batch gives the same MSE: on wgpu (lavapipe here) the whole
-    /// forward pass in one launch, which `evaluate` takes on a GPU card, and the recurrence in
-    /// one launch, against Flex's steps; for the tutorial's sizes and a wider network, over more
-    /// than one batch of 256.
+    /// forward pass in one launch, which `evaluate` takes on a GPU card, the recurrence in one
+    /// launch and the steps, against Flex's steps; for the tutorial's sizes and a wider network,
+    /// over more than one batch of 256, with the sequences in slabs of 256 (a device that is no
+    /// card) and of 280 (as a card's slabs of 65,535: one launch over a whole slab, the other
+    /// ways over its slices of 256 and the rest).
     #[test]
     fn every_way_of_evaluating_gives_the_same_mse() {
         let data = crate::testing::sines(300, 9, 4);
@@ -221,19 +267,43 @@ mod tests {
             },
         ] {
             let weights = ElmanWeights::init(&config, 6);
-            let on = |device: &Device, way| {
+            let on = |device: &Device, slab, way| {
                 let model = weights.to_module(device);
-                evaluate_by(&model, &Sequences::new(&data, device), way)
+                evaluate_by(&model, &Sequences::in_slabs(&data, device, slab), way)
             };
-            let cpu = on(&Device::flex(), Way::Steps);
-            for way in [Way::OneLaunch, Way::Recurrence] {
-                let gpu = on(&gpu, way);
-                assert!(
-                    (gpu - cpu).abs() < 1e-6 * cpu.max(1.0),
-                    "{way:?}: {gpu} vs {cpu}"
-                );
-            }
+            let cpu = on(&Device::flex(), BATCH, Way::Steps);
             assert!(cpu > 0.0);
+            for way in [Way::OneLaunch, Way::Recurrence, Way::Steps] {
+                for slab in [BATCH, 280] {
+                    let gpu = on(&gpu, slab, way);
+                    assert!(
+                        (gpu - cpu).abs() < 1e-6 * cpu.max(1.0),
+                        "{way:?}, slabs of {slab}: {gpu} vs {cpu}"
+                    );
+                }
+            }
         }
+    }
+
+    /// A way that keeps every step's context runs a slab in batches of at most 256: a slab of
+    /// 600 sequences in 256, 256 and 88, and a slab of 256 whole; the one-launch way runs each
+    /// slab whole.
+    #[test]
+    fn slabs_are_cut_into_batches_of_256() {
+        let data = crate::testing::sines(856, 5, 1);
+        let sequences = Sequences::in_slabs(&data, &Device::flex(), 600);
+        let sizes = |way| -> Vec<usize> {
+            sequences
+                .batches(way)
+                .iter()
+                .map(|(inputs, targets)| {
+                    assert_eq!(inputs.dims()[0], targets.dims()[0]);
+                    inputs.dims()[0]
+                })
+                .collect()
+        };
+        assert_eq!(sizes(Way::Recurrence), [256, 256, 88, 256]);
+        assert_eq!(sizes(Way::Steps), [256, 256, 88, 256]);
+        assert_eq!(sizes(Way::OneLaunch), [600, 256]);
     }
 }
