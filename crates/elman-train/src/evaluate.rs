@@ -19,6 +19,23 @@ const BATCH: usize = 256;
 /// sequences a workgroup each, 385 for the same sequences four a workgroup).
 const CARD_SLAB: usize = 65_535;
 
+/// The most context values (sequences × steps × neurons) of one batch of the ways that keep
+/// every step's context on a GPU card: 64 MiB of `f32` (at hidden 256 and 64 steps, 1,024
+/// sequences), so that the card runs many sequences at once and its memory holds a batch.
+const CARD_CONTEXT_VALUES: usize = 1 << 24;
+
+/// Sequences per batch for `way` on a device that is a GPU card or not, with `steps` steps and
+/// `d_hidden` neurons: a whole slab for [`Way::OneLaunch`] (its kernel keeps no context but the
+/// last), [`BATCH`] off a card, and on a card as many as [`CARD_CONTEXT_VALUES`] allow, at least
+/// [`BATCH`].
+fn batch_size(way: Way, on_card: bool, steps: usize, d_hidden: usize) -> usize {
+    match way {
+        Way::OneLaunch => usize::MAX,
+        _ if on_card => (CARD_CONTEXT_VALUES / (steps * d_hidden).max(1)).max(BATCH),
+        _ => BATCH,
+    }
+}
+
 /// A dataset's sequences on a device, in slabs of [`CARD_SLAB`] sequences on a GPU card and of
 /// [`BATCH`] elsewhere (`[n, T, d]` inputs and targets), for [`evaluate_on`].
 #[derive(Debug, Clone)]
@@ -56,17 +73,14 @@ impl Sequences {
         }
     }
 
-    /// The batches a way runs: each slab whole for [`Way::OneLaunch`], whose kernel keeps no
-    /// context but the last, otherwise its slices of [`BATCH`] sequences.
-    fn batches(&self, way: Way) -> Vec<(Tensor<3>, Tensor<3>)> {
-        if way == Way::OneLaunch {
-            return self.slabs.clone();
-        }
+    /// Each slab whole if `size` is at least its length, otherwise its slices of `size`
+    /// sequences and the rest.
+    fn batches(&self, size: usize) -> Vec<(Tensor<3>, Tensor<3>)> {
         let mut batches = Vec::new();
         for (inputs, targets) in &self.slabs {
             let n = inputs.dims()[0];
-            for start in (0..n).step_by(BATCH) {
-                let end = (start + BATCH).min(n);
+            for start in (0..n).step_by(size) {
+                let end = start.saturating_add(size).min(n);
                 if start == 0 && end == n {
                     batches.push((inputs.clone(), targets.clone()));
                 } else {
@@ -104,7 +118,9 @@ pub fn evaluate_on(model: &Elman, data: &Sequences) -> f64 {
     } else {
         Way::Steps
     };
-    evaluate_by(&model, data, way)
+    let steps = data.slabs.first().map_or(1, |(inputs, _)| inputs.dims()[1]);
+    let size = batch_size(way, kernel::on_card(&device), steps, d_hidden);
+    evaluate_by(&model, data, way, size)
 }
 
 /// How [`evaluate`] runs a batch.
@@ -119,8 +135,9 @@ enum Way {
     Steps,
 }
 
-/// [`evaluate_on`] with each batch of the network `model` (without autodiff) run the given way.
-fn evaluate_by(model: &Elman, data: &Sequences, way: Way) -> f64 {
+/// [`evaluate_on`] with the network `model` (without autodiff) run the given way on batches of
+/// at most `size` sequences.
+fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
     use rayon::prelude::*;
 
     let device = model.w1.device();
@@ -159,7 +176,7 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way) -> f64 {
     };
     // Summed on the device: one read-back for the whole set, not one per batch.
     let add = |a: Tensor<1>, b: Tensor<1>| a + b;
-    let batches = data.batches(way);
+    let batches = data.batches(size);
     let total = if kernel::available(&device) && rayon::current_num_threads() > 1 {
         batches.par_iter().map(squares).reduce_with(add)
     } else {
@@ -253,8 +270,8 @@ mod tests {
     /// forward pass in one launch, which `evaluate` takes on a GPU card, the recurrence in one
     /// launch and the steps, against Flex's steps; for the tutorial's sizes and a wider network,
     /// over more than one batch of 256, with the sequences in slabs of 256 (a device that is no
-    /// card) and of 280 (as a card's slabs of 65,535: one launch over a whole slab, the other
-    /// ways over its slices of 256 and the rest).
+    /// card) and of 280 (as a card's slabs of 65,535) run in batches of 256 and the rest or
+    /// whole (as on a card).
     #[test]
     fn every_way_of_evaluating_gives_the_same_mse() {
         let data = crate::testing::sines(300, 9, 4);
@@ -267,34 +284,33 @@ mod tests {
             },
         ] {
             let weights = ElmanWeights::init(&config, 6);
-            let on = |device: &Device, slab, way| {
+            let on = |device: &Device, slab, way, size| {
                 let model = weights.to_module(device);
-                evaluate_by(&model, &Sequences::in_slabs(&data, device, slab), way)
+                evaluate_by(&model, &Sequences::in_slabs(&data, device, slab), way, size)
             };
-            let cpu = on(&Device::flex(), BATCH, Way::Steps);
+            let cpu = on(&Device::flex(), BATCH, Way::Steps, BATCH);
             assert!(cpu > 0.0);
             for way in [Way::OneLaunch, Way::Recurrence, Way::Steps] {
-                for slab in [BATCH, 280] {
-                    let gpu = on(&gpu, slab, way);
+                for (slab, size) in [(BATCH, BATCH), (280, BATCH), (280, usize::MAX)] {
+                    let gpu = on(&gpu, slab, way, size);
                     assert!(
                         (gpu - cpu).abs() < 1e-6 * cpu.max(1.0),
-                        "{way:?}, slabs of {slab}: {gpu} vs {cpu}"
+                        "{way:?}, slabs of {slab}, batches of {size}: {gpu} vs {cpu}"
                     );
                 }
             }
         }
     }
 
-    /// A way that keeps every step's context runs a slab in batches of at most 256: a slab of
-    /// 600 sequences in 256, 256 and 88, and a slab of 256 whole; the one-launch way runs each
-    /// slab whole.
+    /// A slab is cut into batches of the size asked for: 600 sequences in 256, 256 and 88, a
+    /// slab of 256 whole, and each whole for a size beyond them.
     #[test]
-    fn slabs_are_cut_into_batches_of_256() {
+    fn slabs_are_cut_into_batches() {
         let data = crate::testing::sines(856, 5, 1);
         let sequences = Sequences::in_slabs(&data, &Device::flex(), 600);
-        let sizes = |way| -> Vec<usize> {
+        let sizes = |size| -> Vec<usize> {
             sequences
-                .batches(way)
+                .batches(size)
                 .iter()
                 .map(|(inputs, targets)| {
                     assert_eq!(inputs.dims()[0], targets.dims()[0]);
@@ -302,8 +318,21 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(sizes(Way::Recurrence), [256, 256, 88, 256]);
-        assert_eq!(sizes(Way::Steps), [256, 256, 88, 256]);
-        assert_eq!(sizes(Way::OneLaunch), [600, 256]);
+        assert_eq!(sizes(256), [256, 256, 88, 256]);
+        assert_eq!(sizes(usize::MAX), [600, 256]);
+    }
+
+    /// The batch sizes: a whole slab in one launch; 256 sequences off a card; on a card the
+    /// bench's 1,024 waves of 64 steps at hidden 256 in one batch, 4,096 at hidden 64, and
+    /// never fewer than 256 (hidden 256, 1,000 steps).
+    #[test]
+    fn batch_sizes() {
+        assert_eq!(batch_size(Way::OneLaunch, true, 64, 64), usize::MAX);
+        assert_eq!(batch_size(Way::OneLaunch, false, 64, 64), usize::MAX);
+        assert_eq!(batch_size(Way::Recurrence, false, 64, 256), 256);
+        assert_eq!(batch_size(Way::Steps, false, 64, 6), 256);
+        assert_eq!(batch_size(Way::Recurrence, true, 64, 256), 1024);
+        assert_eq!(batch_size(Way::Steps, true, 64, 64), 4096);
+        assert_eq!(batch_size(Way::Recurrence, true, 1000, 256), 256);
     }
 }
