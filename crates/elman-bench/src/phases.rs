@@ -9,7 +9,8 @@
 //! product over every row and as a product per step, summed), an Adam update of both matrices
 //! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), then
 //! inference's parts (a batch's upload, its forward pass and squared errors in one launch or as
-//! the recurrence kernel and products), and a read-back of one number.
+//! the recurrence kernel and products), a read-back of one number, and the inference of 1,024
+//! sequences as one launch against four, and in each workgroup layout of the one-launch kernel.
 
 use std::time::Instant;
 
@@ -94,7 +95,7 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
     };
     let (host_x, host_y) = (host(&x), host(&targets));
     let reps = 20;
-    vec![
+    let mut phases = vec![
         (
             "projection",
             time(device, reps, || x.clone().matmul(w1x.clone())),
@@ -192,5 +193,89 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
                 Tensor::<2>::from_data(TensorData::new(vec![value], [1, 1]), device)
             }),
         ),
-    ]
+    ];
+    phases.extend(inference_at_once(device, reps, &w1, &w2));
+    phases
+}
+
+/// The bench's inference over 1,024 sequences of 64 steps, already on the device, as `evaluate`
+/// can run it on a card: one launch for all of them against four launches of 256, through the
+/// one-launch forward pass (with its units per column chosen by the kernel and forced to 1, 2
+/// and 4, where they fit a workgroup) and through the recurrence kernel and products.
+fn inference_at_once(
+    device: &Device,
+    reps: usize,
+    w1: &Tensor<2>,
+    w2: &Tensor<2>,
+) -> Vec<(&'static str, f64)> {
+    let (sequences, batch, steps) = (1024, 256, 64);
+    let d_hidden = w2.dims()[0];
+    let normal =
+        |rows: usize| Tensor::<2>::random([rows, 1], Distribution::Normal(0.0, 1.0), device);
+    let (x, targets) = (normal(sequences * steps), normal(sequences * steps));
+    let quarters = |t: &Tensor<2>| -> Vec<Tensor<2>> {
+        (0..sequences / batch)
+            .map(|i| t.clone().slice(i * batch * steps..(i + 1) * batch * steps))
+            .collect()
+    };
+    let (xs, ys) = (quarters(&x), quarters(&targets));
+    let one_launch = |x: &Tensor<2>, y: &Tensor<2>, n: usize, parts: Option<usize>| {
+        kernel::forward_squares_in_parts(x.clone(), y.clone(), w1.clone(), w2.clone(), n, parts)
+            .sum()
+            .reshape([1, 1])
+    };
+    let (w1x, w1h) = (w1.clone().slice(0..1), w1.clone().slice(1..1 + d_hidden));
+    let recurrence = |x: &Tensor<2>, y: &Tensor<2>, n: usize| {
+        let h0 = Tensor::<2>::zeros([n, d_hidden], device);
+        let h = kernel::recurrence_forward(x.clone() * w1x.clone(), w1h.clone(), h0);
+        (h.matmul(w2.clone()) - y.clone())
+            .square()
+            .sum()
+            .reshape([1, 1])
+    };
+    let add = |parts: Vec<Tensor<2>>| {
+        parts
+            .into_iter()
+            .reduce(|a, b| a + b)
+            .expect("four quarters")
+    };
+    let mut phases = vec![
+        (
+            "inference of 1,024: recurrence kernel and products, four launches of 256",
+            time(device, reps, || {
+                add((0..4).map(|i| recurrence(&xs[i], &ys[i], batch)).collect())
+            }),
+        ),
+        (
+            "inference of 1,024: recurrence kernel and products, one launch",
+            time(device, reps, || recurrence(&x, &targets, sequences)),
+        ),
+    ];
+    // The one-launch kernel where its columns fit a workgroup four units each (evaluate's
+    // condition, kernel::forward_squares_available).
+    if d_hidden + 1 <= kernel::MAX_UNITS {
+        phases.push((
+            "inference of 1,024: one-launch forward, four launches of 256",
+            time(device, reps, || {
+                add((0..4)
+                    .map(|i| one_launch(&xs[i], &ys[i], batch, None))
+                    .collect())
+            }),
+        ));
+        for (parts, phase) in [
+            (None, "inference of 1,024: one-launch forward, one launch"),
+            (
+                Some(1),
+                "inference of 1,024: one launch, 1 unit a column (a barrier a step)",
+            ),
+            (Some(2), "inference of 1,024: one launch, 2 units a column"),
+            (Some(4), "inference of 1,024: one launch, 4 units a column"),
+        ] {
+            phases.push((
+                phase,
+                time(device, reps, || one_launch(&x, &targets, sequences, parts)),
+            ));
+        }
+    }
+    phases
 }

@@ -108,12 +108,15 @@ pub trait ElmanKernels: Backend {
     /// both batch-major (each sequence's `T` steps together, as the batcher stacks them), and
     /// the weights `w1` (`[d_input + d_hidden, d_hidden]`) and `w2` (`[d_hidden, d_output]`),
     /// each sequence's `Σ_t (h_t · W2 - target_t)²`, `[B, d_output]`, for a batch of `batch`.
+    /// `parts` asks a GPU kernel for that many units per column of its workgroup (`None`: the
+    /// kernel's choice); the Flex loops have no such layout and take none.
     fn elman_forward_squares(
         x: FloatTensor<Self>,
         targets: FloatTensor<Self>,
         w1: FloatTensor<Self>,
         w2: FloatTensor<Self>,
         batch: usize,
+        parts: Option<usize>,
     ) -> FloatTensor<Self>;
 
     /// One step's forward pass and the gradients of its loss, whose derivative with respect to
@@ -346,12 +349,27 @@ pub fn forward_squares(
     w2: Tensor<2>,
     batch: usize,
 ) -> Tensor<2> {
+    forward_squares_in_parts(x, targets, w1, w2, batch, None)
+}
+
+/// [`forward_squares`] with `parts` units per column of a GPU kernel's workgroup (`None`: the
+/// kernel's choice), to compare layouts (`elman-bench --phases`); the columns, hidden neurons
+/// and outputs, times `parts` must fit a workgroup of the device.
+pub fn forward_squares_in_parts(
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    w1: Tensor<2>,
+    w2: Tensor<2>,
+    batch: usize,
+    parts: Option<usize>,
+) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_forward_squares(
         x.into_dispatch(),
         targets.into_dispatch(),
         w1.into_dispatch(),
         w2.into_dispatch(),
         batch,
+        parts,
     ))
 }
 

@@ -311,13 +311,16 @@ impl ElmanKernels for Cube {
         w1: FloatTensor<Self>,
         w2: FloatTensor<Self>,
         batch: usize,
+        parts: Option<usize>,
     ) -> FloatTensor<Self> {
         let (d_input, d_hidden, d_output) = dims(&w1, &w2);
         let steps = x.meta.shape()[0] / batch.max(1);
         let [x, targets, w1, w2] = [x, targets, w1, w2].map(readable);
         let squares = empty(&x, batch, d_output);
         let width = d_hidden + d_output;
-        let parts = parts(&x.client.properties().hardware.max_units_per_cube, width);
+        let parts = parts.unwrap_or_else(|| {
+            self::parts(&x.client.properties().hardware.max_units_per_cube, width)
+        });
         forward_squares_kernel::launch(
             &x.client,
             CubeCount::Static(batch as u32, 1, 1),

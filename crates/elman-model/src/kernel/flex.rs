@@ -298,6 +298,7 @@ impl ElmanKernels for Flex {
         w1: FlexTensor,
         w2: FlexTensor,
         batch: usize,
+        _parts: Option<usize>,
     ) -> FlexTensor {
         let d = Dims::of(&w1, &w2);
         let (x, targets, w1, w2) = (values(&x), values(&targets), values(&w1), values(&w2));

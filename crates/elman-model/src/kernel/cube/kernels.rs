@@ -6,12 +6,14 @@ use burn::cubecl::{self, prelude::*};
 #[cfg(doc)]
 use super::super::ElmanKernels;
 
-/// Unit part `q`'s share of a column's products with a context of `d_hidden` values: the sum of
-/// `context[k] · weights[i]` over its rows `k = q · span + i` below `d_hidden`, its `span`
-/// weights in its registers (the step of the workgroup layouts below).
+/// Unit part `q`'s share of a column's products with a context of `d_hidden` values from
+/// `context[from]` on: the sum of `context[from + k] · weights[i]` over its rows
+/// `k = q · span + i` below `d_hidden`, its `span` weights in its registers (the step of the
+/// workgroup layouts below).
 #[cube]
 fn part_products<F: Float>(
     context: &Shared<[F]>,
+    from: usize,
     weights: &Array<F>,
     q: usize,
     #[comptime] span: usize,
@@ -22,7 +24,7 @@ fn part_products<F: Float>(
     for i in 0..span {
         let k = q * span + i;
         if k < d_hidden {
-            sum += context[k] * weights[i];
+            sum += context[from + k] * weights[i];
         }
     }
     sum
@@ -74,7 +76,7 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
         if q == 0 {
             a = p[row + j];
         }
-        let sum = part_products(&previous, &weights, q, span, d_hidden);
+        let sum = part_products(&previous, 0, &weights, q, span, d_hidden);
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {
@@ -96,7 +98,10 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
 /// context. At step `t` the first `d_hidden` columns give `h_t` (with the input projection,
 /// `x_t · W1x`, added by the first part's unit), and the last `d_output` give `y_{t-1} =
 /// h_{t-1} · W2` from the same context, whose squared error against its target the unit adds
-/// up: the outputs cost no barrier of their own. Writes each sequence's sums, `[B, d_output]`.
+/// up: the outputs cost no barrier of their own. With one part a column the context is kept
+/// twice, a step reading one copy and writing the other, and a step costs one barrier instead
+/// of two (one to gather the parts, one to share the new context). Writes each sequence's
+/// sums, `[B, d_output]`.
 #[cube(launch)]
 pub(super) fn forward_squares_kernel<F: Float>(
     x: &Tensor<F>,
@@ -118,7 +123,8 @@ pub(super) fn forward_squares_kernel<F: Float>(
     let span = d_hidden.div_ceil(parts);
     let steps = steps as usize;
     let hidden = j < d_hidden;
-    let mut previous = Shared::<[F]>::new_slice(d_hidden);
+    let copies = comptime!(if parts == 1 { 2usize } else { 1usize });
+    let mut previous = Shared::<[F]>::new_slice(d_hidden * copies);
     let mut partial = Shared::<[F]>::new_slice(width * parts);
     // This unit's part of column `j` of [W1h | W2], and (hidden units) column `j` of W1x.
     let mut weights = Array::<F>::new(span);
@@ -168,16 +174,24 @@ pub(super) fn forward_squares_kernel<F: Float>(
                 }
             }
         }
-        let sum = part_products(&previous, &weights, q, span, d_hidden);
-        partial[q * width + j] = sum;
-        sync_cube();
-        if q == 0 {
-            for r in 0..parts {
-                a += partial[r * width + j];
+        // The copy of the context this step reads (the other one, with one part, it writes).
+        let read = (t % copies) * d_hidden;
+        let sum = part_products(&previous, read, &weights, q, span, d_hidden);
+        if comptime!(parts == 1) {
+            a += sum;
+        } else {
+            partial[q * width + j] = sum;
+            sync_cube();
+            if q == 0 {
+                for r in 0..parts {
+                    a += partial[r * width + j];
+                }
             }
+        }
+        if q == 0 {
             if hidden {
                 if t < steps {
-                    previous[j] = a.tanh();
+                    previous[(copies - 1) * d_hidden - read + j] = a.tanh();
                 }
             } else {
                 if t > 0 {
@@ -324,7 +338,7 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
             through = g[row + j];
             state = h[row + j];
         }
-        let sum = part_products(&next, &weights, q, span, d_hidden);
+        let sum = part_products(&next, 0, &weights, q, span, d_hidden);
         partial[q * d_hidden + j] = sum;
         sync_cube();
         if q == 0 {

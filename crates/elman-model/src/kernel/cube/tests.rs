@@ -284,21 +284,24 @@ fn the_kernels_read_views_by_their_values() {
 
 /// A window's forward pass and squared errors in one launch on the GPU equals the Flex loops
 /// (which `kernel::tests` checks against `Elman::forward`), for hidden sizes from 1 to 256,
-/// one and several inputs and outputs, and the units of a column in 1 to 4 parts.
+/// one and several inputs and outputs, the units of a column in 1 to 4 parts (one part: the
+/// context kept twice and one barrier a step), over odd and even numbers of steps.
 #[test]
 fn the_gpu_forward_squares_are_the_flex_ones() {
-    use super::super::forward_squares;
-    for (d_input, d_hidden, d_output, parts) in [
-        (1, 1, 1, None),
-        (1, 6, 1, None),
-        (2, 33, 3, Some(3)),
-        (1, 64, 1, None),
-        (1, 64, 1, Some(1)),
-        (3, 100, 2, Some(2)),
-        (1, 256, 1, None),
+    use super::super::forward_squares_in_parts;
+    for (d_input, d_hidden, d_output, parts, steps) in [
+        (1, 1, 1, None, 5),
+        (1, 6, 1, None, 5),
+        (1, 6, 1, Some(1), 6),
+        (2, 33, 3, Some(3), 5),
+        (2, 33, 3, Some(1), 7),
+        (1, 64, 1, None, 5),
+        (1, 64, 1, Some(1), 5),
+        (1, 64, 1, Some(1), 8),
+        (3, 100, 2, Some(2), 5),
+        (1, 256, 1, None, 5),
     ] {
-        FORCE_PARTS.with(|f| f.set(parts));
-        let (batch, steps) = (3, 5);
+        let batch = 3;
         let rows = batch * steps;
         let config = ElmanConfig {
             d_input,
@@ -316,19 +319,19 @@ fn the_gpu_forward_squares_are_the_flex_ones() {
             .map(|i| (i as f32 * 0.23).cos())
             .collect();
         let run = |device: &Device| {
-            host(forward_squares(
+            host(forward_squares_in_parts(
                 tensor(&x, rows, d_input, device),
                 tensor(&y, rows, d_output, device),
                 tensor(&weights.w1, d_input + d_hidden, d_hidden, device),
                 tensor(&weights.w2, d_hidden, d_output, device),
                 batch,
+                parts,
             ))
         };
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
         assert_eq!(cpu.len(), batch * d_output);
         assert!(cpu.iter().all(|s| *s > 0.0));
-        let what = format!("{d_input}-{d_hidden}-{d_output}, parts {parts:?}");
+        let what = format!("{d_input}-{d_hidden}-{d_output}, parts {parts:?}, {steps} steps");
         close(&gpu, &cpu, 1e-5, &what);
     }
-    FORCE_PARTS.with(|f| f.set(None));
 }
