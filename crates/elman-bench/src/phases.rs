@@ -251,9 +251,9 @@ fn inference_at_once(
             time(device, reps, || recurrence(&x, &targets, sequences)),
         ),
     ];
-    // The one-launch kernel where its columns fit a workgroup four units each (evaluate's
-    // condition, kernel::forward_squares_available).
-    if d_hidden + 1 <= kernel::MAX_UNITS {
+    // The one-launch kernel where its columns (the neurons and one output) fit a workgroup four
+    // units each (evaluate's condition on a card, kernel::forward_squares_available).
+    if d_hidden < kernel::MAX_UNITS {
         phases.push((
             "inference of 1,024: one-launch forward, four launches of 256",
             time(device, reps, || {
