@@ -36,8 +36,8 @@ fn batch_size(way: Way, on_card: bool, steps: usize, d_hidden: usize) -> usize {
     }
 }
 
-/// A dataset's sequences on a device, in slabs of [`CARD_SLAB`] sequences on a GPU card and of
-/// [`BATCH`] elsewhere (`[n, T, d]` inputs and targets), for [`evaluate_on`].
+/// A dataset's sequences on a device, in slabs of 65,535 sequences on a GPU card and of 256
+/// elsewhere (`[n, T, d]` inputs and targets), for [`evaluate_on`].
 #[derive(Debug, Clone)]
 pub struct Sequences {
     slabs: Vec<(Tensor<3>, Tensor<3>)>,
