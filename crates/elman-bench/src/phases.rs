@@ -187,6 +187,13 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             }),
         ),
         (
+            "one launch: an addition of two numbers",
+            time(device, reps, || {
+                let one = Tensor::<2>::ones([1, 1], device);
+                one.clone() + one
+            }),
+        ),
+        (
             "read back one number",
             time(device, reps, || {
                 let value = w2.clone().sum().into_scalar::<f32>();
@@ -260,6 +267,24 @@ fn inference_at_once(
                 add((0..4)
                     .map(|i| one_launch(&xs[i], &ys[i], batch, None))
                     .collect())
+            }),
+        ));
+        phases.push((
+            "inference of 1,024: one launch, its 1,024 sums read back (evaluate on a card)",
+            time(device, reps, || {
+                let squares = kernel::forward_squares(
+                    x.clone(),
+                    targets.clone(),
+                    w1.clone(),
+                    w2.clone(),
+                    sequences,
+                );
+                let sums = squares
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("floats");
+                let total: f32 = sums.iter().sum();
+                Tensor::<2>::from_data(TensorData::new(vec![total], [1, 1]), device)
             }),
         ));
         for (parts, phase) in [

@@ -166,7 +166,10 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
                     t.reshape([n * steps, d])
                 };
                 let (x, targets) = (rows(inputs), rows(targets));
-                kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), n).sum()
+                let squares =
+                    kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), n);
+                // Each sequence's sums, added up on the host: no launch to sum them.
+                squares.reshape([-1])
             }
             Way::Steps => {
                 let (outputs, _) = model.forward(inputs, zeros());
@@ -174,16 +177,31 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
             }
         }
     };
-    // Summed on the device: one read-back for the whole set, not one per batch.
-    let add = |a: Tensor<1>, b: Tensor<1>| a + b;
     let batches = data.batches(size);
-    let total = if kernel::available(&device) && rayon::current_num_threads() > 1 {
-        batches.par_iter().map(squares).reduce_with(add)
+    let mut sums: Vec<Tensor<1>> = if kernel::available(&device) && rayon::current_num_threads() > 1
+    {
+        batches.par_iter().map(squares).collect()
     } else {
-        batches.iter().map(squares).reduce(add)
+        batches.iter().map(squares).collect()
     };
-    let total = total.map_or(0.0, |total| f64::from(total.into_scalar::<f32>()));
+    // One read-back for the whole set, not one per batch, and the sums added on the host (on a
+    // card each launch costs tens of microseconds, more than reading a few thousand values).
+    let sums = match sums.len() {
+        0 => return 0.0,
+        1 => sums.remove(0),
+        _ => Tensor::cat(sums, 0),
+    };
+    let total = host_sum(sums);
     crate::loss::mean_squares(total, data.values)
+}
+
+/// The sum of a tensor's values, read back once and added on the host in `f64`.
+fn host_sum(values: Tensor<1>) -> f64 {
+    let data = values.into_data();
+    match data.as_slice::<f32>() {
+        Ok(values) => values.iter().map(|v| f64::from(*v)).sum(),
+        Err(_) => data.iter::<f64>().sum(),
+    }
 }
 
 #[cfg(test)]
