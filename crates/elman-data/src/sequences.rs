@@ -167,6 +167,27 @@ impl SequenceBatcher {
             d_output: data.d_output,
         }
     }
+
+    /// `items` stacked time-major, `(inputs [seq_len · batch, d_input], targets [seq_len · batch,
+    /// d_output])`: step `t` of every sequence in rows `t · batch .. (t + 1) · batch`, as the
+    /// recurrence reads them. Laid out here, on the host, so that a device gets them in that
+    /// order instead of transposing a batch-major stack (on a GPU a launch per tensor).
+    pub fn time_major(&self, items: &[SequenceItem], device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let rows = self.seq_len * items.len();
+        let stack = |width: usize, values: fn(&SequenceItem) -> &[f32]| {
+            let mut stacked = Vec::with_capacity(rows * width);
+            for t in 0..self.seq_len {
+                for item in items {
+                    stacked.extend_from_slice(&values(item)[t * width..(t + 1) * width]);
+                }
+            }
+            Tensor::from_data(TensorData::new(stacked, [rows, width]), device)
+        };
+        (
+            stack(self.d_input, |item| &item.inputs),
+            stack(self.d_output, |item| &item.targets),
+        )
+    }
 }
 
 impl Batcher<SequenceItem, SequenceBatch> for SequenceBatcher {
@@ -244,5 +265,30 @@ mod tests {
         // Sequence 1, step 0, feature 1.
         let value = batch.inputs.slice(s![1, 0, 1]).into_scalar::<f32>();
         assert_eq!(value, 8.0);
+    }
+
+    /// Time-major rows: step 0 of both sequences, then step 1 of both.
+    #[test]
+    fn time_major_batch_by_hand() {
+        let items = vec![
+            SequenceItem {
+                inputs: vec![1.0, 2.0, 3.0, 4.0],
+                targets: vec![5.0, 6.0],
+            },
+            SequenceItem {
+                inputs: vec![7.0, 8.0, 9.0, 10.0],
+                targets: vec![11.0, 12.0],
+            },
+        ];
+        let batcher = SequenceBatcher {
+            seq_len: 2,
+            d_input: 2,
+            d_output: 1,
+        };
+        let (inputs, targets) = batcher.time_major(&items, &Device::flex());
+        let values = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().unwrap();
+        assert_eq!(inputs.dims(), [4, 2]);
+        assert_eq!(values(inputs), [1.0, 2.0, 7.0, 8.0, 3.0, 4.0, 9.0, 10.0]);
+        assert_eq!(values(targets), [5.0, 11.0, 6.0, 12.0]);
     }
 }

@@ -301,17 +301,41 @@ pub(crate) fn epoch(
     let batcher = SequenceBatcher::for_dataset(train);
     let seq_len = train.seq_len();
     let mut losses = Vec::new();
+    // The zero contexts a part starts from, by its size: made once, not at every batch (on a GPU
+    // a launch each).
+    let mut zeros: Vec<Tensor<2>> = Vec::new();
+    let mut zeros_for = |part: usize| -> Tensor<2> {
+        if let Some(z) = zeros.iter().find(|z| z.dims()[0] == part) {
+            return z.clone();
+        }
+        let z = Tensor::<2>::zeros([part, d_hidden], device);
+        zeros.push(z.clone());
+        z
+    };
     for indices in order.chunks(config.batch_size) {
-        let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
-        let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
+        let items: Vec<_> = indices.iter().map(|&i| train.items()[i].clone()).collect();
         let size = indices.len();
         let count = parts_for(size, cell, device);
-        let mut parts: Vec<Part> = (0..count)
-            .map(|k| {
-                let range = k * size / count..(k + 1) * size / count;
-                let part = range.len();
-                let x = time_major(batch.inputs.clone().slice(s![range.clone(), .., ..]));
-                let y = time_major(batch.targets.clone().slice(s![range, .., ..]));
+        // Each part's inputs and targets, time-major: a batch of one part laid out so on the
+        // host, parts sliced from the batch-major stack.
+        let stacked: Vec<(Tensor<2>, Tensor<2>)> = if count == 1 {
+            vec![batcher.time_major(&items, device)]
+        } else {
+            let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
+            (0..count)
+                .map(|k| {
+                    let range = k * size / count..(k + 1) * size / count;
+                    (
+                        time_major(batch.inputs.clone().slice(s![range.clone(), .., ..])),
+                        time_major(batch.targets.clone().slice(s![range, .., ..])),
+                    )
+                })
+                .collect()
+        };
+        let mut parts: Vec<Part> = stacked
+            .into_iter()
+            .map(|(x, y)| {
+                let part = y.dims()[0] / seq_len;
                 // With biases the input layer has a constant 1 after the inputs: W1's bias row.
                 let x = if bias {
                     let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
@@ -319,7 +343,7 @@ pub(crate) fn epoch(
                 } else {
                     x
                 };
-                let h = Tensor::<2>::zeros([part, d_hidden], device);
+                let h = zeros_for(part);
                 Part {
                     size: part,
                     x,
