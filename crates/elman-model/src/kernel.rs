@@ -119,6 +119,17 @@ pub trait ElmanKernels: Backend {
         parts: Option<usize>,
     ) -> FloatTensor<Self>;
 
+    /// A window's read-out and what backpropagation takes from it, every row at once: from the
+    /// contexts `h` (`[R, d_hidden]`), the `targets` (`[R, d_output]`) and `w2` (`[d_hidden,
+    /// d_output]`, with a bias `[d_hidden + 1, d_output]`, the bias last), the outputs `y = h ·
+    /// W2h (+ b2)`; returns `(scale · (y - target), scale · (y - target) · W2hᵀ, (y - target)²)`.
+    fn elman_readout(
+        h: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// One step's forward pass and the gradients of its loss, whose derivative with respect to
     /// the output is `scale · (y - target)`. Returns `(h', y - target, dL/dW1, dL/dW2)`.
     fn elman_step_gradients(
@@ -371,6 +382,33 @@ pub fn forward_squares_in_parts(
         batch,
         parts,
     ))
+}
+
+/// [`ElmanKernels::elman_readout`] on Burn tensors, `[dL/dy, dL/dy · W2hᵀ, (y - target)²]`, in
+/// one launch on a GPU (where the tensor operations take five) and one loop on plain Flex; on
+/// any other device through those tensor operations.
+pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [Tensor<2>; 3] {
+    if adam_available(&h.device()) {
+        let (d_y, g, squares) = <Dispatch as ElmanKernels>::elman_readout(
+            h.into_dispatch(),
+            targets.into_dispatch(),
+            w2.into_dispatch(),
+            scale,
+        );
+        return [d_y, g, squares].map(Tensor::from_dispatch);
+    }
+    let ([rows, d_hidden], [w2_rows, _]) = (h.dims(), w2.dims());
+    let w2h = w2.clone().slice(0..d_hidden);
+    let outputs = h.matmul(w2h.clone());
+    let outputs = if w2_rows > d_hidden {
+        outputs + w2.slice(d_hidden..w2_rows).expand([rows as i64, -1])
+    } else {
+        outputs
+    };
+    let residuals = outputs - targets;
+    let d_y = residuals.clone().mul_scalar(scale);
+    let g = d_y.clone().matmul(w2h.transpose());
+    [d_y, g, residuals.square()]
 }
 
 /// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors.

@@ -147,9 +147,10 @@ pub(crate) fn window(
 
 /// [`window`] with the recurrence in two launches, [`kernel::recurrence_forward`] and
 /// [`kernel::recurrence_backward`] (on a GPU, where each tensor operation is a launch, and for a
-/// small network on Flex, where each costs more than its arithmetic), and the
+/// small network on Flex, where each costs more than its arithmetic), the outputs, `dL/dy` and
+/// `dL/dy · W2ᵀ` between the two in a third ([`kernel::readout`]), and the
 /// rest as products over the whole window: the input projections `x · W1x` before the forward
-/// recurrence, the outputs and `dL/dy · W2ᵀ` between the two, and the weight gradients
+/// recurrence, and the weight gradients
 /// `dW1x = xᵀ · da`, `dW1h = h_prevᵀ · da`, `dW2 = hᵀ · dy` after, each summing over steps and
 /// sequences at once.
 fn window_in_kernels(
@@ -163,13 +164,11 @@ fn window_in_kernels(
     let d_input = w1.dims()[0] - d_hidden;
     let [rows, d_output] = targets.dims();
     let (w1x, w1h) = split(w1, d_input);
-    let (w2h, b2) = readout(w2, d_hidden);
+    let bias = w2.dims()[0] > d_hidden;
     let h = states_in_kernel(&w1x, &w1h, x.clone(), h0.clone());
-    let residuals = outputs(h.clone(), &w2h, &b2) - targets;
-    let d_y = residuals
-        .clone()
-        .mul_scalar(loss.output_scale(rows * d_output));
-    let g = times(d_y.clone(), w2h.transpose());
+    // The outputs, dL/dy, dL/dy · W2ᵀ and the squared residuals in one launch.
+    let scale = loss.output_scale(rows * d_output) as f32;
+    let [d_y, g, squares] = kernel::readout(h.clone(), targets, w2.clone(), scale);
     let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
     // The context each step started from: h_0, then every step's but the last.
     let previous = if rows > batch {
@@ -185,11 +184,11 @@ fn window_in_kernels(
         1
     };
     let grad_w1 = summed_products(Tensor::cat(vec![x, previous], 1), d_a, blocks);
-    let grad_b2 = b2.map(|_| d_y.clone().sum_dim(0));
+    let grad_b2 = bias.then(|| d_y.clone().sum_dim(0));
     let grad_w2 = grad_readout(summed_products(h.clone(), d_y, blocks), grad_b2);
     let last = h.slice(s![rows - batch..rows, ..]);
     Window {
-        loss: loss.of_squares(residuals.square().sum(), rows * d_output),
+        loss: loss.of_squares(squares.sum(), rows * d_output),
         grads: [grad_w1, grad_w2],
         last,
     }

@@ -340,6 +340,42 @@ impl ElmanKernels for Cube {
         squares
     }
 
+    fn elman_readout(
+        h: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (rows, d_hidden) = (h.meta.shape()[0], h.meta.shape()[1]);
+        let d_output = targets.meta.shape()[1];
+        let bias = w2.meta.shape()[0] > d_hidden;
+        let [h, targets, w2] = [h, targets, w2].map(readable);
+        let (d_y, g, squares) = (
+            empty(&h, rows, d_output),
+            empty(&h, rows, d_hidden),
+            empty(&h, rows, d_output),
+        );
+        let units = 256u32;
+        readout_kernel::launch(
+            &h.client,
+            CubeCount::Static((rows as u32).div_ceil(units).max(1), 1, 1),
+            CubeDim::new_1d(units),
+            h.clone().into_tensor_arg(),
+            targets.into_tensor_arg(),
+            w2.into_tensor_arg(),
+            d_y.clone().into_tensor_arg(),
+            g.clone().into_tensor_arg(),
+            squares.clone().into_tensor_arg(),
+            scale,
+            rows as u32,
+            d_hidden,
+            d_output,
+            bias,
+            dtype_to_storage_type(h.dtype),
+        );
+        (d_y, g, squares)
+    }
+
     fn elman_recurrence_backward(
         h: FloatTensor<Self>,
         g: FloatTensor<Self>,

@@ -325,6 +325,50 @@ impl ElmanKernels for Flex {
         tensor(squares, batch, d.d_output)
     }
 
+    fn elman_readout(
+        h: FlexTensor,
+        targets: FlexTensor,
+        w2: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (rows, d_hidden) = (h.layout().shape()[0], h.layout().shape()[1]);
+        let d_output = targets.layout().shape()[1];
+        let bias = w2.layout().shape()[0] > d_hidden;
+        let (h, targets, w2) = (values(&h), values(&targets), values(&w2));
+        let mut d_y = vec![0.0f32; rows * d_output];
+        let mut g = vec![0.0f32; rows * d_hidden];
+        let mut squares = vec![0.0f32; rows * d_output];
+        for r in 0..rows {
+            let context = &h[r * d_hidden..(r + 1) * d_hidden];
+            for o in 0..d_output {
+                let mut y = if bias {
+                    w2[d_hidden * d_output + o]
+                } else {
+                    0.0
+                };
+                for (k, c) in context.iter().enumerate() {
+                    y += c * w2[k * d_output + o];
+                }
+                let residual = y - targets[r * d_output + o];
+                squares[r * d_output + o] = residual * residual;
+                d_y[r * d_output + o] = scale * residual;
+            }
+            let d_y = &d_y[r * d_output..(r + 1) * d_output];
+            for (k, g) in g[r * d_hidden..(r + 1) * d_hidden].iter_mut().enumerate() {
+                *g = d_y
+                    .iter()
+                    .zip(&w2[k * d_output..(k + 1) * d_output])
+                    .map(|(d, w)| d * w)
+                    .sum();
+            }
+        }
+        (
+            tensor(d_y, rows, d_output),
+            tensor(g, rows, d_hidden),
+            tensor(squares, rows, d_output),
+        )
+    }
+
     fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {
         let (batch, d_hidden) = (h0.layout().shape()[0], h0.layout().shape()[1]);
         let states = recurrence::forward(&values(&p), &values(&w1h), &values(&h0), batch, d_hidden);

@@ -106,3 +106,72 @@ fn tanh_on_a_tensor_is_the_scalar_function() {
     }
     assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
 }
+
+/// The read-out by hand: a context `[1, 2]`, `W2 = [3, 4]ᵀ`, target 10, scale 2: the output is
+/// 11, the residual 1, `dL/dy` 2, `dL/dy · W2ᵀ = [6, 8]`; with a bias 0.5 the output is 11.5,
+/// the residual 1.5, `dL/dy` 3 and `[9, 12]`. On Flex (its loop) and on NdArray (the tensor
+/// operations).
+#[test]
+fn readout_by_hand() {
+    #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+    let ndarray = Device::ndarray();
+    for device in [Device::flex(), ndarray] {
+        for (w2, expected) in [
+            (vec![3.0, 4.0], [2.0, 6.0, 8.0, 1.0]),
+            (vec![3.0, 4.0, 0.5], [3.0, 9.0, 12.0, 2.25]),
+        ] {
+            let rows = w2.len();
+            let [d_y, g, squares] = readout(
+                Tensor::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2]), &device),
+                Tensor::from_data(TensorData::new(vec![10.0f32], [1, 1]), &device),
+                Tensor::from_data(TensorData::new(w2, [rows, 1]), &device),
+                2.0,
+            );
+            let got: Vec<f32> = [d_y, g, squares]
+                .into_iter()
+                .flat_map(|t| t.into_data().try_into_vec_as::<f32>().unwrap())
+                .collect();
+            assert_eq!(got, expected, "{device:?}, W2 of {rows} rows");
+        }
+    }
+}
+
+/// The Flex loop of the read-out equals the tensor operations (on NdArray) for several widths,
+/// outputs, with and without a bias.
+#[test]
+fn readout_loops_are_the_tensor_operations() {
+    let rows = 37;
+    for (d_hidden, d_output, bias) in [(6, 1, false), (9, 3, true), (33, 2, false)] {
+        let w2_rows = d_hidden + usize::from(bias);
+        let values =
+            |n: usize, seed: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * seed).sin()).collect() };
+        let (h, targets, w2) = (
+            values(rows * d_hidden, 0.31),
+            values(rows * d_output, 0.17),
+            values(w2_rows * d_output, 0.53),
+        );
+        let run = |device: &Device| -> Vec<Vec<f32>> {
+            let t = |v: &Vec<f32>, r: usize, c: usize| {
+                Tensor::<2>::from_data(TensorData::new(v.clone(), [r, c]), device)
+            };
+            readout(
+                t(&h, rows, d_hidden),
+                t(&targets, rows, d_output),
+                t(&w2, w2_rows, d_output),
+                0.7,
+            )
+            .map(|t| t.into_data().try_into_vec_as::<f32>().unwrap())
+            .to_vec()
+        };
+        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
+        let ndarray = Device::ndarray();
+        let (flex, ops) = (run(&Device::flex()), run(&ndarray));
+        for (a, b) in flex.iter().zip(&ops) {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
+            }
+        }
+        assert!(flex[2].iter().any(|s| *s > 0.01));
+    }
+}

@@ -353,6 +353,54 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
     }
 }
 
+/// A window's read-out for backpropagation (see [`ElmanKernels::elman_readout`]), a unit per
+/// row: its outputs from its context and `W2` (with a bias, `W2`'s last row added), then
+/// `dL/dy`, the squared residuals and `dL/dy · W2hᵀ`.
+#[cube(launch)]
+pub(super) fn readout_kernel<F: Float>(
+    h: &Tensor<F>,
+    targets: &Tensor<F>,
+    w2: &Tensor<F>,
+    d_y: &mut Tensor<F>,
+    g: &mut Tensor<F>,
+    squares: &mut Tensor<F>,
+    scale: f32,
+    rows: u32,
+    #[comptime] d_hidden: usize,
+    #[comptime] d_output: usize,
+    #[comptime] bias: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let r = ABSOLUTE_POS_X as usize;
+    let scale = F::cast_from(scale);
+    if r < rows as usize {
+        let mut out = Array::<F>::new(d_output);
+        #[unroll]
+        for o in 0..d_output {
+            let mut y = F::new(0.0);
+            if bias {
+                y = w2[d_hidden * d_output + o];
+            }
+            for k in 0..d_hidden {
+                y += h[r * d_hidden + k] * w2[k * d_output + o];
+            }
+            let residual = y - targets[r * d_output + o];
+            squares[r * d_output + o] = residual * residual;
+            let d = scale * residual;
+            d_y[r * d_output + o] = d;
+            out[o] = d;
+        }
+        for k in 0..d_hidden {
+            let mut sum = F::new(0.0);
+            #[unroll]
+            for o in 0..d_output {
+                sum += out[o] * w2[k * d_output + o];
+            }
+            g[r * d_hidden + k] = sum;
+        }
+    }
+}
+
 /// `output = inputᵀ` for a contiguous `n × n` matrix, a unit per value.
 #[cube(launch)]
 pub(super) fn transpose_kernel<F: Float>(

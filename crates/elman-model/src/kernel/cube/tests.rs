@@ -335,3 +335,46 @@ fn the_gpu_forward_squares_are_the_flex_ones() {
         close(&gpu, &cpu, 1e-5, &what);
     }
 }
+
+/// The GPU read-out (a unit per row) equals the Flex loop, for widths from 1 to 256, one and
+/// several outputs, with and without a bias, over more rows than one workgroup has units.
+#[test]
+fn the_gpu_readout_is_the_flex_readout() {
+    use super::super::readout;
+    let rows = 300;
+    for (d_hidden, d_output, bias) in [
+        (1, 1, false),
+        (6, 1, false),
+        (33, 3, true),
+        (64, 1, true),
+        (256, 1, false),
+    ] {
+        let w2_rows = d_hidden + usize::from(bias);
+        let values =
+            |n: usize, seed: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * seed).sin()).collect() };
+        let (h, targets, w2) = (
+            values(rows * d_hidden, 0.31),
+            values(rows * d_output, 0.17),
+            values(w2_rows * d_output, 0.53),
+        );
+        let run = |device: &Device| -> Vec<Vec<f32>> {
+            readout(
+                tensor(&h, rows, d_hidden, device),
+                tensor(&targets, rows, d_output, device),
+                tensor(&w2, w2_rows, d_output, device),
+                0.7,
+            )
+            .map(host)
+            .to_vec()
+        };
+        let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+        for (what, (a, b)) in ["dL/dy", "g", "squares"].iter().zip(gpu.iter().zip(&cpu)) {
+            close(
+                a,
+                b,
+                1e-5,
+                &format!("{what}, {d_hidden}-{d_output}, bias {bias}"),
+            );
+        }
+    }
+}
