@@ -122,7 +122,10 @@ pub trait ElmanKernels: Backend {
     /// A window's read-out and what backpropagation takes from it, every row at once: from the
     /// contexts `h` (`[R, d_hidden]`), the `targets` (`[R, d_output]`) and `w2` (`[d_hidden,
     /// d_output]`, with a bias `[d_hidden + 1, d_output]`, the bias last), the outputs `y = h ·
-    /// W2h (+ b2)`; returns `(scale · (y - target), scale · (y - target) · W2hᵀ, (y - target)²)`.
+    /// W2h (+ b2)`; returns `(scale · (y - target), scale · (y - target) · W2hᵀ, scale · (y -
+    /// target)² / 2)`: `dL/dy`, `dL/dh` through the outputs, and the terms of the loss `L` whose
+    /// derivative that is (the halved sum of squares for `scale` 1, the MSE over `n` values for
+    /// `2 / n`).
     fn elman_readout(
         h: FloatTensor<Self>,
         targets: FloatTensor<Self>,
@@ -384,7 +387,7 @@ pub fn forward_squares_in_parts(
     ))
 }
 
-/// [`ElmanKernels::elman_readout`] on Burn tensors, `[dL/dy, dL/dy · W2hᵀ, (y - target)²]`, in
+/// [`ElmanKernels::elman_readout`] on Burn tensors, `[dL/dy, dL/dy · W2hᵀ, the loss's terms]`, in
 /// one launch on a GPU (where the tensor operations take five) and one loop on plain Flex; on
 /// any other device through those tensor operations.
 pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [Tensor<2>; 3] {
@@ -408,7 +411,8 @@ pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [
     let residuals = outputs - targets;
     let d_y = residuals.clone().mul_scalar(scale);
     let g = d_y.clone().matmul(w2h.transpose());
-    [d_y, g, residuals.square()]
+    let terms = residuals.square().mul_scalar(scale / 2.0);
+    [d_y, g, terms]
 }
 
 /// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors.

@@ -166,9 +166,9 @@ fn window_in_kernels(
     let (w1x, w1h) = split(w1, d_input);
     let bias = w2.dims()[0] > d_hidden;
     let h = states_in_kernel(&w1x, &w1h, x.clone(), h0.clone());
-    // The outputs, dL/dy, dL/dy · W2ᵀ and the squared residuals in one launch.
+    // The outputs, dL/dy, dL/dy · W2ᵀ and the loss's terms in one launch.
     let scale = loss.output_scale(rows * d_output) as f32;
-    let [d_y, g, squares] = kernel::readout(h.clone(), targets, w2.clone(), scale);
+    let [d_y, g, terms] = kernel::readout(h.clone(), targets, w2.clone(), scale);
     let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
     // The context each step started from: h_0, then every step's but the last.
     let previous = if rows > batch {
@@ -188,7 +188,7 @@ fn window_in_kernels(
     let grad_w2 = grad_readout(summed_products(h.clone(), d_y, blocks), grad_b2);
     let last = h.slice(s![rows - batch..rows, ..]);
     Window {
-        loss: loss.of_squares(squares.sum(), rows * d_output),
+        loss: terms.sum(),
         grads: [grad_w1, grad_w2],
         last,
     }

@@ -350,7 +350,7 @@ impl ElmanKernels for Cube {
         let d_output = targets.meta.shape()[1];
         let bias = w2.meta.shape()[0] > d_hidden;
         let [h, targets, w2] = [h, targets, w2].map(readable);
-        let (d_y, g, squares) = (
+        let (d_y, g, terms) = (
             empty(&h, rows, d_output),
             empty(&h, rows, d_hidden),
             empty(&h, rows, d_output),
@@ -365,7 +365,7 @@ impl ElmanKernels for Cube {
             w2.into_tensor_arg(),
             d_y.clone().into_tensor_arg(),
             g.clone().into_tensor_arg(),
-            squares.clone().into_tensor_arg(),
+            terms.clone().into_tensor_arg(),
             scale,
             rows as u32,
             d_hidden,
@@ -373,7 +373,7 @@ impl ElmanKernels for Cube {
             bias,
             dtype_to_storage_type(h.dtype),
         );
-        (d_y, g, squares)
+        (d_y, g, terms)
     }
 
     fn elman_recurrence_backward(

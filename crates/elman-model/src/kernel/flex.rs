@@ -337,7 +337,7 @@ impl ElmanKernels for Flex {
         let (h, targets, w2) = (values(&h), values(&targets), values(&w2));
         let mut d_y = vec![0.0f32; rows * d_output];
         let mut g = vec![0.0f32; rows * d_hidden];
-        let mut squares = vec![0.0f32; rows * d_output];
+        let mut terms = vec![0.0f32; rows * d_output];
         for r in 0..rows {
             let context = &h[r * d_hidden..(r + 1) * d_hidden];
             for o in 0..d_output {
@@ -350,8 +350,8 @@ impl ElmanKernels for Flex {
                     y += c * w2[k * d_output + o];
                 }
                 let residual = y - targets[r * d_output + o];
-                squares[r * d_output + o] = residual * residual;
                 d_y[r * d_output + o] = scale * residual;
+                terms[r * d_output + o] = scale * residual * residual / 2.0;
             }
             let d_y = &d_y[r * d_output..(r + 1) * d_output];
             for (k, g) in g[r * d_hidden..(r + 1) * d_hidden].iter_mut().enumerate() {
@@ -365,7 +365,7 @@ impl ElmanKernels for Flex {
         (
             tensor(d_y, rows, d_output),
             tensor(g, rows, d_hidden),
-            tensor(squares, rows, d_output),
+            tensor(terms, rows, d_output),
         )
     }
 

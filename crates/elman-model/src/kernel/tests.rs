@@ -107,25 +107,25 @@ fn tanh_on_a_tensor_is_the_scalar_function() {
     assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
 }
 
-/// The read-out by hand: a context `[1, 2]`, `W2 = [3, 4]ᵀ`, target 10, scale 2: the output is
-/// 11, the residual 1, `dL/dy` 2, `dL/dy · W2ᵀ = [6, 8]`; with a bias 0.5 the output is 11.5,
-/// the residual 1.5, `dL/dy` 3 and `[9, 12]`. On Flex (its loop) and on NdArray (the tensor
-/// operations).
+/// The read-out by hand: a context `[1, 2]`, `W2 = [3, 4]ᵀ`, target 10, scale 4: the output is
+/// 11, the residual 1, `dL/dy` 4, `dL/dy · W2ᵀ = [12, 16]`, the loss's term 4 · 1² / 2 = 2; with
+/// a bias 0.5 the output is 11.5, the residual 1.5, `dL/dy` 6, `[18, 24]` and the term 4.5. On
+/// Flex (its loop) and on NdArray (the tensor operations).
 #[test]
 fn readout_by_hand() {
     #[allow(deprecated)] // the deprecated backend, as a device without the kernels
     let ndarray = Device::ndarray();
     for device in [Device::flex(), ndarray] {
         for (w2, expected) in [
-            (vec![3.0, 4.0], [2.0, 6.0, 8.0, 1.0]),
-            (vec![3.0, 4.0, 0.5], [3.0, 9.0, 12.0, 2.25]),
+            (vec![3.0, 4.0], [4.0, 12.0, 16.0, 2.0]),
+            (vec![3.0, 4.0, 0.5], [6.0, 18.0, 24.0, 4.5]),
         ] {
             let rows = w2.len();
             let [d_y, g, squares] = readout(
                 Tensor::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2]), &device),
                 Tensor::from_data(TensorData::new(vec![10.0f32], [1, 1]), &device),
                 Tensor::from_data(TensorData::new(w2, [rows, 1]), &device),
-                2.0,
+                4.0,
             );
             let got: Vec<f32> = [d_y, g, squares]
                 .into_iter()

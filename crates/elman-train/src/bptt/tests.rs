@@ -98,17 +98,20 @@ fn hand_bptt_matches_autodiff() {
 
 /// The GPU kernels' window (on wgpu, lavapipe here) equals autodiff's on Flex for batch
 /// sizes, window lengths and hidden sizes that are and are not multiples of a workgroup's
-/// width: the loss, both gradients and the last context.
+/// width: the loss (the MSE, and the tutorial's halved sum of squares), both gradients and the
+/// last context.
 #[test]
 fn gpu_windows_match_autodiff_for_many_shapes() {
     let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
     let cpu = Device::flex().autodiff();
-    for (batch, steps, d_hidden, d_input, d_output) in [
-        (1, 1, 1, 1, 1),
-        (3, 4, 6, 1, 1),
-        (5, 7, 33, 2, 3),
-        (4, 3, 64, 1, 1),
-        (2, 2, 256, 1, 2),
+    for (batch, steps, d_hidden, d_input, d_output, loss) in [
+        (1, 1, 1, 1, 1, LossKind::Mse),
+        (3, 4, 6, 1, 1, LossKind::Mse),
+        (3, 4, 6, 1, 1, LossKind::HalfSumSquares),
+        (5, 7, 33, 2, 3, LossKind::Mse),
+        (5, 7, 33, 2, 3, LossKind::HalfSumSquares),
+        (4, 3, 64, 1, 1, LossKind::Mse),
+        (2, 2, 256, 1, 2, LossKind::Mse),
     ] {
         // (On lavapipe the widest shape takes the tensor operations.)
         assert!(d_hidden > 64 || kernel::recurrence_available(&gpu, d_hidden));
@@ -138,7 +141,7 @@ fn gpu_windows_match_autodiff_for_many_shapes() {
             time_major(data(&inputs, d_input, &gpu)),
             time_major(data(&targets, d_output, &gpu)),
             Tensor::from_data(TensorData::new(h0.clone(), [batch, d_hidden]), &gpu),
-            LossKind::Mse,
+            loss,
             true,
         );
         let model = weights.to_module(&cpu);
@@ -149,13 +152,14 @@ fn gpu_windows_match_autodiff_for_many_shapes() {
                 &cpu,
             )),
         );
-        let value = (out - data(&targets, d_output, &cpu))
-            .square()
-            .sum()
-            .div_scalar((batch * steps * d_output) as f64);
+        let squares = (out - data(&targets, d_output, &cpu)).square().sum();
+        let value = match loss {
+            LossKind::Mse => squares.div_scalar((batch * steps * d_output) as f64),
+            LossKind::HalfSumSquares => squares.div_scalar(2.0),
+        };
         let grads = value.clone().backward();
         let [g1, g2] = window.grads;
-        let shape = format!("batch {batch}, {steps} steps, hidden {d_hidden}");
+        let shape = format!("batch {batch}, {steps} steps, hidden {d_hidden}, {loss:?}");
         for (what, gpu, autodiff) in [
             ("dW1", to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
             ("dW2", to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),

@@ -355,7 +355,7 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
 
 /// A window's read-out for backpropagation (see [`ElmanKernels::elman_readout`]), a unit per
 /// row: its outputs from its context and `W2` (with a bias, `W2`'s last row added), then
-/// `dL/dy`, the squared residuals and `dL/dy · W2hᵀ`.
+/// `dL/dy`, the loss's terms and `dL/dy · W2hᵀ`.
 #[cube(launch)]
 pub(super) fn readout_kernel<F: Float>(
     h: &Tensor<F>,
@@ -363,7 +363,7 @@ pub(super) fn readout_kernel<F: Float>(
     w2: &Tensor<F>,
     d_y: &mut Tensor<F>,
     g: &mut Tensor<F>,
-    squares: &mut Tensor<F>,
+    terms: &mut Tensor<F>,
     scale: f32,
     rows: u32,
     #[comptime] d_hidden: usize,
@@ -385,9 +385,9 @@ pub(super) fn readout_kernel<F: Float>(
                 y += h[r * d_hidden + k] * w2[k * d_output + o];
             }
             let residual = y - targets[r * d_output + o];
-            squares[r * d_output + o] = residual * residual;
             let d = scale * residual;
             d_y[r * d_output + o] = d;
+            terms[r * d_output + o] = d * residual / F::new(2.0);
             out[o] = d;
         }
         for k in 0..d_hidden {

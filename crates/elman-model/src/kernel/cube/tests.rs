@@ -368,7 +368,7 @@ fn the_gpu_readout_is_the_flex_readout() {
             .to_vec()
         };
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
-        for (what, (a, b)) in ["dL/dy", "g", "squares"].iter().zip(gpu.iter().zip(&cpu)) {
+        for (what, (a, b)) in ["dL/dy", "g", "terms"].iter().zip(gpu.iter().zip(&cpu)) {
             close(
                 a,
                 b,
