@@ -3,9 +3,10 @@
 //! Each phase runs on its own, repeated between two device syncs, its results summed so that
 //! nothing is left unexecuted; the sums add a small reduction to every phase alike.
 //!
-//! The phases are `bptt.rs`'s window on a GPU: the input projection (as a product and, as
-//! `bptt.rs` does for one input, broadcast), the forward recurrence
-//! kernel, the outputs and `dL/dh`, the backward recurrence kernel, the weight gradients (as one
+//! The phases are `bptt.rs`'s window on a GPU: the input projection (as a product and
+//! broadcast, as `bptt.rs` did before the forward kernel took it in), the forward recurrence
+//! kernel, the outputs and `dL/dh` (as tensor operations and as `bptt.rs` runs them, one
+//! `kernel::readout`), the backward recurrence kernel, the weight gradients (as one
 //! product over every row and as a product per step, summed), an Adam update of both matrices
 //! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), then
 //! inference's parts (a batch's upload, its forward pass and squared errors in one launch or as
@@ -58,8 +59,9 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
         normal([d_hidden, 1], 0.1),
     );
     let h0 = Tensor::<2>::zeros([batch, d_hidden], device);
-    let p = x.clone().matmul(w1x.clone());
-    let h = kernel::recurrence_forward(p.clone(), w1h.clone(), h0.clone());
+    let w1 = Tensor::cat(vec![w1x.clone(), w1h.clone()], 0);
+    let h =
+        kernel::recurrence_forward(x.clone(), w1.clone(), h0.clone()).slice(batch..rows + batch);
     let dy = (h.clone().matmul(w2.clone()) - targets.clone()).mul_scalar(2.0 / rows as f64);
     let g = dy.clone().matmul(w2.clone().transpose());
     let da = kernel::recurrence_backward(h.clone(), g.clone(), w1h.clone(), batch);
@@ -75,7 +77,6 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             .sum_dim(0)
             .reshape([m, n])
     };
-    let w1 = Tensor::cat(vec![w1x.clone(), w1h.clone()], 0);
     let (m1, v1) = (w1.zeros_like(), w1.zeros_like());
     let (m2, v2) = (w2.zeros_like(), w2.zeros_like());
     let adam = |w: Tensor<2>, grad: Tensor<2>, m: Tensor<2>, v: Tensor<2>| {
@@ -107,7 +108,7 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
         (
             "forward recurrence",
             time(device, reps, || {
-                kernel::recurrence_forward(p.clone(), w1h.clone(), h0.clone())
+                kernel::recurrence_forward(x.clone(), w1.clone(), h0.clone())
             }),
         ),
         (
@@ -115,6 +116,14 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             time(device, reps, || {
                 (h.clone().matmul(w2.clone()) - targets.clone()).mul_scalar(2.0 / rows as f64)
                     * w2.clone().transpose()
+            }),
+        ),
+        (
+            "outputs, dL/dy, dL/dh and the loss's terms in one launch",
+            time(device, reps, || {
+                let [_, g, _] =
+                    kernel::readout(h.clone(), targets.clone(), w2.clone(), 2.0 / rows as f32);
+                g
             }),
         ),
         (
@@ -178,8 +187,8 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
         (
             "inference: recurrence kernel and products",
             time(device, reps, || {
-                let h =
-                    kernel::recurrence_forward(x.clone() * w1x.clone(), w1h.clone(), h0.clone());
+                let h = kernel::recurrence_forward(x.clone(), w1.clone(), h0.clone())
+                    .slice(batch..rows + batch);
                 (h.matmul(w2.clone()) - targets.clone())
                     .square()
                     .sum()
@@ -231,10 +240,9 @@ fn inference_at_once(
             .sum()
             .reshape([1, 1])
     };
-    let (w1x, w1h) = (w1.clone().slice(0..1), w1.clone().slice(1..1 + d_hidden));
     let recurrence = |x: &Tensor<2>, y: &Tensor<2>, n: usize| {
         let h0 = Tensor::<2>::zeros([n, d_hidden], device);
-        let h = kernel::recurrence_forward(x.clone() * w1x.clone(), w1h.clone(), h0);
+        let h = kernel::recurrence_forward(x.clone(), w1.clone(), h0).slice(n..(steps + 1) * n);
         (h.matmul(w2.clone()) - y.clone())
             .square()
             .sum()

@@ -84,12 +84,15 @@ pub trait ElmanKernels: Backend {
     /// batched training). Writes in place when nothing else holds `x`.
     fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
-    /// The recurrence over a window, forward: from the context `h0` (`[B, d_hidden]`) and the
-    /// input projections `p` (`[T·B, d_hidden]`, time-major: `x_t · W1x`), the contexts
-    /// `h_t = tanh(p_t + h_{t-1} · w1h)` of every step, `[T·B, d_hidden]`.
+    /// The recurrence over a window, forward: from the context `h0` (`[B, d_hidden]`), the
+    /// inputs `x` (`[T·B, d_input]`, time-major) and `w1` (`[d_input + d_hidden, d_hidden]`:
+    /// `W1x` over `W1h`), the contexts `h_t = tanh(x_t · W1x + h_{t-1} · W1h)` of every step
+    /// after `h0`, `[(T + 1)·B, d_hidden]`: rows `t·B .. (t + 1)·B` are the contexts step `t + 1`
+    /// starts from (so that the window's gradients read every step's input layer without
+    /// joining `h0` to the rest), rows `B ..` the steps' own.
     fn elman_recurrence_forward(
-        p: FloatTensor<Self>,
-        w1h: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
         h0: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
@@ -415,11 +418,12 @@ pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [
     [d_y, g, terms]
 }
 
-/// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors.
-pub fn recurrence_forward(p: Tensor<2>, w1h: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
+/// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B,
+/// d_hidden]`.
+pub fn recurrence_forward(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as ElmanKernels>::elman_recurrence_forward(
-        p.into_dispatch(),
-        w1h.into_dispatch(),
+        x.into_dispatch(),
+        w1.into_dispatch(),
         h0.into_dispatch(),
     ))
 }

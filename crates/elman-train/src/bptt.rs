@@ -145,14 +145,14 @@ pub(crate) fn window(
     }
 }
 
-/// [`window`] with the recurrence in two launches, [`kernel::recurrence_forward`] and
-/// [`kernel::recurrence_backward`] (on a GPU, where each tensor operation is a launch, and for a
-/// small network on Flex, where each costs more than its arithmetic), the outputs, `dL/dy` and
-/// `dL/dy · W2ᵀ` between the two in a third ([`kernel::readout`]), and the
-/// rest as products over the whole window: the input projections `x · W1x` before the forward
-/// recurrence, and the weight gradients
-/// `dW1x = xᵀ · da`, `dW1h = h_prevᵀ · da`, `dW2 = hᵀ · dy` after, each summing over steps and
-/// sequences at once.
+/// [`window`] with the recurrence in two launches, [`kernel::recurrence_forward`] (the input
+/// projections included) and [`kernel::recurrence_backward`] (on a GPU, where each tensor
+/// operation is a launch, and for a small network on Flex, where each costs more than its
+/// arithmetic), the outputs, `dL/dy` and `dL/dy · W2ᵀ` between the two in a third
+/// ([`kernel::readout`]), and the weight gradients `dW1 = [x ; h_prev]ᵀ · da` and
+/// `dW2 = hᵀ · dy` after as products over the whole window, each summing over steps and
+/// sequences at once (`h_prev`, the contexts the steps started from, are the forward kernel's
+/// rows before the last batch's: `h0` comes first).
 fn window_in_kernels(
     [w1, w2]: [&Tensor<2>; 2],
     x: Tensor<2>,
@@ -163,19 +163,16 @@ fn window_in_kernels(
     let [batch, d_hidden] = h0.dims();
     let d_input = w1.dims()[0] - d_hidden;
     let [rows, d_output] = targets.dims();
-    let (w1x, w1h) = split(w1, d_input);
+    let (_, w1h) = split(w1, d_input);
     let bias = w2.dims()[0] > d_hidden;
-    let h = states_in_kernel(&w1x, &w1h, x.clone(), h0.clone());
+    // [h_0 ; h_1 … h_T]: each step's context, and before them all the one it started from.
+    let states = kernel::recurrence_forward(x.clone(), w1.clone(), h0);
+    let h = states.clone().slice(s![batch..rows + batch, ..]);
+    let previous = states.slice(s![0..rows, ..]);
     // The outputs, dL/dy, dL/dy · W2ᵀ and the loss's terms in one launch.
     let scale = loss.output_scale(rows * d_output) as f32;
     let [d_y, g, terms] = kernel::readout(h.clone(), targets, w2.clone(), scale);
     let d_a = kernel::recurrence_backward(h.clone(), g, w1h, batch);
-    // The context each step started from: h_0, then every step's but the last.
-    let previous = if rows > batch {
-        Tensor::cat(vec![h0, h.clone().slice(s![0..rows - batch, ..])], 0)
-    } else {
-        h0
-    };
     // dW1 = [x ; h_prev]ᵀ · da: the input layer of every step, the concatenation again. On a
     // card as a product per step, summed (on lavapipe, a CPU, one product was faster).
     let blocks = if kernel::on_card(&h.device()) {
@@ -215,25 +212,6 @@ fn summed_products(a: Tensor<2>, b: Tensor<2>, blocks: usize) -> Tensor<2> {
     let a = a.reshape([blocks, per, m]).swap_dims(1, 2);
     let b = b.reshape([blocks, per, n]);
     a.matmul(b).sum_dim(0).reshape([m, n])
-}
-
-/// The contexts of every step of a window from `h0`, time-major, the recurrence in one launch
-/// ([`kernel::recurrence_forward`]) after the input projections `x · W1x` of all steps as one
-/// product.
-pub(crate) fn states_in_kernel(
-    w1x: &Tensor<2>,
-    w1h: &Tensor<2>,
-    x: Tensor<2>,
-    h0: Tensor<2>,
-) -> Tensor<2> {
-    kernel::recurrence_forward(times(x, w1x.clone()), w1h.clone(), h0)
-}
-
-/// `a · b`; where the inner dimension is 1 (one input, one output: the tutorial's shapes) as an
-/// element-wise product broadcast over `a`'s column and `b`'s row, the same numbers, which a
-/// GPU runs as one simple launch instead of a matrix product with nothing to sum.
-fn times(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
-    if a.dims()[1] == 1 { a * b } else { a.matmul(b) }
 }
 
 /// `[batch, T, d]` as time-major rows `[T·batch, d]`.

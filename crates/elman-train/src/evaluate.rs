@@ -155,8 +155,9 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
                     crate::bptt::time_major(inputs),
                     crate::bptt::time_major(targets),
                 );
-                let (w1x, w1h) = crate::bptt::split(&model.w1.val(), model.d_input());
-                let h = crate::bptt::states_in_kernel(&w1x, &w1h, x, zeros().context);
+                let states = kernel::recurrence_forward(x, model.w1.val(), zeros().context);
+                // (The contexts after the zero one the sequences start from.)
+                let h = states.slice(s![n..(steps + 1) * n, ..]);
                 (h.matmul(model.w2.val()) - targets).square().sum()
             }
             Way::OneLaunch => {

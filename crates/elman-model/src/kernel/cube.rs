@@ -73,7 +73,7 @@ fn units(d_input: usize, d_hidden: usize, d_output: usize) -> u32 {
     d_input.max(d_hidden).max(d_output).max(1) as u32
 }
 
-/// Launches one of the window's recurrence kernels on its four tensors (the last one written),
+/// Launches the window's backward recurrence kernel on its four tensors (the last one written),
 /// `rows` time-major rows of a batch of `batch`, in the layout [`serial`] picks: a unit per
 /// sequence (`$serial`) or a workgroup per sequence (`$parallel`); both take the same arguments.
 macro_rules! launch_recurrence {
@@ -287,21 +287,36 @@ impl ElmanKernels for Cube {
     }
 
     fn elman_recurrence_forward(
-        p: FloatTensor<Self>,
-        w1h: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
         h0: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let (rows, d_hidden) = (p.meta.shape()[0], p.meta.shape()[1]);
-        let batch = h0.meta.shape()[0];
-        let [p, w1h, h0] = [p, w1h, h0].map(readable);
-        let states = empty(&p, rows, d_hidden);
-        launch_recurrence!(
-            recurrence_forward_serial_kernel,
-            recurrence_forward_kernel,
-            [p, w1h, h0, states.clone()],
-            rows,
-            batch,
-        );
+        let (batch, d_hidden) = (h0.meta.shape()[0], h0.meta.shape()[1]);
+        let d_input = w1.meta.shape()[0] - d_hidden;
+        let steps = x.meta.shape()[0] / batch.max(1);
+        let [x, w1, h0] = [x, w1, h0].map(readable);
+        let states = empty(&h0, (steps + 1) * batch, d_hidden);
+        let (client, dtype) = (x.client.clone(), dtype_to_storage_type(x.dtype));
+        let serial = serial(&x, d_hidden);
+        let max_units = x.client.properties().hardware.max_units_per_cube;
+        let args = [x, w1, h0, states.clone()].map(CubeTensor::into_tensor_arg);
+        let [x, w1, h0, out] = args;
+        let (steps, sequences) = (steps as u32, batch as u32);
+        if serial {
+            let count = CubeCount::Static(sequences.div_ceil(SERIAL_UNITS), 1, 1);
+            let dim = CubeDim::new_1d(SERIAL_UNITS);
+            recurrence_forward_serial_kernel::launch(
+                &client, count, dim, x, w1, h0, out, steps, sequences, d_input, d_hidden, dtype,
+            );
+        } else {
+            let parts = parts(&max_units, d_hidden);
+            let count = CubeCount::Static(sequences, 1, 1);
+            let dim = CubeDim::new_1d((d_hidden * parts) as u32);
+            recurrence_forward_kernel::launch(
+                &client, count, dim, x, w1, h0, out, steps, sequences, d_input, d_hidden, parts,
+                dtype,
+            );
+        }
         states
     }
 

@@ -369,10 +369,13 @@ impl ElmanKernels for Flex {
         )
     }
 
-    fn elman_recurrence_forward(p: FlexTensor, w1h: FlexTensor, h0: FlexTensor) -> FlexTensor {
+    fn elman_recurrence_forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
         let (batch, d_hidden) = (h0.layout().shape()[0], h0.layout().shape()[1]);
-        let states = recurrence::forward(&values(&p), &values(&w1h), &values(&h0), batch, d_hidden);
-        let rows = states.len() / d_hidden;
+        let d_input = w1.layout().shape()[0] - d_hidden;
+        let w1 = values(&w1);
+        let (w1x, w1h) = w1.split_at(d_input * d_hidden);
+        let states = recurrence::forward(&values(&x), w1x, w1h, &values(&h0), batch, d_hidden);
+        let rows = states.len() / d_hidden.max(1);
         tensor(states, rows, d_hidden)
     }
 

@@ -5,26 +5,36 @@
 
 use super::tanh_f32;
 
-/// `h_t = tanh(p_t + h_{t-1} · w1h)` for every step and sequence, from `h0`.
+/// `h_t = tanh(x_t · w1x + h_{t-1} · w1h)` for every step and sequence, from `h0`: `[h0 ; h_1 …
+/// h_T]`, `(steps + 1) · batch` rows.
 pub(super) fn forward(
-    p: &[f32],
+    x: &[f32],
+    w1x: &[f32],
     w1h: &[f32],
     h0: &[f32],
     batch: usize,
     d_hidden: usize,
 ) -> Vec<f32> {
-    let mut out = vec![0.0; p.len()];
-    let steps = p.len() / (batch * d_hidden).max(1);
+    let d_input = w1x.len() / d_hidden.max(1);
+    let steps = x.len() / (batch * d_input).max(1);
+    // h0 first: row t·batch + b holds the context step t + 1 of sequence b starts from.
+    let mut out = vec![0.0; (steps + 1) * batch * d_hidden];
+    out[..h0.len()].copy_from_slice(h0);
     let mut previous = vec![0.0; d_hidden];
     for b in 0..batch {
         previous.copy_from_slice(&h0[b * d_hidden..(b + 1) * d_hidden]);
         for t in 0..steps {
-            let row = (t * batch + b) * d_hidden;
+            let row = ((t + 1) * batch + b) * d_hidden;
             let state = &mut out[row..row + d_hidden];
-            state.copy_from_slice(&p[row..row + d_hidden]);
-            for (&h, weights) in previous.iter().zip(w1h.chunks_exact(d_hidden)) {
+            state.fill(0.0);
+            let input = &x[(t * batch + b) * d_input..(t * batch + b + 1) * d_input];
+            for (&v, weights) in input
+                .iter()
+                .chain(&previous)
+                .zip(w1x.chunks_exact(d_hidden).chain(w1h.chunks_exact(d_hidden)))
+            {
                 for (s, w) in state.iter_mut().zip(weights) {
-                    *s += h * w;
+                    *s += v * w;
                 }
             }
             for s in state.iter_mut() {
@@ -87,19 +97,21 @@ pub(super) fn backward(
 mod tests {
     use super::*;
 
-    /// One sequence of two steps with one neuron, by hand: h1 = tanh(0.5 + 0.2·0.4),
-    /// h2 = tanh(-0.3 + h1·0.4); backward from g = (1, 2): da2 = 2(1 - h2²),
-    /// da1 = (1 + da2·0.4)(1 - h1²).
+    /// One sequence of two steps with one neuron, by hand: inputs 1 and -0.6 with `W1x` 0.5,
+    /// h1 = tanh(0.5 + 0.2·0.4), h2 = tanh(-0.3 + h1·0.4), after h0 = 0.2; backward from
+    /// g = (1, 2): da2 = 2(1 - h2²), da1 = (1 + da2·0.4)(1 - h1²).
     #[test]
     fn one_neuron_by_hand() {
-        let h = forward(&[0.5, -0.3], &[0.4], &[0.2], 1, 1);
+        let states = forward(&[1.0, -0.6], &[0.5], &[0.4], &[0.2], 1, 1);
+        assert_eq!(states[0], 0.2);
+        let h = &states[1..];
         let h1 = (0.5f32 + 0.2 * 0.4).tanh();
         let h2 = (-0.3f32 + h1 * 0.4).tanh();
         assert!(
             (h[0] - h1).abs() < 1e-6 && (h[1] - h2).abs() < 1e-6,
             "{h:?}"
         );
-        let d_a = backward(&h, &[1.0, 2.0], &[0.4], 1, 1);
+        let d_a = backward(h, &[1.0, 2.0], &[0.4], 1, 1);
         let da2 = 2.0 * (1.0 - h[1] * h[1]);
         let da1 = (1.0 + da2 * 0.4) * (1.0 - h[0] * h[0]);
         assert!(

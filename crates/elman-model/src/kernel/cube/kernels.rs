@@ -33,16 +33,19 @@ fn part_products<F: Float>(
 /// The recurrence forward over a window (see
 /// [`ElmanKernels::elman_recurrence_forward`]): a workgroup per sequence, `parts` units per
 /// hidden neuron, the previous context in shared memory. Unit `q · d_hidden + j` sums the `q`-th
-/// part of neuron `j`'s products; the first part's unit adds the parts up. Several parts shorten
-/// the chain of products a unit sums one after the other at every step.
+/// part of neuron `j`'s products; the first part's unit adds the step's input projection
+/// (column `j` of `W1x` in its registers) and the parts up. Several parts shorten the chain of
+/// products a unit sums one after the other at every step. Writes `h0`, then every step's
+/// context a batch of rows further on.
 #[cube(launch)]
 pub(super) fn recurrence_forward_kernel<F: Float>(
-    p: &Tensor<F>,
-    w1h: &Tensor<F>,
+    x: &Tensor<F>,
+    w1: &Tensor<F>,
     h0: &Tensor<F>,
     states: &mut Tensor<F>,
     steps: u32,
     batch: u32,
+    #[comptime] d_input: usize,
     #[comptime] d_hidden: usize,
     #[comptime] parts: usize,
     #[define(F)] _dtype: ElemType,
@@ -61,20 +64,30 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
         let k = q * span + i;
         let mut w = F::new(0.0);
         if k < d_hidden {
-            w = w1h[k * d_hidden + j];
+            w = w1[(d_input + k) * d_hidden + j];
         }
         weights[i] = w;
     }
+    let mut w_in = Array::<F>::new(d_input);
+    #[unroll]
+    for i in 0..d_input {
+        w_in[i] = w1[i * d_hidden + j];
+    }
     if q == 0 {
-        previous[j] = h0[b * d_hidden + j];
+        let h = h0[b * d_hidden + j];
+        previous[j] = h;
+        states[b * d_hidden + j] = h;
     }
     sync_cube();
     for t in 0..steps as usize {
-        let row = (t * batch + b) * d_hidden;
-        // The step's projection, asked for before the products so that its load overlaps them.
+        // The step's input projection, asked for before the products so that its loads overlap
+        // them.
         let mut a = F::new(0.0);
         if q == 0 {
-            a = p[row + j];
+            #[unroll]
+            for i in 0..d_input {
+                a += x[(t * batch + b) * d_input + i] * w_in[i];
+            }
         }
         let sum = part_products(&previous, 0, &weights, q, span, d_hidden);
         partial[q * d_hidden + j] = sum;
@@ -84,7 +97,7 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
                 a += partial[r * d_hidden + j];
             }
             a = a.tanh();
-            states[row + j] = a;
+            states[((t + 1) * batch + b) * d_hidden + j] = a;
             previous[j] = a;
         }
         sync_cube();
@@ -211,12 +224,13 @@ pub(super) fn forward_squares_kernel<F: Float>(
 /// no barrier (see [`serial`](super::serial)).
 #[cube(launch)]
 pub(super) fn recurrence_forward_serial_kernel<F: Float>(
-    p: &Tensor<F>,
-    w1h: &Tensor<F>,
+    x: &Tensor<F>,
+    w1: &Tensor<F>,
     h0: &Tensor<F>,
     states: &mut Tensor<F>,
     steps: u32,
     batch: u32,
+    #[comptime] d_input: usize,
     #[comptime] d_hidden: usize,
     #[define(F)] _dtype: ElemType,
 ) {
@@ -225,23 +239,31 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
     if b < batch {
         let mut previous = Array::<F>::new(d_hidden);
         for j in 0..d_hidden {
-            previous[j] = h0[b * d_hidden + j];
+            let h = h0[b * d_hidden + j];
+            previous[j] = h;
+            states[b * d_hidden + j] = h;
         }
         let mut next = Array::<F>::new(d_hidden);
         for t in 0..steps as usize {
-            let row = (t * batch + b) * d_hidden;
+            let row = (t * batch + b) * d_input;
             for j in 0..d_hidden {
-                next[j] = p[row + j];
+                let mut a = F::new(0.0);
+                #[unroll]
+                for i in 0..d_input {
+                    a += x[row + i] * w1[i * d_hidden + j];
+                }
+                next[j] = a;
             }
             for k in 0..d_hidden {
                 let h = previous[k];
                 for j in 0..d_hidden {
-                    next[j] += h * w1h[k * d_hidden + j];
+                    next[j] += h * w1[(d_input + k) * d_hidden + j];
                 }
             }
+            let out = ((t + 1) * batch + b) * d_hidden;
             for j in 0..d_hidden {
                 let a = next[j].tanh();
-                states[row + j] = a;
+                states[out + j] = a;
                 previous[j] = a;
             }
         }

@@ -112,9 +112,10 @@ fn the_gpu_step_is_the_flex_step() {
     }
 }
 
-/// The window's recurrence, forward and backward, on the GPU equals the Flex loops, in both
-/// layouts (a unit per sequence up to [`SERIAL_MAX`](super::SERIAL_MAX) neurons, a workgroup
-/// per sequence), for a batch of 3 over 5 steps at hidden sizes from 1 to 256.
+/// The window's recurrence, forward (from the inputs, `h0` first) and backward, on the GPU
+/// equals the Flex loops, in both layouts (a unit per sequence up to
+/// [`SERIAL_MAX`](super::SERIAL_MAX) neurons, a workgroup per sequence), for a batch of 3 over
+/// 5 steps at hidden sizes from 1 to 256, with one and two inputs.
 #[test]
 fn the_gpu_recurrence_is_the_flex_recurrence() {
     use super::super::{recurrence_backward, recurrence_forward};
@@ -132,27 +133,36 @@ fn the_gpu_recurrence_is_the_flex_recurrence() {
                 .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
                 .collect()
         };
-        let p = values(rows * d_hidden, 0.0, 1.0);
-        let w1h = values(d_hidden * d_hidden, 3.0, 0.5 / (d_hidden as f32).sqrt());
+        // One input, or two at the widths divisible by 3.
+        let d_input = 1 + usize::from(d_hidden % 3 == 0);
+        let x = values(rows * d_input, 0.0, 1.0);
+        let w1 = values(
+            (d_input + d_hidden) * d_hidden,
+            3.0,
+            0.5 / (d_hidden as f32).sqrt(),
+        );
         let h0 = values(batch * d_hidden, 7.0, 0.5);
         let g = values(rows * d_hidden, 11.0, 0.2);
         let run = |device: &Device| {
-            let h = recurrence_forward(
-                tensor(&p, rows, d_hidden, device),
-                tensor(&w1h, d_hidden, d_hidden, device),
+            let w1 = tensor(&w1, d_input + d_hidden, d_hidden, device);
+            let states = recurrence_forward(
+                tensor(&x, rows, d_input, device),
+                w1.clone(),
                 tensor(&h0, batch, d_hidden, device),
             );
             let d_a = recurrence_backward(
-                h.clone(),
+                states.clone().slice(batch..rows + batch),
                 tensor(&g, rows, d_hidden, device),
-                tensor(&w1h, d_hidden, d_hidden, device),
+                w1.slice(d_input..d_input + d_hidden),
                 batch,
             );
-            (host(h), host(d_a))
+            (host(states), host(d_a))
         };
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
         let layout = if serial { "a unit" } else { "a workgroup" };
         let what = format!("at hidden {d_hidden}, {layout} per sequence, {parts} part(s)");
+        assert_eq!(gpu.0.len(), (rows + batch) * d_hidden, "{what}");
+        assert_eq!(gpu.0[..batch * d_hidden], h0, "h0 first, {what}");
         close(&gpu.0, &cpu.0, 1e-5, &format!("states {what}"));
         close(&gpu.1, &cpu.1, 1e-5, &format!("dL/da {what}"));
     }
@@ -250,35 +260,37 @@ fn the_gpu_epochs_are_the_flex_epochs() {
 }
 
 /// A kernel given a view that is not laid out row after row (a transposed matrix) reads its
-/// values, not its memory: the recurrence from `W1hᵀ` as a view equals the one from `W1hᵀ`
-/// written out.
+/// values, not its memory: the recurrence from `W1` as a transposed view equals the one from
+/// `W1` written out.
 #[test]
 fn the_kernels_read_views_by_their_values() {
     use super::super::recurrence_forward;
-    let (batch, steps, d_hidden) = (2, 3, 4);
+    let (batch, steps, d_input, d_hidden) = (2, 3, 1, 4);
+    let rows = d_input + d_hidden;
     let device = wgpu();
-    let w1h: Vec<f32> = (0..d_hidden * d_hidden)
+    // W1ᵀ, [d_hidden, d_input + d_hidden].
+    let w1_t: Vec<f32> = (0..d_hidden * rows)
         .map(|i| (i as f32 * 0.37).sin() * 0.5)
         .collect();
-    let mut written_out = vec![0.0; w1h.len()];
+    let mut written_out = vec![0.0; w1_t.len()];
     for r in 0..d_hidden {
-        for c in 0..d_hidden {
-            written_out[c * d_hidden + r] = w1h[r * d_hidden + c];
+        for c in 0..rows {
+            written_out[c * d_hidden + r] = w1_t[r * rows + c];
         }
     }
-    let p: Vec<f32> = (0..batch * steps * d_hidden)
+    let x: Vec<f32> = (0..batch * steps * d_input)
         .map(|i| (i as f32 * 0.21).cos())
         .collect();
     let h0 = vec![0.1; batch * d_hidden];
     let run = |w: Tensor<2>| {
         host(recurrence_forward(
-            tensor(&p, batch * steps, d_hidden, &device),
+            tensor(&x, batch * steps, d_input, &device),
             w,
             tensor(&h0, batch, d_hidden, &device),
         ))
     };
-    let view = run(tensor(&w1h, d_hidden, d_hidden, &device).transpose());
-    let copy = run(tensor(&written_out, d_hidden, d_hidden, &device));
+    let view = run(tensor(&w1_t, d_hidden, rows, &device).transpose());
+    let copy = run(tensor(&written_out, rows, d_hidden, &device));
     close(&view, &copy, 1e-6, "contexts");
 }
 
