@@ -9,8 +9,11 @@
 //!   hand-derived gradients (the formulas are in `elman-train`'s `fused.rs`) and SGD update of
 //!   both matrices, in place when nothing else holds them, with no allocation per step;
 //! - [`step_gradients`]: the same step's gradients, for other optimizers;
-//! - [`tanh`]: `tanh` of a tensor in vectorized loops ([`tanh_f32`]), where Flex calls the
-//!   scalar library function per element.
+//! - [`tanh`]: `tanh` of a tensor in vectorized loops ([`tanh_f32`], in `kernel/tanh_f32.rs`),
+//!   where Flex calls the scalar library function per element;
+//! - [`recurrence_forward`], [`recurrence_backward`], [`readout`], [`forward_squares`]: a
+//!   window's recurrence, its read-out for backpropagation and inference's forward pass, each
+//!   one launch on a GPU and one loop on Flex.
 //!
 //! With the `wgpu` feature the same operations exist on Burn's CubeCL backend (`kernel/cube.rs`,
 //! `#[cube]` Rust that runs on wgpu and CUDA alike): [`sgd_sequence`] is one launch per
@@ -30,6 +33,8 @@ use burn::prelude::*;
 mod cube;
 mod flex;
 mod recurrence;
+mod tanh_f32;
+pub use tanh_f32::tanh_f32;
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.
@@ -446,30 +451,6 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     } else {
         x.tanh()
     }
-}
-
-/// `tanh(x)` for `f32` as a ratio of an odd polynomial of degree 13 and an even one of degree
-/// 6 on `x` clamped to ±7.9 (where `tanh` rounds to ±1), the approximation Eigen and XLA use:
-/// no branches, no library call, so a loop of it vectorizes. Within 1e-6 of `tanh` everywhere
-/// (`tests::tanh_is_within_float_error`).
-#[inline(always)]
-pub fn tanh_f32(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const ALPHA: [f32; 7] = [
-        4.893_524_6e-3,
-        6.372_619_3e-4,
-        1.485_722_4e-5,
-        5.122_297e-8,
-        -8.604_672e-11,
-        2.000_188e-13,
-        -2.760_768_5e-16,
-    ];
-    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
-    let x = x.clamp(-CLAMP, CLAMP);
-    let x2 = x * x;
-    let p = ALPHA.iter().rev().fold(0.0, |p, a| p * x2 + a) * x;
-    let q = BETA.iter().rev().fold(0.0, |q, b| q * x2 + b);
-    p / q
 }
 
 /// [`ElmanKernels::elman_step_gradients`] on Burn tensors: `(h', y - target, [dL/dW1, dL/dW2])`.
