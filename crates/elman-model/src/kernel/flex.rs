@@ -325,6 +325,8 @@ impl ElmanKernels for Flex {
         tensor(squares, batch, d.d_output)
     }
 
+    // The GPU kernel's reference on the CPU (`kernel::readout` itself takes the tensor
+    // operations there, whose matrix products are vectorized).
     fn elman_readout(
         h: FlexTensor,
         targets: FlexTensor,

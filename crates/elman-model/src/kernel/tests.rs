@@ -107,40 +107,52 @@ fn tanh_on_a_tensor_is_the_scalar_function() {
     assert_eq!(x.into_data().try_into_vec_as::<f32>().unwrap(), values);
 }
 
+/// [`ElmanKernels::elman_readout`] itself: on Flex its loop, which [`readout`] leaves to the
+/// GPU (on a CPU it takes the tensor operations).
+fn readout_op(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [Tensor<2>; 3] {
+    let (d_y, g, terms) = <Dispatch as ElmanKernels>::elman_readout(
+        h.into_dispatch(),
+        targets.into_dispatch(),
+        w2.into_dispatch(),
+        scale,
+    );
+    [d_y, g, terms].map(Tensor::from_dispatch)
+}
+
 /// The read-out by hand: a context `[1, 2]`, `W2 = [3, 4]ᵀ`, target 10, scale 4: the output is
 /// 11, the residual 1, `dL/dy` 4, `dL/dy · W2ᵀ = [12, 16]`, the loss's term 4 · 1² / 2 = 2; with
-/// a bias 0.5 the output is 11.5, the residual 1.5, `dL/dy` 6, `[18, 24]` and the term 4.5. On
-/// Flex (its loop) and on NdArray (the tensor operations).
+/// a bias 0.5 the output is 11.5, the residual 1.5, `dL/dy` 6, `[18, 24]` and the term 4.5.
+/// Through the tensor operations (`readout` on a CPU) and the Flex loop.
 #[test]
 fn readout_by_hand() {
-    #[allow(deprecated)] // the deprecated backend, as a device without the kernels
-    let ndarray = Device::ndarray();
-    for device in [Device::flex(), ndarray] {
+    let device = Device::flex();
+    type Readout = fn(Tensor<2>, Tensor<2>, Tensor<2>, f32) -> [Tensor<2>; 3];
+    for (way, run) in [("operations", readout as Readout), ("loop", readout_op)] {
         for (w2, expected) in [
             (vec![3.0, 4.0], [4.0, 12.0, 16.0, 2.0]),
             (vec![3.0, 4.0, 0.5], [6.0, 18.0, 24.0, 4.5]),
         ] {
             let rows = w2.len();
-            let [d_y, g, squares] = readout(
+            let [d_y, g, terms] = run(
                 Tensor::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2]), &device),
                 Tensor::from_data(TensorData::new(vec![10.0f32], [1, 1]), &device),
                 Tensor::from_data(TensorData::new(w2, [rows, 1]), &device),
                 4.0,
             );
-            let got: Vec<f32> = [d_y, g, squares]
+            let got: Vec<f32> = [d_y, g, terms]
                 .into_iter()
                 .flat_map(|t| t.into_data().try_into_vec_as::<f32>().unwrap())
                 .collect();
-            assert_eq!(got, expected, "{device:?}, W2 of {rows} rows");
+            assert_eq!(got, expected, "{way}, W2 of {rows} rows");
         }
     }
 }
 
-/// The Flex loop of the read-out equals the tensor operations (on NdArray) for several widths,
-/// outputs, with and without a bias.
+/// The Flex loop of the read-out (the GPU kernel's reference on the CPU) equals the tensor
+/// operations for several widths, outputs, with and without a bias.
 #[test]
 fn readout_loops_are_the_tensor_operations() {
-    let rows = 37;
+    let (rows, device) = (37, Device::flex());
     for (d_hidden, d_output, bias) in [(6, 1, false), (9, 3, true), (33, 2, false)] {
         let w2_rows = d_hidden + usize::from(bias);
         let values =
@@ -150,9 +162,10 @@ fn readout_loops_are_the_tensor_operations() {
             values(rows * d_output, 0.17),
             values(w2_rows * d_output, 0.53),
         );
-        let run = |device: &Device| -> Vec<Vec<f32>> {
+        type Readout = fn(Tensor<2>, Tensor<2>, Tensor<2>, f32) -> [Tensor<2>; 3];
+        let run = |readout: Readout| -> Vec<Vec<f32>> {
             let t = |v: &Vec<f32>, r: usize, c: usize| {
-                Tensor::<2>::from_data(TensorData::new(v.clone(), [r, c]), device)
+                Tensor::<2>::from_data(TensorData::new(v.clone(), [r, c]), &device)
             };
             readout(
                 t(&h, rows, d_hidden),
@@ -163,15 +176,13 @@ fn readout_loops_are_the_tensor_operations() {
             .map(|t| t.into_data().try_into_vec_as::<f32>().unwrap())
             .to_vec()
         };
-        #[allow(deprecated)] // the deprecated backend, as a device without the kernels
-        let ndarray = Device::ndarray();
-        let (flex, ops) = (run(&Device::flex()), run(&ndarray));
-        for (a, b) in flex.iter().zip(&ops) {
+        let (looped, ops) = (run(readout_op), run(readout));
+        for (a, b) in looped.iter().zip(&ops) {
             assert_eq!(a.len(), b.len());
             for (x, y) in a.iter().zip(b) {
                 assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
             }
         }
-        assert!(flex[2].iter().any(|s| *s > 0.01));
+        assert!(looped[2].iter().any(|s| *s > 0.01));
     }
 }

@@ -348,10 +348,11 @@ fn the_gpu_forward_squares_are_the_flex_ones() {
     }
 }
 
-/// The GPU read-out (a unit per row) equals the Flex loop, for widths from 1 to 256, one and
-/// several outputs, with and without a bias, over more rows than one workgroup has units.
+/// The GPU read-out (a unit per row) equals the CPU's (the tensor operations), for widths from
+/// 1 to 256, one and several outputs, with and without a bias, over more rows than one
+/// workgroup has units.
 #[test]
-fn the_gpu_readout_is_the_flex_readout() {
+fn the_gpu_readout_is_the_cpu_readout() {
     use super::super::readout;
     let rows = 300;
     for (d_hidden, d_output, bias) in [
