@@ -60,7 +60,9 @@ fn grad_readout(grad_w2h: Tensor<2>, grad_b2: Option<Tensor<2>>) -> Tensor<2> {
 
 /// What one window gives: its loss (still on the device), the gradients and the last context.
 pub(crate) struct Window {
-    /// The window's loss, `[1]`.
+    /// The window's loss as values that add up to it, still on the device: the loss's terms
+    /// (`[rows · d_output]`) from the kernels' read-out, which on a GPU leaves the sum to the
+    /// host (two launches fewer per window); `[1]` elsewhere.
     pub loss: Tensor<1>,
     /// `[dL/dW1, dL/dW2]`.
     pub grads: [Tensor<2>; 2],
@@ -185,7 +187,7 @@ fn window_in_kernels(
     let grad_w2 = grad_readout(summed_products(h.clone(), d_y, blocks), grad_b2);
     let last = h.slice(s![rows - batch..rows, ..]);
     Window {
-        loss: terms.sum(),
+        loss: terms.reshape([-1]),
         grads: [grad_w1, grad_w2],
         last,
     }
@@ -255,7 +257,8 @@ struct Part {
 }
 
 /// One epoch of hand-derived BPTT: mini-batches of the sequences `order`, each cut into windows
-/// of `bptt` steps. Returns the new weights and each window's loss, still on the device.
+/// of `bptt` steps. Returns the new weights and each update's loss, still on the device, as
+/// values that add up to it (see [`Window::loss`]).
 ///
 /// On a Flex device a batch is split into parts ([`parts_for`]) whose windows run on the
 /// threads of the pool at once, each part its own forward and backward pass; their losses and
@@ -354,15 +357,22 @@ pub(crate) fn epoch(
                 parts.into_par_iter().map(run).collect()
             };
             let mut total: Option<(Tensor<1>, [Tensor<2>; 2])> = None;
+            let single = done.len() == 1;
             parts = Vec::with_capacity(done.len());
             for (part, window) in done {
                 let share = config.loss.part_share(part.size, size);
                 let [g1, g2] = window.grads;
+                // Parts' losses add up as one value each; a lone part's stay as they came.
+                let loss = if single {
+                    window.loss
+                } else {
+                    window.loss.sum()
+                };
                 let (loss, g1, g2) = if share == 1.0 {
-                    (window.loss, g1, g2)
+                    (loss, g1, g2)
                 } else {
                     (
-                        window.loss.mul_scalar(share),
+                        loss.mul_scalar(share),
                         g1.mul_scalar(share),
                         g2.mul_scalar(share),
                     )

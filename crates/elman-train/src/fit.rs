@@ -169,14 +169,14 @@ pub fn fit<N: Next>(
                         &plain,
                     );
                     set_weights(&mut model, weights);
-                    // Sync point: one loss per update.
-                    read(Tensor::cat(losses, 0))
+                    // Sync point: every update's loss at once.
+                    update_losses(losses)
                 }
                 GradientPath::Autodiff => {
                     let losses =
                         autodiff::epoch(&mut model, &mut optim, &order, train, config, &device);
-                    // Sync point: one loss per update.
-                    read(Tensor::cat(losses, 0))
+                    // Sync point: every update's loss at once.
+                    update_losses(losses)
                 }
             };
             vec![(window_losses, None)]
@@ -353,6 +353,22 @@ fn order(len: usize, seed: Option<u64>, epoch: usize) -> Vec<usize> {
         }
         None => (0..len).collect(),
     }
+}
+
+/// Each update's loss from tensors whose values add up to it (one value each, or a window's
+/// terms), read back in one go and added on the host in `f64`.
+pub(crate) fn update_losses(losses: Vec<Tensor<1>>) -> Vec<f32> {
+    let lengths: Vec<usize> = losses.iter().map(|l| l.dims()[0]).collect();
+    let values = read(Tensor::cat(losses, 0));
+    let mut rest = values.as_slice();
+    lengths
+        .into_iter()
+        .map(|n| {
+            let (terms, after) = rest.split_at(n);
+            rest = after;
+            terms.iter().map(|&v| f64::from(v)).sum::<f64>() as f32
+        })
+        .collect()
 }
 
 /// A float tensor's values on the host.

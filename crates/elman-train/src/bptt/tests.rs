@@ -84,7 +84,7 @@ fn hand_bptt_matches_autodiff() {
                 (to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
                 (to_vec(window.last), to_vec(last.context.inner())),
                 (
-                    to_vec(window.loss.unsqueeze()),
+                    to_vec(window.loss.sum().unsqueeze()),
                     to_vec(value.inner().unsqueeze()),
                 ),
             ];
@@ -166,7 +166,7 @@ fn gpu_windows_match_autodiff_for_many_shapes() {
             ("h_T", to_vec(window.last), to_vec(last.context.inner())),
             (
                 "loss",
-                to_vec(window.loss.unsqueeze()),
+                to_vec(window.loss.sum().unsqueeze()),
                 to_vec(value.inner().unsqueeze()),
             ),
         ] {
@@ -293,7 +293,7 @@ fn hand_bptt_with_biases_matches_autodiff() {
                 (to_vec(g1), to_vec(model.w1.grad(&grads).unwrap())),
                 (to_vec(g2), to_vec(model.w2.grad(&grads).unwrap())),
                 (
-                    to_vec(window.loss.unsqueeze()),
+                    to_vec(window.loss.sum().unsqueeze()),
                     to_vec(value.inner().unsqueeze()),
                 ),
             ] {
@@ -367,10 +367,7 @@ fn a_batch_split_between_threads_trains_as_one() {
                             cell,
                             &device,
                         );
-                        let losses: Vec<f32> = losses
-                            .into_iter()
-                            .map(|l| to_vec(l.unsqueeze())[0])
-                            .collect();
+                        let losses = crate::fit::update_losses(losses);
                         (to_vec(w1), to_vec(w2), losses)
                     })
             };

@@ -404,3 +404,16 @@ fn the_callback_can_stop_the_run() {
     assert_eq!(stopped.losses, whole.losses[..2]);
     assert_eq!(run(4).stop, StopReason::Completed);
 }
+
+/// Updates' losses from tensors of one value and of a window's terms: each update's values
+/// added up, in order.
+#[test]
+fn update_losses_add_each_update_s_terms() {
+    let device = Device::flex();
+    let losses = vec![
+        Tensor::<1>::from_floats([0.5], &device),
+        Tensor::<1>::from_floats([1.0, 2.0, 0.25], &device),
+        Tensor::<1>::from_floats([4.0], &device),
+    ];
+    assert_eq!(super::update_losses(losses), [0.5, 3.25, 4.0]);
+}
