@@ -242,8 +242,8 @@ mod tests {
         assert_eq!((train.len(), valid.len()), (3, 0));
     }
 
-    #[test]
-    fn batcher_stacks_batch_step_feature() {
+    /// Two sequences of two steps, two inputs and one target a step, and their batcher.
+    fn two_sequences() -> (Vec<SequenceItem>, SequenceBatcher) {
         let items = vec![
             SequenceItem {
                 inputs: vec![1.0, 2.0, 3.0, 4.0],
@@ -259,6 +259,12 @@ mod tests {
             d_input: 2,
             d_output: 1,
         };
+        (items, batcher)
+    }
+
+    #[test]
+    fn batcher_stacks_batch_step_feature() {
+        let (items, batcher) = two_sequences();
         let batch = batcher.batch(items, &Device::flex());
         assert_eq!(batch.inputs.dims(), [2, 2, 2]);
         assert_eq!(batch.targets.dims(), [2, 2, 1]);
@@ -270,21 +276,7 @@ mod tests {
     /// Time-major rows: step 0 of both sequences, then step 1 of both.
     #[test]
     fn time_major_batch_by_hand() {
-        let items = vec![
-            SequenceItem {
-                inputs: vec![1.0, 2.0, 3.0, 4.0],
-                targets: vec![5.0, 6.0],
-            },
-            SequenceItem {
-                inputs: vec![7.0, 8.0, 9.0, 10.0],
-                targets: vec![11.0, 12.0],
-            },
-        ];
-        let batcher = SequenceBatcher {
-            seq_len: 2,
-            d_input: 2,
-            d_output: 1,
-        };
+        let (items, batcher) = two_sequences();
         let (inputs, targets) = batcher.time_major(&items, &Device::flex());
         let values = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().unwrap();
         assert_eq!(inputs.dims(), [4, 2]);

@@ -148,20 +148,32 @@ fn readout_by_hand() {
     }
 }
 
+/// A read-out's inputs as values, `(h, targets, w2, w2's rows)`: `rows` contexts of `d_hidden`
+/// neurons, their targets of `d_output` values, and `W2` with a bias row or not.
+pub(super) fn readout_case(
+    rows: usize,
+    d_hidden: usize,
+    d_output: usize,
+    bias: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, usize) {
+    let w2_rows = d_hidden + usize::from(bias);
+    let values =
+        |n: usize, seed: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * seed).sin()).collect() };
+    (
+        values(rows * d_hidden, 0.31),
+        values(rows * d_output, 0.17),
+        values(w2_rows * d_output, 0.53),
+        w2_rows,
+    )
+}
+
 /// The Flex loop of the read-out (the GPU kernel's reference on the CPU) equals the tensor
 /// operations for several widths, outputs, with and without a bias.
 #[test]
 fn readout_loops_are_the_tensor_operations() {
     let (rows, device) = (37, Device::flex());
     for (d_hidden, d_output, bias) in [(6, 1, false), (9, 3, true), (33, 2, false)] {
-        let w2_rows = d_hidden + usize::from(bias);
-        let values =
-            |n: usize, seed: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * seed).sin()).collect() };
-        let (h, targets, w2) = (
-            values(rows * d_hidden, 0.31),
-            values(rows * d_output, 0.17),
-            values(w2_rows * d_output, 0.53),
-        );
+        let (h, targets, w2, w2_rows) = readout_case(rows, d_hidden, d_output, bias);
         type Readout = fn(Tensor<2>, Tensor<2>, Tensor<2>, f32) -> [Tensor<2>; 3];
         let run = |readout: Readout| -> Vec<Vec<f32>> {
             let t = |v: &Vec<f32>, r: usize, c: usize| {

@@ -362,14 +362,8 @@ fn the_gpu_readout_is_the_cpu_readout() {
         (64, 1, true),
         (256, 1, false),
     ] {
-        let w2_rows = d_hidden + usize::from(bias);
-        let values =
-            |n: usize, seed: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * seed).sin()).collect() };
-        let (h, targets, w2) = (
-            values(rows * d_hidden, 0.31),
-            values(rows * d_output, 0.17),
-            values(w2_rows * d_output, 0.53),
-        );
+        let (h, targets, w2, w2_rows) =
+            super::super::tests::readout_case(rows, d_hidden, d_output, bias);
         let run = |device: &Device| -> Vec<Vec<f32>> {
             readout(
                 tensor(&h, rows, d_hidden, device),
