@@ -2,7 +2,8 @@
 # One call on a machine with an NVIDIA GPU, given the tar.xz of `bench/gpu-pack.sh`: the
 # kernels' tests on the card, `bench/gpu.sh` (elman on wgpu beside PyTorch CUDA and JAX), then
 # the host's CPU pinned to 1 and 2 cores (elman on flex beside PyTorch and JAX), each a JSON
-# line; about 4 minutes on an H100 machine.
+# line, with `bench/gpu-summary.py`'s table of the GPU side against the issue's targets in the
+# log; about 4 minutes on an H100 machine.
 #
 #   bench/gpu-call.sh pack.tar.xz OUT_DIR
 #
@@ -37,6 +38,8 @@ for t in elman_model_tests elman_train_tests tutorial_parity; do
 done
 say "GPU bench"
 bench/gpu.sh "$bin/elman-bench" 2>&1 >"$out/gpu.jsonl" | grep -v XDG | tee -a "$log"
+say "GPU summary"
+python3 bench/gpu-summary.py "$out/gpu.jsonl" 2>&1 | tee -a "$log"
 say "CPU bench, 1 and 2 cores"
 for n in 1 2; do
   cpus=$(seq -s, 0 $((n - 1)))
