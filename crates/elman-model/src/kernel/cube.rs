@@ -8,11 +8,13 @@
 //! phases of each step; the weights go back to the device's memory at the end, the residuals
 //! (and, for the per-epoch report, the weights after each epoch) come back as tensors.
 //! [`step_gradients_kernel`] is one step's gradients, for optimizers other than SGD;
-//! [`adam_kernel`] one Adam update, a unit per element. [`recurrence_forward_kernel`] and
-//! [`recurrence_backward_kernel`] run a window's recurrence for a batch in one launch each (a
-//! workgroup per sequence, a unit per hidden neuron, a barrier per step; on a device that is no
-//! card, the `_serial` twins, a unit per sequence), the rest of backpropagation through time
-//! being matrix products. `tanh` is Burn's own.
+//! [`adam_kernel`] one Adam update, a unit per element. [`recurrence_forward_kernel`] (the
+//! input projections included) and [`recurrence_backward_kernel`] run a window's recurrence for
+//! a batch in one launch each (a workgroup per sequence, a unit per hidden neuron, a barrier per
+//! step; on a device that is no card, the `_serial` twins, a unit per sequence);
+//! [`readout_kernel`] the outputs and what backpropagation takes from them, a unit per row; the
+//! weight gradients are matrix products. [`forward_squares_kernel`] is inference's whole forward
+//! pass. `tanh` is Burn's own.
 
 use burn::backend::Cube;
 use burn::backend::cubecl::dtype_to_storage_type;
