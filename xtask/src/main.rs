@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `ci`: everything CI checks, in order: formatting, clippy with warnings denied, the whole
+//! - `ci`: everything CI checks, in order: formatting, clippy with warnings denied (also on
+//!   `elman-model` and `elman-train` without a backend feature), the whole
 //!   test suite, the docs with warnings denied, and a smoke run of the binary on each backend.
 //!   First it makes sure the `wgpu` tests have a Vulkan driver to run on. Last it runs
 //!   `examples`.
@@ -59,6 +60,21 @@ fn ci() -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    // The libraries build without a backend feature too (elman-model's stand-in `kernel`).
+    cargo(
+        &[
+            "clippy",
+            "-p",
+            "elman-model",
+            "-p",
+            "elman-train",
+            "--no-default-features",
             "--",
             "-D",
             "warnings",

@@ -32,9 +32,12 @@ use burn::prelude::*;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
 mod flex;
+mod operations;
 mod recurrence;
 mod tanh_f32;
+mod types;
 pub use tanh_f32::tanh_f32;
+pub use types::{AdamStep, Epochs};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.
@@ -158,23 +161,6 @@ pub trait ElmanKernels: Backend {
     );
 }
 
-/// The coefficients of one Adam update ([`adam`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamStep {
-    /// The learning rate.
-    pub lr: f64,
-    /// The first moment's decay rate, `β1`.
-    pub beta_1: f64,
-    /// The second moment's decay rate, `β2`.
-    pub beta_2: f64,
-    /// `ε`, added to the second moment's root.
-    pub epsilon: f64,
-    /// The first moment's bias correction, `1 - β1^t` at update `t`.
-    pub c1: f64,
-    /// The second moment's bias correction, `1 - β2^t`.
-    pub c2: f64,
-}
-
 /// Whether [`adam`] runs on `device`: plain Flex devices and CubeCL devices.
 pub fn adam_available(device: &Device) -> bool {
     available(device) || on_gpu(device)
@@ -258,19 +244,6 @@ pub fn sgd_sequence(
         [Tensor::from_dispatch(w1), Tensor::from_dispatch(w2)],
         Tensor::from_dispatch(residuals),
     )
-}
-
-/// What [`sgd_epochs`] gives: the weights after the last epoch, on the device, and every
-/// epoch's residuals and weights on the host.
-pub struct Epochs {
-    /// `[W1', W2']` after the last epoch.
-    pub weights: [Tensor<2>; 2],
-    /// The residuals `y_t - target_t` of every epoch's steps, epoch after epoch, `d_output`
-    /// values per step.
-    pub residuals: Vec<f32>,
-    /// Both matrices after each epoch: one row of `|W1| + |W2|` values per epoch, `W1` then
-    /// `W2`, row-major.
-    pub weights_after: Vec<f32>,
 }
 
 /// [`ElmanKernels::elman_sgd_epochs`] on Burn tensors: `lr_scales.len()` epochs of the
@@ -409,19 +382,7 @@ pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [
         );
         return [d_y, g, squares].map(Tensor::from_dispatch);
     }
-    let ([rows, d_hidden], [w2_rows, _]) = (h.dims(), w2.dims());
-    let w2h = w2.clone().slice(0..d_hidden);
-    let outputs = h.matmul(w2h.clone());
-    let outputs = if w2_rows > d_hidden {
-        outputs + w2.slice(d_hidden..w2_rows).expand([rows as i64, -1])
-    } else {
-        outputs
-    };
-    let residuals = outputs - targets;
-    let d_y = residuals.clone().mul_scalar(scale);
-    let g = d_y.clone().matmul(w2h.transpose());
-    let terms = residuals.square().mul_scalar(scale / 2.0);
-    [d_y, g, terms]
+    operations::readout(h, targets, w2, scale)
 }
 
 /// [`ElmanKernels::elman_recurrence_forward`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B,

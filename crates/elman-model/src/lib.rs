@@ -15,47 +15,12 @@
 //! This crate does no IO. Initial weights are drawn on the host from a seeded generator
 //! ([`ElmanWeights::init`]) so that the same seed gives the same network on every backend.
 
+mod cells;
 #[cfg(feature = "flex")]
 pub mod kernel;
 #[cfg(not(feature = "flex"))]
-pub mod kernel {
-    //! Without the `flex` feature there are no custom operations: every device takes Burn's
-    //! tensor operations.
-    use burn::prelude::*;
-
-    /// Never: the kernels are not compiled in.
-    pub fn available(_device: &Device) -> bool {
-        false
-    }
-
-    /// Burn's `tanh`.
-    pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-        x.tanh()
-    }
-
-    /// Not compiled in: callers check [`available`] first.
-    pub fn sgd_sequence(
-        _weights: [Tensor<2>; 2],
-        _inputs: Tensor<2>,
-        _targets: Tensor<2>,
-        _lr_scale: f64,
-    ) -> ([Tensor<2>; 2], Tensor<2>) {
-        unreachable!("the Flex kernels are not compiled in")
-    }
-
-    /// Not compiled in: callers check [`available`] first.
-    pub fn step_gradients(
-        _w1: Tensor<2>,
-        _w2: Tensor<2>,
-        _x: Tensor<2>,
-        _h: Tensor<2>,
-        _target: Tensor<2>,
-        _scale: f64,
-    ) -> (Tensor<2>, Tensor<2>, [Tensor<2>; 2]) {
-        unreachable!("the Flex kernels are not compiled in")
-    }
-}
-mod cells;
+#[path = "kernel_stand_in.rs"]
+pub mod kernel;
 mod weights;
 
 pub use cells::Cell;
