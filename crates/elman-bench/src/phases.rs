@@ -8,7 +8,8 @@
 //! kernel, the outputs and `dL/dh` (as tensor operations and as `bptt.rs` runs them, one
 //! `kernel::readout`), the backward recurrence kernel, the weight gradients (as one
 //! product over every row and as a product per step, summed), an Adam update of both matrices
-//! as tensor operations and through `kernel::adam` (what `optim.rs` does on a GPU), then
+//! as tensor operations and through `kernel::adam`, one launch for both (what `optim.rs` does
+//! on a GPU), then
 //! inference's parts (a batch's upload, its forward pass and squared errors in one launch or as
 //! the recurrence kernel and products), a read-back of one number, and the inference of 1,024
 //! sequences as one launch against four, and in each workgroup layout of the one-launch kernel.
@@ -152,7 +153,7 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
             }),
         ),
         (
-            "Adam on W1 and W2, a kernel each",
+            "Adam on W1 and W2, one kernel for both",
             time(device, reps, || {
                 let step = kernel::AdamStep {
                     lr: 1e-3,
@@ -162,10 +163,11 @@ pub fn run(device: &Device, d_hidden: usize) -> Vec<(&'static str, f64)> {
                     c1: 0.1,
                     c2: 0.001,
                 };
-                let [w2, _, _] =
-                    kernel::adam(w2.clone(), grad_w2.clone(), m2.clone(), v2.clone(), step);
-                let [w1, _, _] =
-                    kernel::adam(w1.clone(), grad_w1.clone(), m1.clone(), v1.clone(), step);
+                let [[w1, _, _], [w2, _, _]] = kernel::adam(
+                    [w1.clone(), grad_w1.clone(), m1.clone(), v1.clone()],
+                    [w2.clone(), grad_w2.clone(), m2.clone(), v2.clone()],
+                    step,
+                );
                 w1 + w2.sum().reshape([1, 1])
             }),
         ),

@@ -76,16 +76,29 @@ pub trait ElmanKernels: Backend {
         FloatTensor<Self>,
     );
 
-    /// One Adam update of the matrix `w` from its gradient `g` and its moments `m`, `v`
-    /// (PyTorch's formula, as `elman-train`'s tensor operations write it), every element at
-    /// once: returns `(w', m', v')`, written in place when nothing else holds them.
+    /// One Adam update of the network's two matrices `w1`, `w2` from their gradients `g1`, `g2`
+    /// and moments `m1`, `v1`, `m2`, `v2` (PyTorch's formula, as `elman-train`'s tensor
+    /// operations write it), every element of both at once: returns `(w1', m1', v1', w2', m2',
+    /// v2')`, written in place when nothing else holds them.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn elman_adam(
-        w: FloatTensor<Self>,
-        g: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        g1: FloatTensor<Self>,
+        m1: FloatTensor<Self>,
+        v1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        g2: FloatTensor<Self>,
+        m2: FloatTensor<Self>,
+        v2: FloatTensor<Self>,
         adam: AdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
 
     /// `tanh` of every element, through [`tanh_f32`] in loops the compiler vectorizes for the
     /// CPU it runs on (Flex's own `tanh` calls the scalar library function, which dominated
@@ -166,25 +179,28 @@ pub fn adam_available(device: &Device) -> bool {
     available(device) || on_gpu(device)
 }
 
-/// [`ElmanKernels::elman_adam`] on Burn tensors: `(w', m', v')`.
+/// [`ElmanKernels::elman_adam`] on Burn tensors: both matrices' `[w', m', v']`, from each one's
+/// `[w, g, m, v]` (on a GPU one launch for both).
 ///
 /// # Panics
 /// When the tensors are not on a device for which [`adam_available`] holds.
 pub fn adam(
-    w: Tensor<2>,
-    g: Tensor<2>,
-    m: Tensor<2>,
-    v: Tensor<2>,
+    [w1, g1, m1, v1]: [Tensor<2>; 4],
+    [w2, g2, m2, v2]: [Tensor<2>; 4],
     adam: AdamStep,
-) -> [Tensor<2>; 3] {
-    let (w, m, v) = <Dispatch as ElmanKernels>::elman_adam(
-        w.into_dispatch(),
-        g.into_dispatch(),
-        m.into_dispatch(),
-        v.into_dispatch(),
+) -> [[Tensor<2>; 3]; 2] {
+    let (w1, m1, v1, w2, m2, v2) = <Dispatch as ElmanKernels>::elman_adam(
+        w1.into_dispatch(),
+        g1.into_dispatch(),
+        m1.into_dispatch(),
+        v1.into_dispatch(),
+        w2.into_dispatch(),
+        g2.into_dispatch(),
+        m2.into_dispatch(),
+        v2.into_dispatch(),
         adam,
     );
-    [w, m, v].map(Tensor::from_dispatch)
+    [[w1, m1, v1], [w2, m2, v2]].map(|t| t.map(Tensor::from_dispatch))
 }
 
 /// Whether tensors on `device` go through [`ElmanKernels`]' step and `tanh` kernels: plain

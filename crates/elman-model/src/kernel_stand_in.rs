@@ -103,12 +103,10 @@ pub fn step_gradients(
 
 /// Not compiled in: callers check [`adam_available`] first.
 pub fn adam(
-    _w: Tensor<2>,
-    _g: Tensor<2>,
-    _m: Tensor<2>,
-    _v: Tensor<2>,
+    _first: [Tensor<2>; 4],
+    _second: [Tensor<2>; 4],
     _adam: AdamStep,
-) -> [Tensor<2>; 3] {
+) -> [[Tensor<2>; 3]; 2] {
     unreachable!("the kernels are not compiled in")
 }
 

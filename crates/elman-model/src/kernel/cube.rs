@@ -249,25 +249,41 @@ impl ElmanKernels for Cube {
     }
 
     fn elman_adam(
-        w: FloatTensor<Self>,
-        g: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        g1: FloatTensor<Self>,
+        m1: FloatTensor<Self>,
+        v1: FloatTensor<Self>,
+        w2: FloatTensor<Self>,
+        g2: FloatTensor<Self>,
+        m2: FloatTensor<Self>,
+        v2: FloatTensor<Self>,
         adam: AdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let [w, m, v] = [w, m, v].map(writable);
-        let g = readable(g);
-        let n = w.meta.shape().num_elements() as u32;
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        let [w1, m1, v1, w2, m2, v2] = [w1, m1, v1, w2, m2, v2].map(writable);
+        let [g1, g2] = [g1, g2].map(readable);
+        let n1 = w1.meta.shape().num_elements() as u32;
+        let n2 = w2.meta.shape().num_elements() as u32;
         let units = 256u32;
         let f = |x: f64| x as f32;
         adam_kernel::launch(
-            &w.client,
-            CubeCount::Static(n.div_ceil(units), 1, 1),
+            &w1.client,
+            CubeCount::Static((n1 + n2).div_ceil(units).max(1), 1, 1),
             CubeDim::new_1d(units),
-            w.clone().into_tensor_arg(),
-            g.into_tensor_arg(),
-            m.clone().into_tensor_arg(),
-            v.clone().into_tensor_arg(),
+            w1.clone().into_tensor_arg(),
+            g1.into_tensor_arg(),
+            m1.clone().into_tensor_arg(),
+            v1.clone().into_tensor_arg(),
+            w2.clone().into_tensor_arg(),
+            g2.into_tensor_arg(),
+            m2.clone().into_tensor_arg(),
+            v2.clone().into_tensor_arg(),
             AdamArgsLaunch::new(
                 f(adam.lr),
                 f(adam.beta_1),
@@ -278,10 +294,11 @@ impl ElmanKernels for Cube {
                 f(adam.c1),
                 f(adam.c2),
             ),
-            n,
-            dtype_to_storage_type(w.dtype),
+            n1,
+            n2,
+            dtype_to_storage_type(w1.dtype),
         );
-        (w, m, v)
+        (w1, m1, v1, w2, m2, v2)
     }
 
     fn elman_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {

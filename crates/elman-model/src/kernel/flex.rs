@@ -175,6 +175,38 @@ fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     }
 }
 
+/// One Adam update of the matrix `w` and its moments in one loop (see
+/// [`ElmanKernels::elman_adam`]), in place when nothing else holds them.
+fn adam_update(
+    w: FlexTensor,
+    g: FlexTensor,
+    m: FlexTensor,
+    v: FlexTensor,
+    adam: AdamStep,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let g = values(&g);
+    let (mut w, mut m, mut v) = (writable(w), writable(m), writable(v));
+    let n = g.len();
+    let f = |x: f64| x as f32;
+    let (lr, c1, c2, epsilon) = (f(adam.lr), f(adam.c1), f(adam.c2), f(adam.epsilon));
+    let (b1, nb1) = (f(adam.beta_1), f(1.0 - adam.beta_1));
+    let (b2, nb2) = (f(adam.beta_2), f(1.0 - adam.beta_2));
+    let (ws, ms, vs) = (
+        &mut w.storage_mut::<f32>()[..n],
+        &mut m.storage_mut::<f32>()[..n],
+        &mut v.storage_mut::<f32>()[..n],
+    );
+    for i in 0..n {
+        let gi = g[i];
+        let mi = ms[i] * b1 + gi * nb1;
+        let vi = vs[i] * b2 + gi * gi * nb2;
+        ms[i] = mi;
+        vs[i] = vi;
+        ws[i] -= mi / c1 * lr / ((vi / c2).sqrt() + epsilon);
+    }
+    (w, m, v)
+}
+
 /// A new `[rows, cols]` tensor holding `values`.
 fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
@@ -263,33 +295,26 @@ impl ElmanKernels for Flex {
     }
 
     fn elman_adam(
-        w: FlexTensor,
-        g: FlexTensor,
-        m: FlexTensor,
-        v: FlexTensor,
+        w1: FlexTensor,
+        g1: FlexTensor,
+        m1: FlexTensor,
+        v1: FlexTensor,
+        w2: FlexTensor,
+        g2: FlexTensor,
+        m2: FlexTensor,
+        v2: FlexTensor,
         adam: AdamStep,
-    ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let g = values(&g);
-        let (mut w, mut m, mut v) = (writable(w), writable(m), writable(v));
-        let n = g.len();
-        let f = |x: f64| x as f32;
-        let (lr, c1, c2, epsilon) = (f(adam.lr), f(adam.c1), f(adam.c2), f(adam.epsilon));
-        let (b1, nb1) = (f(adam.beta_1), f(1.0 - adam.beta_1));
-        let (b2, nb2) = (f(adam.beta_2), f(1.0 - adam.beta_2));
-        let (ws, ms, vs) = (
-            &mut w.storage_mut::<f32>()[..n],
-            &mut m.storage_mut::<f32>()[..n],
-            &mut v.storage_mut::<f32>()[..n],
-        );
-        for i in 0..n {
-            let gi = g[i];
-            let mi = ms[i] * b1 + gi * nb1;
-            let vi = vs[i] * b2 + gi * gi * nb2;
-            ms[i] = mi;
-            vs[i] = vi;
-            ws[i] -= mi / c1 * lr / ((vi / c2).sqrt() + epsilon);
-        }
-        (w, m, v)
+    ) -> (
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+    ) {
+        let (w1, m1, v1) = adam_update(w1, g1, m1, v1, adam);
+        let (w2, m2, v2) = adam_update(w2, g2, m2, v2, adam);
+        (w1, m1, v1, w2, m2, v2)
     }
 
     fn elman_forward_squares(

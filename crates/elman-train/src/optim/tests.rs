@@ -17,7 +17,8 @@ fn matrix(rows: usize, cols: usize, seed: u32, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
-/// Five Adam updates of two matrices through the kernel (`kernels = true`) and through the
+/// Five Adam updates of two matrices through the kernel (`kernels = true`: one launch for both,
+/// `W1`'s elements and then `W2`'s) and through the
 /// tensor operations, on Flex and on wgpu (lavapipe in CI), from the same weights and
 /// gradients: the weights and both moments agree within float error after every update, and
 /// the updates move the weights.

@@ -136,27 +136,50 @@ pub(super) struct AdamArgs {
     pub c2: f32,
 }
 
-/// One Adam update of every element of `w` in place (see [`ElmanKernels::elman_adam`]):
-/// `m ← β1·m + (1-β1)·g`, `v ← β2·v + (1-β2)·g²`, `w ← w - (m/c1)·lr / (√(v/c2) + ε)`.
-#[cube(launch)]
-pub(super) fn adam_kernel<F: Float>(
+/// One Adam update of element `i` of `w` in place: `m ← β1·m + (1-β1)·g`,
+/// `v ← β2·v + (1-β2)·g²`, `w ← w - (m/c1)·lr / (√(v/c2) + ε)`.
+#[cube]
+fn adam_element<F: Float>(
     w: &mut Tensor<F>,
     g: &Tensor<F>,
     m: &mut Tensor<F>,
     v: &mut Tensor<F>,
+    adam: &AdamArgs,
+    i: usize,
+) {
+    let gi = g[i];
+    let mi = m[i] * F::cast_from(adam.beta_1) + gi * F::cast_from(adam.one_minus_beta_1);
+    let vi = v[i] * F::cast_from(adam.beta_2) + gi * gi * F::cast_from(adam.one_minus_beta_2);
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= mi / F::cast_from(adam.c1) * F::cast_from(adam.lr)
+        / ((vi / F::cast_from(adam.c2)).sqrt() + F::cast_from(adam.epsilon));
+}
+
+/// One Adam update of both matrices in one launch (see [`ElmanKernels::elman_adam`]), a unit
+/// per element: units below `n1` update `W1`'s, the next `n2` `W2`'s.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn adam_kernel<F: Float>(
+    w1: &mut Tensor<F>,
+    g1: &Tensor<F>,
+    m1: &mut Tensor<F>,
+    v1: &mut Tensor<F>,
+    w2: &mut Tensor<F>,
+    g2: &Tensor<F>,
+    m2: &mut Tensor<F>,
+    v2: &mut Tensor<F>,
     adam: AdamArgs,
-    n: u32,
+    n1: u32,
+    n2: u32,
     #[define(F)] _dtype: ElemType,
 ) {
     let i = ABSOLUTE_POS_X as usize;
-    if i < n as usize {
-        let gi = g[i];
-        let mi = m[i] * F::cast_from(adam.beta_1) + gi * F::cast_from(adam.one_minus_beta_1);
-        let vi = v[i] * F::cast_from(adam.beta_2) + gi * gi * F::cast_from(adam.one_minus_beta_2);
-        m[i] = mi;
-        v[i] = vi;
-        w[i] -= mi / F::cast_from(adam.c1) * F::cast_from(adam.lr)
-            / ((vi / F::cast_from(adam.c2)).sqrt() + F::cast_from(adam.epsilon));
+    let (n1, n2) = (n1 as usize, n2 as usize);
+    if i < n1 {
+        adam_element(w1, g1, m1, v1, &adam, i);
+    } else if i < n1 + n2 {
+        adam_element(w2, g2, m2, v2, &adam, i - n1);
     }
 }
 
