@@ -75,11 +75,13 @@ fn units(d_input: usize, d_hidden: usize, d_output: usize) -> u32 {
     d_input.max(d_hidden).max(d_output).max(1) as u32
 }
 
-/// Launches the window's backward recurrence kernel on its four tensors (the last one written),
+/// Launches one of the window's recurrence kernels on its four tensors (the last one written),
 /// `rows` time-major rows of a batch of `batch`, in the layout [`serial`] picks: a unit per
-/// sequence (`$serial`) or a workgroup per sequence (`$parallel`); both take the same arguments.
+/// sequence (`$serial`) or a workgroup per sequence (`$parallel`); both take the same arguments,
+/// the comptime sizes in brackets (the forward kernel's `d_input`) before `d_hidden`.
 macro_rules! launch_recurrence {
-    ($serial:ident, $parallel:ident, $tensors:expr, $rows:expr, $batch:expr $(,)?) => {{
+    ($serial:ident, $parallel:ident, $tensors:expr, $rows:expr, $batch:expr,
+     [$($sizes:expr),*] $(,)?) => {{
         let tensors: [CubeTensor; 4] = $tensors;
         let (rows, batch): (usize, usize) = ($rows, $batch);
         let d_hidden = tensors[3].meta.shape()[1];
@@ -93,14 +95,15 @@ macro_rules! launch_recurrence {
             let count = CubeCount::Static(sequences.div_ceil(SERIAL_UNITS), 1, 1);
             let dim = CubeDim::new_1d(SERIAL_UNITS);
             $serial::launch(
-                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, dtype,
+                &client, count, dim, a, b, c, d, steps, sequences, $($sizes,)* d_hidden, dtype,
             );
         } else {
             let parts = parts(&tensors_client_props, d_hidden);
             let count = CubeCount::Static(sequences, 1, 1);
             let dim = CubeDim::new_1d((d_hidden * parts) as u32);
             $parallel::launch(
-                &client, count, dim, a, b, c, d, steps, sequences, d_hidden, parts, dtype,
+                &client, count, dim, a, b, c, d, steps, sequences, $($sizes,)* d_hidden, parts,
+                dtype,
             );
         }
     }};
@@ -315,27 +318,14 @@ impl ElmanKernels for Cube {
         let steps = x.meta.shape()[0] / batch.max(1);
         let [x, w1, h0] = [x, w1, h0].map(readable);
         let states = empty(&h0, (steps + 1) * batch, d_hidden);
-        let (client, dtype) = (x.client.clone(), dtype_to_storage_type(x.dtype));
-        let serial = serial(&x, d_hidden);
-        let max_units = x.client.properties().hardware.max_units_per_cube;
-        let args = [x, w1, h0, states.clone()].map(CubeTensor::into_tensor_arg);
-        let [x, w1, h0, out] = args;
-        let (steps, sequences) = (steps as u32, batch as u32);
-        if serial {
-            let count = CubeCount::Static(sequences.div_ceil(SERIAL_UNITS), 1, 1);
-            let dim = CubeDim::new_1d(SERIAL_UNITS);
-            recurrence_forward_serial_kernel::launch(
-                &client, count, dim, x, w1, h0, out, steps, sequences, d_input, d_hidden, dtype,
-            );
-        } else {
-            let parts = parts(&max_units, d_hidden);
-            let count = CubeCount::Static(sequences, 1, 1);
-            let dim = CubeDim::new_1d((d_hidden * parts) as u32);
-            recurrence_forward_kernel::launch(
-                &client, count, dim, x, w1, h0, out, steps, sequences, d_input, d_hidden, parts,
-                dtype,
-            );
-        }
+        launch_recurrence!(
+            recurrence_forward_serial_kernel,
+            recurrence_forward_kernel,
+            [x, w1, h0, states.clone()],
+            steps * batch,
+            batch,
+            [d_input],
+        );
         states
     }
 
@@ -432,6 +422,7 @@ impl ElmanKernels for Cube {
             [h, g, w1h, d_a.clone()],
             rows,
             batch,
+            [],
         );
         d_a
     }

@@ -30,6 +30,32 @@ fn part_products<F: Float>(
     sum
 }
 
+/// Fills `weights` with unit part `q`'s share of column `j` of the `rows` rows of `m` (row-major,
+/// `cols` columns) from row `first` on: `weights[i] = m[(first + q · span + i) · cols + j]`, and
+/// 0 past the last row; the weights then stay in the unit's registers.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn column_part<F: Float>(
+    weights: &mut Array<F>,
+    m: &Tensor<F>,
+    first: usize,
+    cols: usize,
+    j: usize,
+    q: usize,
+    #[comptime] span: usize,
+    #[comptime] rows: usize,
+) {
+    #[unroll]
+    for i in 0..span {
+        let k = q * span + i;
+        let mut w = F::new(0.0);
+        if k < rows {
+            w = m[(first + k) * cols + j];
+        }
+        weights[i] = w;
+    }
+}
+
 /// The recurrence forward over a window (see
 /// [`ElmanKernels::elman_recurrence_forward`]): a workgroup per sequence, `parts` units per
 /// hidden neuron, the previous context in shared memory. Unit `q · d_hidden + j` sums the `q`-th
@@ -59,20 +85,9 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
     // This unit's part of column `j` of W1h, in its registers for the whole window.
     let mut weights = Array::<F>::new(span);
-    #[unroll]
-    for i in 0..span {
-        let k = q * span + i;
-        let mut w = F::new(0.0);
-        if k < d_hidden {
-            w = w1[(d_input + k) * d_hidden + j];
-        }
-        weights[i] = w;
-    }
+    column_part(&mut weights, w1, d_input, d_hidden, j, q, span, d_hidden);
     let mut w_in = Array::<F>::new(d_input);
-    #[unroll]
-    for i in 0..d_input {
-        w_in[i] = w1[i * d_hidden + j];
-    }
+    column_part(&mut w_in, w1, 0, d_hidden, j, 0, d_input, d_input);
     if q == 0 {
         let h = h0[b * d_hidden + j];
         previous[j] = h;
@@ -141,27 +156,22 @@ pub(super) fn forward_squares_kernel<F: Float>(
     let mut partial = Shared::<[F]>::new_slice(width * parts);
     // This unit's part of column `j` of [W1h | W2], and (hidden units) column `j` of W1x.
     let mut weights = Array::<F>::new(span);
-    #[unroll]
-    for i in 0..span {
-        let k = q * span + i;
-        let mut w = F::new(0.0);
-        if k < d_hidden {
-            if hidden {
-                w = w1[(d_input + k) * d_hidden + j];
-            } else {
-                w = w2[k * d_output + j - d_hidden];
-            }
-        }
-        weights[i] = w;
-    }
     let mut w_in = Array::<F>::new(d_input);
-    #[unroll]
-    for i in 0..d_input {
-        let mut w = F::new(0.0);
-        if hidden {
-            w = w1[i * d_hidden + j];
-        }
-        w_in[i] = w;
+    if hidden {
+        column_part(&mut weights, w1, d_input, d_hidden, j, q, span, d_hidden);
+        column_part(&mut w_in, w1, 0, d_hidden, j, 0, d_input, d_input);
+    } else {
+        // (An output's unit reads no input weights.)
+        column_part(
+            &mut weights,
+            w2,
+            0,
+            d_output,
+            j - d_hidden,
+            q,
+            span,
+            d_hidden,
+        );
     }
     if q == 0 && hidden {
         previous[j] = F::new(0.0);
@@ -338,15 +348,7 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
     // This unit's part of column `j` of W1hᵀ, in its registers for the whole window.
     let mut weights = Array::<F>::new(span);
-    #[unroll]
-    for s in 0..span {
-        let k = q * span + s;
-        let mut w = F::new(0.0);
-        if k < d_hidden {
-            w = w1h_t[k * d_hidden + j];
-        }
-        weights[s] = w;
-    }
+    column_part(&mut weights, w1h_t, 0, d_hidden, j, q, span, d_hidden);
     if q == 0 {
         next[j] = F::new(0.0);
     }
