@@ -13,7 +13,8 @@
 //!   where Flex calls the scalar library function per element;
 //! - [`recurrence_forward`], [`recurrence_backward`], [`readout`], [`forward_squares`]: a
 //!   window's recurrence, its read-out for backpropagation and inference's forward pass, each
-//!   one launch on a GPU and one loop on Flex.
+//!   one launch on a GPU and (but for the read-out, which takes the tensor operations on a
+//!   CPU) one loop on Flex.
 //!
 //! With the `wgpu` feature the same operations exist on Burn's CubeCL backend (`kernel/cube.rs`,
 //! `#[cube]` Rust that runs on wgpu and CUDA alike): [`sgd_sequence`] is one launch per
@@ -390,13 +391,13 @@ pub fn forward_squares_in_parts(
 /// made the CO2 example's training about 3% slower).
 pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [Tensor<2>; 3] {
     if on_gpu(&h.device()) {
-        let (d_y, g, squares) = <Dispatch as ElmanKernels>::elman_readout(
+        let (d_y, g, terms) = <Dispatch as ElmanKernels>::elman_readout(
             h.into_dispatch(),
             targets.into_dispatch(),
             w2.into_dispatch(),
             scale,
         );
-        return [d_y, g, squares].map(Tensor::from_dispatch);
+        return [d_y, g, terms].map(Tensor::from_dispatch);
     }
     operations::readout(h, targets, w2, scale)
 }

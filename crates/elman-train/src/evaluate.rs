@@ -81,14 +81,10 @@ impl Sequences {
             let n = inputs.dims()[0];
             for start in (0..n).step_by(size) {
                 let end = start.saturating_add(size).min(n);
-                if start == 0 && end == n {
-                    batches.push((inputs.clone(), targets.clone()));
-                } else {
-                    batches.push((
-                        inputs.clone().slice(start..end),
-                        targets.clone().slice(start..end),
-                    ));
-                }
+                batches.push((
+                    inputs.clone().slice(start..end),
+                    targets.clone().slice(start..end),
+                ));
             }
         }
         batches
