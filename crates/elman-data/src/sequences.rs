@@ -172,7 +172,7 @@ impl SequenceBatcher {
     /// d_output])`: step `t` of every sequence in rows `t · batch .. (t + 1) · batch`, as the
     /// recurrence reads them. Laid out here, on the host, so that a device gets them in that
     /// order instead of transposing a batch-major stack (on a GPU a launch per tensor).
-    pub fn time_major(&self, items: &[SequenceItem], device: &Device) -> (Tensor<2>, Tensor<2>) {
+    pub fn time_major(&self, items: &[&SequenceItem], device: &Device) -> (Tensor<2>, Tensor<2>) {
         let rows = self.seq_len * items.len();
         let stack = |width: usize, values: fn(&SequenceItem) -> &[f32]| {
             let mut stacked = Vec::with_capacity(rows * width);
@@ -277,6 +277,7 @@ mod tests {
     #[test]
     fn time_major_batch_by_hand() {
         let (items, batcher) = two_sequences();
+        let items: Vec<&SequenceItem> = items.iter().collect();
         let (inputs, targets) = batcher.time_major(&items, &Device::flex());
         let values = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().unwrap();
         assert_eq!(inputs.dims(), [4, 2]);

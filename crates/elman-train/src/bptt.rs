@@ -293,29 +293,16 @@ pub(crate) fn epoch(
         z
     };
     for indices in order.chunks(config.batch_size) {
-        let items: Vec<_> = indices.iter().map(|&i| train.items()[i].clone()).collect();
+        let items: Vec<_> = indices.iter().map(|&i| &train.items()[i]).collect();
         let size = indices.len();
         let count = parts_for(size, cell, device);
-        // Each part's inputs and targets, time-major: a batch of one part laid out so on the
-        // host, parts sliced from the batch-major stack.
-        let stacked: Vec<(Tensor<2>, Tensor<2>)> = if count == 1 {
-            vec![batcher.time_major(&items, device)]
-        } else {
-            let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, device);
-            (0..count)
-                .map(|k| {
-                    let range = k * size / count..(k + 1) * size / count;
-                    (
-                        time_major(batch.inputs.clone().slice(s![range.clone(), .., ..])),
-                        time_major(batch.targets.clone().slice(s![range, .., ..])),
-                    )
-                })
-                .collect()
-        };
-        let mut parts: Vec<Part> = stacked
-            .into_iter()
-            .map(|(x, y)| {
-                let part = y.dims()[0] / seq_len;
+        // Each part's inputs and targets, laid out time-major on the host (on a GPU,
+        // transposing a batch-major stack would cost a launch per tensor).
+        let mut parts: Vec<Part> = (0..count)
+            .map(|k| {
+                let range = k * size / count..(k + 1) * size / count;
+                let part = range.len();
+                let (x, y) = batcher.time_major(&items[range], device);
                 // With biases the input layer has a constant 1 after the inputs: W1's bias row.
                 let x = if bias {
                     let ones = Tensor::<2>::ones([x.dims()[0], 1], device);
