@@ -41,15 +41,25 @@ done
 
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timed 120 python3 bench/pytorch/tutorial.py --device cuda
-  timed 60 python3 bench/pytorch/batched.py --device cuda
-  timed 60 python3 bench/pytorch/batched.py --device cuda --hidden 256
+  timed 60 python3 bench/pytorch/batched.py --device cuda --whole
+  timed 60 python3 bench/pytorch/batched.py --device cuda --hidden 256 --whole
 else
   echo "gpu.sh: no torch with CUDA: the PyTorch side is left out" >&2
 fi
 if python3 -c 'import jax; assert jax.devices()[0].platform == "gpu"' 2>/dev/null; then
   timed 60 python3 bench/jax/tutorial.py
-  timed 60 python3 bench/jax/batched.py
-  timed 60 python3 bench/jax/batched.py --hidden 256
+  timed 60 python3 bench/jax/batched.py --whole
+  timed 60 python3 bench/jax/batched.py --hidden 256 --whole
 else
   echo "gpu.sh: no jax with a GPU: the JAX side is left out" >&2
+fi
+
+# Two more rounds of the hidden-64 batched workload, elman and PyTorch CUDA in turn: on an H100
+# PyTorch's figures varied up to 2.5x from one run to the next (bench/results), so each side's
+# best over three rounds is what bench/gpu-summary.py compares. Each line says its round.
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  for round in 2 3; do
+    timed 120 "$bench" --one batched wgpu hand 1 | sed "s/^{/{\"round\": $round, /"
+    timed 60 python3 bench/pytorch/batched.py --device cuda --whole | sed "s/^{/{\"round\": $round, /"
+  done
 fi

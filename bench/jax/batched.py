@@ -7,8 +7,9 @@ more while under 1.5 s (at most 40), after one untimed that compiles, as `elman-
 own.
 
 Prints JSON lines in the schema of `cargo xtask bench`: sequences per second. Runs on JAX's
-default device (the GPU where JAX has one, else the CPU).
-Usage: python batched.py [--hidden 64] [--threads N]
+default device (the GPU where JAX has one, else the CPU). `--whole` also times inference over the
+1,024 waves as one batch (path `jit-scan-whole`).
+Usage: python batched.py [--hidden 64] [--threads N] [--whole]
 """
 import argparse, json, math, os, resource, time
 
@@ -30,6 +31,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--whole", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault(
         "XLA_FLAGS",
@@ -101,14 +103,17 @@ def main():
             total = total + infer_batch(state[0], x[i:i + batch], y[i:i + batch])
         total.block_until_ready()
 
+    whole = n / best_time(lambda: infer_batch(state[0], x, y).block_until_ready()) if args.whole else None
     infer = n / best_time(infer)
 
     platform = jax.devices()[0].platform
     backend = "jax" if platform == "cpu" else f"jax-{platform}"
     name = "batched" if h == 64 else f"batched-{h}"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for workload, path, figure, unit in [(name, "jit-scan", train, "train seq/s"),
-                                         (f"{name}-inference", "jit-scan", infer, "seq/s")]:
+    lines = [(name, "jit-scan", train, "train seq/s"), (f"{name}-inference", "jit-scan", infer, "seq/s")]
+    if whole is not None:
+        lines.append((f"{name}-inference", "jit-scan-whole", whole, "seq/s"))
+    for workload, path, figure, unit in lines:
         print(json.dumps({"workload": workload, "backend": backend, "path": path,
                           "threads": args.threads, "figure": figure, "unit": unit,
                           "peak_rss_mib": round(peak, 1)}))

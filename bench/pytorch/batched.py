@@ -6,8 +6,11 @@ them), more while under 1.5 s (at most 40), after one untimed to warm up, as `el
 its own.
 
 Prints JSON lines in the schema of `cargo xtask bench`: sequences per second. `--device cuda`
-runs it on an NVIDIA GPU, where `nn.RNN` is cuDNN's (backend `pytorch-cuda`).
-Usage: python batched.py [--hidden 64] [--threads N] [--device cpu|cuda]
+runs it on an NVIDIA GPU, where `nn.RNN` is cuDNN's (backend `pytorch-cuda`). `--whole` also times
+inference over the 1,024 waves as one batch (path `forward-whole`: one cuDNN call, where the
+workload's batches of 256 take four), the strongest form of PyTorch's inference, for the
+comparison with elman's, which on a card runs every wave in one launch.
+Usage: python batched.py [--hidden 64] [--threads N] [--device cpu|cuda] [--whole]
 """
 import argparse, json, math, resource, time
 
@@ -42,6 +45,7 @@ def main():
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--whole", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -62,19 +66,22 @@ def main():
         return loss.item()
 
     @torch.no_grad()
-    def infer():
+    def infer(size=batch):
         total = torch.zeros((), device=args.device)
-        for i in range(0, x.shape[0], batch):
-            total += ((out(rnn(x[i:i + batch])[0]) - y[i:i + batch]) ** 2).mean()
+        for i in range(0, x.shape[0], size):
+            total += ((out(rnn(x[i:i + size])[0]) - y[i:i + size]) ** 2).mean()
         return total.item()  # one sync point, as elman's evaluate
 
     train = x.shape[0] / best_time(epoch)
+    whole = x.shape[0] / best_time(lambda: infer(x.shape[0])) if args.whole else None
     infer = x.shape[0] / best_time(infer)
     name = "batched" if args.hidden == 64 else f"batched-{args.hidden}"
     backend = "pytorch" if args.device == "cpu" else "pytorch-cuda"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for workload, path, figure, unit in [(name, "autograd", train, "train seq/s"),
-                                         (f"{name}-inference", "forward", infer, "seq/s")]:
+    lines = [(name, "autograd", train, "train seq/s"), (f"{name}-inference", "forward", infer, "seq/s")]
+    if whole is not None:
+        lines.append((f"{name}-inference", "forward-whole", whole, "seq/s"))
+    for workload, path, figure, unit in lines:
         print(json.dumps({"workload": workload, "backend": backend, "path": path,
                           "threads": args.threads, "figure": figure, "unit": unit,
                           "peak_rss_mib": round(peak, 1)}))
