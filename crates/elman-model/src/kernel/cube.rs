@@ -142,23 +142,6 @@ fn readable(t: CubeTensor) -> CubeTensor {
     }
 }
 
-/// The square matrix `m` (contiguous) transposed, as a new contiguous tensor.
-fn transposed(m: &CubeTensor) -> CubeTensor {
-    let n = m.meta.shape()[0];
-    let out = empty(m, n, n);
-    let units = 256u32;
-    transpose_kernel::launch(
-        &m.client,
-        CubeCount::Static(((n * n) as u32).div_ceil(units), 1, 1),
-        CubeDim::new_1d(units),
-        m.clone().into_tensor_arg(),
-        out.clone().into_tensor_arg(),
-        n,
-        dtype_to_storage_type(m.dtype),
-    );
-    out
-}
-
 /// A new contiguous `rows x cols` tensor on `like`'s device.
 fn empty(like: &CubeTensor, rows: usize, cols: usize) -> CubeTensor {
     let shape = Shape::new([rows, cols]);
@@ -408,13 +391,6 @@ impl ElmanKernels for Cube {
     ) -> FloatTensor<Self> {
         let (rows, d_hidden) = (h.meta.shape()[0], h.meta.shape()[1]);
         let [h, g, w1h] = [h, g, w1h].map(readable);
-        // The workgroup layout reads W1h transposed: the units of a step read consecutive
-        // values.
-        let w1h = if serial(&h, d_hidden) {
-            w1h
-        } else {
-            transposed(&w1h)
-        };
         let d_a = empty(&h, rows, d_hidden);
         launch_recurrence!(
             recurrence_backward_serial_kernel,

@@ -30,17 +30,16 @@ fn part_products<F: Float>(
     sum
 }
 
-/// Fills `weights` with unit part `q`'s share of column `j` of the `rows` rows of `m` (row-major,
-/// `cols` columns) from row `first` on: `weights[i] = m[(first + q · span + i) · cols + j]`, and
-/// 0 past the last row; the weights then stay in the unit's registers.
+/// Fills `weights` with unit part `q`'s share of `rows` values of `m` spaced `stride` apart from
+/// `m[start]` on (a column of a row-major matrix: `start` its first row's value, `stride` the
+/// matrix's width; a row: `stride` 1): `weights[i] = m[start + (q · span + i) · stride]`, and 0
+/// past the last of the `rows`; the weights then stay in the unit's registers.
 #[cube]
-#[allow(clippy::too_many_arguments)]
-fn column_part<F: Float>(
+fn strided_part<F: Float>(
     weights: &mut Array<F>,
     m: &Tensor<F>,
-    first: usize,
-    cols: usize,
-    j: usize,
+    start: usize,
+    stride: usize,
     q: usize,
     #[comptime] span: usize,
     #[comptime] rows: usize,
@@ -50,7 +49,7 @@ fn column_part<F: Float>(
         let k = q * span + i;
         let mut w = F::new(0.0);
         if k < rows {
-            w = m[(first + k) * cols + j];
+            w = m[start + k * stride];
         }
         weights[i] = w;
     }
@@ -85,9 +84,17 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
     // This unit's part of column `j` of W1h, in its registers for the whole window.
     let mut weights = Array::<F>::new(span);
-    column_part(&mut weights, w1, d_input, d_hidden, j, q, span, d_hidden);
+    strided_part(
+        &mut weights,
+        w1,
+        d_input * d_hidden + j,
+        d_hidden,
+        q,
+        span,
+        d_hidden,
+    );
     let mut w_in = Array::<F>::new(d_input);
-    column_part(&mut w_in, w1, 0, d_hidden, j, 0, d_input, d_input);
+    strided_part(&mut w_in, w1, j, d_hidden, 0, d_input, d_input);
     if q == 0 {
         let h = h0[b * d_hidden + j];
         previous[j] = h;
@@ -158,20 +165,19 @@ pub(super) fn forward_squares_kernel<F: Float>(
     let mut weights = Array::<F>::new(span);
     let mut w_in = Array::<F>::new(d_input);
     if hidden {
-        column_part(&mut weights, w1, d_input, d_hidden, j, q, span, d_hidden);
-        column_part(&mut w_in, w1, 0, d_hidden, j, 0, d_input, d_input);
-    } else {
-        // (An output's unit reads no input weights.)
-        column_part(
+        strided_part(
             &mut weights,
-            w2,
-            0,
-            d_output,
-            j - d_hidden,
+            w1,
+            d_input * d_hidden + j,
+            d_hidden,
             q,
             span,
             d_hidden,
         );
+        strided_part(&mut w_in, w1, j, d_hidden, 0, d_input, d_input);
+    } else {
+        // (An output's unit reads no input weights.)
+        strided_part(&mut weights, w2, j - d_hidden, d_output, q, span, d_hidden);
     }
     if q == 0 && hidden {
         previous[j] = F::new(0.0);
@@ -322,15 +328,13 @@ pub(super) fn recurrence_backward_serial_kernel<F: Float>(
 
 /// The recurrence backward over a window (see
 /// [`ElmanKernels::elman_recurrence_backward`]): a workgroup per sequence, `parts` units per
-/// hidden neuron as in [`recurrence_forward_kernel`], `dL/da_{t+1}` in shared memory. `w1h_t`
-/// is `W1h` transposed (contiguous), so that the units of a step read consecutive values
-/// (measured on an H100: 4.7 against 3.4 ms for a window of 256 sequences, 64 steps, hidden
-/// 256).
+/// hidden neuron as in [`recurrence_forward_kernel`], `dL/da_{t+1}` in shared memory; unit
+/// `(q, j)` keeps its part of row `j` of `W1h` in its registers, read once per launch.
 #[cube(launch)]
 pub(super) fn recurrence_backward_kernel<F: Float>(
     h: &Tensor<F>,
     g: &Tensor<F>,
-    w1h_t: &Tensor<F>,
+    w1h: &Tensor<F>,
     d_a: &mut Tensor<F>,
     steps: u32,
     batch: u32,
@@ -346,9 +350,10 @@ pub(super) fn recurrence_backward_kernel<F: Float>(
     let steps = steps as usize;
     let mut next = Shared::<[F]>::new_slice(d_hidden);
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
-    // This unit's part of column `j` of W1hᵀ, in its registers for the whole window.
+    // This unit's part of row `j` of W1h (column `j` of W1hᵀ), in its registers for the whole
+    // window.
     let mut weights = Array::<F>::new(span);
-    column_part(&mut weights, w1h_t, 0, d_hidden, j, q, span, d_hidden);
+    strided_part(&mut weights, w1h, j * d_hidden, 1, q, span, d_hidden);
     if q == 0 {
         next[j] = F::new(0.0);
     }
@@ -422,19 +427,5 @@ pub(super) fn readout_kernel<F: Float>(
             }
             g[r * d_hidden + k] = sum;
         }
-    }
-}
-
-/// `output = inputᵀ` for a contiguous `n × n` matrix, a unit per value.
-#[cube(launch)]
-pub(super) fn transpose_kernel<F: Float>(
-    input: &Tensor<F>,
-    output: &mut Tensor<F>,
-    #[comptime] n: usize,
-    #[define(F)] _dtype: ElemType,
-) {
-    let i = ABSOLUTE_POS_X as usize;
-    if i < n * n {
-        output[(i % n) * n + i / n] = input[i];
     }
 }
