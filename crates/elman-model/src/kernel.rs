@@ -210,21 +210,27 @@ pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Flex(_))
 }
 
-/// Whether [`sgd_sequence`] runs on `device` for a network of these sizes: on plain Flex
-/// devices, and on CubeCL devices (wgpu, CUDA) when one workgroup holds a unit per neuron.
+/// Whether [`sgd_sequence`] (and [`sgd_epochs`]) runs on `device` for a network of these sizes
+/// over a sequence of `steps` steps: on plain Flex devices, and on CubeCL devices when one
+/// workgroup holds a unit per neuron and, on a software rasterizer (lavapipe), one epoch's
+/// loops fit in a launch (`cube::SOFTWARE_LOOP_BUDGET`, about 60,000 steps).
 pub fn sequence_available(
     device: &Device,
     d_input: usize,
     d_hidden: usize,
     d_output: usize,
+    steps: usize,
 ) -> bool {
     match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
         #[cfg(any(feature = "wgpu", feature = "cuda"))]
-        DispatchDevice::Cube(_) => d_input.max(d_hidden).max(d_output) <= MAX_UNITS,
+        DispatchDevice::Cube(_) => {
+            d_input.max(d_hidden).max(d_output) <= MAX_UNITS
+                && (!software(device) || cube::software_epochs(steps) > 0)
+        }
         #[allow(unreachable_patterns)] // with every backend compiled in
         _ => {
-            let _ = (d_input, d_hidden, d_output);
+            let _ = (d_input, d_hidden, d_output, steps);
             false
         }
     }

@@ -35,6 +35,7 @@ pub fn sequence_available(
     _d_input: usize,
     _d_hidden: usize,
     _d_output: usize,
+    _steps: usize,
 ) -> bool {
     false
 }

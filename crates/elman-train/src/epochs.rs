@@ -45,6 +45,7 @@ pub(crate) fn apply(
             model.d_input,
             model.d_hidden,
             model.d_output,
+            train.seq_len(),
         )
 }
 

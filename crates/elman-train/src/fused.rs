@@ -204,6 +204,7 @@ pub(crate) fn epoch(
                 sequence.d_input,
                 d_hidden,
                 d_output,
+                sequence.targets.len(),
             )
         {
             // The tutorial's inner loop over the sequence, updates included, is one custom

@@ -121,7 +121,9 @@ fn matches_pytorch_on_flex() {
 #[test]
 fn matches_pytorch_on_wgpu_through_the_gpu_kernel() {
     let device = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
-    assert!(elman_model::kernel::sequence_available(&device, 1, 6, 1));
+    assert!(elman_model::kernel::sequence_available(
+        &device, 1, 6, 1, 20
+    ));
     assert_parity(&device, &TrainConfig::default());
     assert_parity(&device, &AUTODIFF);
 }

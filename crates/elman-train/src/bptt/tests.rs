@@ -111,6 +111,7 @@ fn gpu_windows_match_autodiff_for_many_shapes() {
         (5, 7, 33, 2, 3, LossKind::Mse),
         (5, 7, 33, 2, 3, LossKind::HalfSumSquares),
         (4, 3, 64, 1, 1, LossKind::Mse),
+        (2, 40, 64, 1, 1, LossKind::Mse),
         (2, 2, 256, 1, 2, LossKind::Mse),
     ] {
         // (On lavapipe the widest shape takes the tensor operations.)

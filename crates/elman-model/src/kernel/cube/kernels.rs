@@ -236,14 +236,21 @@ pub(super) fn forward_squares_kernel<F: Float>(
     }
 }
 
-/// The recurrence forward with a unit per sequence, the contexts in the unit's own memory and
-/// no barrier (see [`serial`](super::serial)).
+/// The recurrence forward with a unit per sequence, the context in the unit's own memory and no
+/// barrier (see [`serial`](super::serial)), over steps `from..to` of the window (`steps` in
+/// all): a launch after the first starts from the context the one before wrote last, so that a
+/// window whose loops would run past a software rasterizer's loop budget goes in several
+/// launches (see [`serial_steps`](super::serial_steps)). The loops over the neurons inside the
+/// loop over the context are unrolled: a step counts `1 + d_hidden` loop iterations.
 #[cube(launch)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn recurrence_forward_serial_kernel<F: Float>(
     x: &Tensor<F>,
     w1: &Tensor<F>,
     h0: &Tensor<F>,
     states: &mut Tensor<F>,
+    from: u32,
+    to: u32,
     steps: u32,
     batch: u32,
     #[comptime] d_input: usize,
@@ -252,16 +259,25 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
 ) {
     let b = ABSOLUTE_POS_X as usize;
     let batch = batch as usize;
+    let (from, to) = (from as usize, to as usize);
+    let _ = steps;
     if b < batch {
         let mut previous = Array::<F>::new(d_hidden);
+        let start = (from * batch + b) * d_hidden;
+        #[unroll]
         for j in 0..d_hidden {
-            let h = h0[b * d_hidden + j];
-            previous[j] = h;
-            states[b * d_hidden + j] = h;
+            if from == 0 {
+                let h = h0[b * d_hidden + j];
+                states[start + j] = h;
+                previous[j] = h;
+            } else {
+                previous[j] = states[start + j];
+            }
         }
         let mut next = Array::<F>::new(d_hidden);
-        for t in 0..steps as usize {
+        for t in from..to {
             let row = (t * batch + b) * d_input;
+            #[unroll]
             for j in 0..d_hidden {
                 let mut a = F::new(0.0);
                 #[unroll]
@@ -272,11 +288,13 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
             }
             for k in 0..d_hidden {
                 let h = previous[k];
+                #[unroll]
                 for j in 0..d_hidden {
                     next[j] += h * w1[(d_input + k) * d_hidden + j];
                 }
             }
             let out = ((t + 1) * batch + b) * d_hidden;
+            #[unroll]
             for j in 0..d_hidden {
                 let a = next[j].tanh();
                 states[out + j] = a;
@@ -287,13 +305,18 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
 }
 
 /// The recurrence backward with a unit per sequence (see
-/// [`recurrence_forward_serial_kernel`]).
+/// [`recurrence_forward_serial_kernel`]), over steps `from..to` of the window's `steps`, the
+/// last first: a launch before the window's end starts from `dL/da` of the step after its
+/// last, which the launch before it wrote.
 #[cube(launch)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn recurrence_backward_serial_kernel<F: Float>(
     h: &Tensor<F>,
     g: &Tensor<F>,
     w1h: &Tensor<F>,
     d_a: &mut Tensor<F>,
+    from: u32,
+    to: u32,
     steps: u32,
     batch: u32,
     #[comptime] d_hidden: usize,
@@ -301,23 +324,31 @@ pub(super) fn recurrence_backward_serial_kernel<F: Float>(
 ) {
     let b = ABSOLUTE_POS_X as usize;
     let batch = batch as usize;
-    let steps = steps as usize;
+    let (from, to, steps) = (from as usize, to as usize, steps as usize);
     if b < batch {
         let mut next = Array::<F>::new(d_hidden);
+        let after = (to * batch + b) * d_hidden;
+        #[unroll]
         for j in 0..d_hidden {
-            next[j] = F::new(0.0);
+            let mut d = F::new(0.0);
+            if to < steps {
+                d = d_a[after + j];
+            }
+            next[j] = d;
         }
         let mut current = Array::<F>::new(d_hidden);
-        for i in 0..steps {
-            let row = ((steps - 1 - i) * batch + b) * d_hidden;
+        for i in 0..to - from {
+            let row = ((to - 1 - i) * batch + b) * d_hidden;
             for j in 0..d_hidden {
                 let mut through = g[row + j];
+                #[unroll]
                 for k in 0..d_hidden {
                     through += next[k] * w1h[j * d_hidden + k];
                 }
                 let state = h[row + j];
                 current[j] = through * (F::new(1.0) - state * state);
             }
+            #[unroll]
             for j in 0..d_hidden {
                 d_a[row + j] = current[j];
                 next[j] = current[j];

@@ -9,10 +9,13 @@ use super::super::ElmanKernels;
 /// Online SGD over one sequence from a zero context, epoch after epoch (see
 /// [`ElmanKernels::elman_sgd_epochs`]), in one workgroup: unit `j` keeps column `j` of `W1` in
 /// its own registers and row `j` of `W2` in shared memory for the whole launch, so nothing
-/// goes through device memory between steps. `residuals` gets every epoch's, `after` (when
-/// `keep`) both matrices after each epoch, `W1` then `W2`, row-major; the weights are written
-/// back at the end.
+/// goes through device memory between steps. Runs epochs `first..last`: `residuals` gets every
+/// epoch's, `after` (when `keep`) both matrices after each epoch, `W1` then `W2`, row-major; the
+/// weights are written back at the end, so that the epochs can go in several launches. With
+/// `unroll` (on a software rasterizer) the loops over the neurons are unrolled, so that only
+/// the epochs and the steps count against its loop budget.
 #[cube(launch)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn sgd_epochs_kernel<F: Float>(
     w1: &mut Tensor<F>,
     w2: &mut Tensor<F>,
@@ -22,11 +25,13 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
     residuals: &mut Tensor<F>,
     after: &mut Tensor<F>,
     steps: u32,
-    epochs: u32,
+    first: u32,
+    last: u32,
     #[comptime] d_input: usize,
     #[comptime] d_hidden: usize,
     #[comptime] d_output: usize,
     #[comptime] keep: bool,
+    #[comptime] unroll: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let unit = UNIT_POS_X as usize;
@@ -41,14 +46,16 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
     // This unit's column of W1.
     let mut column = Array::<F>::new(rows);
     if unit < d_hidden {
+        #[unroll(unroll)]
         for i in 0..rows {
             column[i] = w1[i * d_hidden + unit];
         }
+        #[unroll(unroll)]
         for k in 0..d_output {
             w2s[unit * d_output + k] = w2[unit * d_output + k];
         }
     }
-    for e in 0..epochs as usize {
+    for e in first as usize..last as usize {
         let scale = lr_scales[e];
         if unit < d_hidden {
             xh[d_input + unit] = F::new(0.0);
@@ -62,6 +69,7 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
             // Forward: h'_j = tanh(xh · W1[:, j]).
             if unit < d_hidden {
                 let mut a = F::new(0.0);
+                #[unroll(unroll)]
                 for i in 0..rows {
                     a += xh[i] * column[i];
                 }
@@ -71,6 +79,7 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
             // y_k = h' · W2[:, k]; the residual and dL/dy, the learning rate folded in.
             if unit < d_output {
                 let mut y = F::new(0.0);
+                #[unroll(unroll)]
                 for j in 0..d_hidden {
                     y += context[j] * w2s[j * d_output + unit];
                 }
@@ -85,6 +94,7 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
             if unit < d_hidden {
                 let h = context[unit];
                 let mut d_h = F::new(0.0);
+                #[unroll(unroll)]
                 for k in 0..d_output {
                     let g = d_out[k];
                     let w = w2s[unit * d_output + k];
@@ -92,6 +102,7 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
                     w2s[unit * d_output + k] = w - h * g;
                 }
                 let d_a = d_h * (F::new(1.0) - h * h);
+                #[unroll(unroll)]
                 for i in 0..rows {
                     column[i] -= xh[i] * d_a;
                 }
@@ -103,18 +114,22 @@ pub(super) fn sgd_epochs_kernel<F: Float>(
         }
         if keep && unit < d_hidden {
             let base = e * (n1 + n2);
+            #[unroll(unroll)]
             for i in 0..rows {
                 after[base + i * d_hidden + unit] = column[i];
             }
+            #[unroll(unroll)]
             for k in 0..d_output {
                 after[base + n1 + unit * d_output + k] = w2s[unit * d_output + k];
             }
         }
     }
     if unit < d_hidden {
+        #[unroll(unroll)]
         for i in 0..rows {
             w1[i * d_hidden + unit] = column[i];
         }
+        #[unroll(unroll)]
         for k in 0..d_output {
             w2[unit * d_output + k] = w2s[unit * d_output + k];
         }

@@ -44,6 +44,7 @@ fn the_gpu_sequence_is_the_flex_sequence() {
         (1, 33, 1, 7),
         (3, 64, 2, 9),
         (1, 256, 1, 4),
+        (1, 64, 1, 600),
     ] {
         let config = ElmanConfig {
             d_input,
@@ -72,7 +73,13 @@ fn the_gpu_sequence_is_the_flex_sequence() {
             );
             (host(w1), host(w2), host(residuals))
         };
-        assert!(sequence_available(&wgpu(), d_input, d_hidden, d_output));
+        assert!(sequence_available(
+            &wgpu(),
+            d_input,
+            d_hidden,
+            d_output,
+            steps
+        ));
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
         let what = format!("{d_input}-{d_hidden}-{d_output}");
         close(&gpu.0, &cpu.0, 1e-5, &format!("W1 of {what}"));
@@ -212,12 +219,12 @@ fn where_the_sequence_kernel_runs() {
         &Device::flex().autodiff(),
         6
     ));
-    assert!(sequence_available(&wgpu(), 1, MAX_UNITS, 1));
-    assert!(!sequence_available(&wgpu(), 1, MAX_UNITS + 1, 1));
-    assert!(!sequence_available(&wgpu().autodiff(), 1, 6, 1));
+    assert!(sequence_available(&wgpu(), 1, MAX_UNITS, 1, 20));
+    assert!(!sequence_available(&wgpu(), 1, MAX_UNITS + 1, 1, 20));
+    assert!(!sequence_available(&wgpu().autodiff(), 1, 6, 1, 20));
     #[allow(deprecated)] // the deprecated backend, as a device without the kernels
     let ndarray = Device::ndarray();
-    assert!(!sequence_available(&ndarray, 1, 6, 1));
+    assert!(!sequence_available(&ndarray, 1, 6, 1, 20));
 }
 
 /// Several epochs in one call on the GPU equal the Flex call: the weights after each epoch and
@@ -385,3 +392,5 @@ fn the_gpu_readout_is_the_cpu_readout() {
         }
     }
 }
+
+mod budget;

@@ -1,0 +1,110 @@
+//! Long windows and sequences on a software rasterizer, whose loops all end once they have run
+//! 65,535 iterations together (llvmpipe's limit, see `SOFTWARE_LOOP_BUDGET`): the kernels it
+//! runs unroll their loops over the neurons there and go in as many launches as the budget asks
+//! for, and the results are the Flex loops'. On a card the same tests run in one launch each.
+
+use burn::prelude::*;
+
+use super::super::{SOFTWARE_LOOP_BUDGET, serial_steps, software_epochs};
+use super::{FORCE_SERIAL, close, host, tensor, wgpu};
+use crate::kernel::{recurrence_backward, recurrence_forward, sequence_available, sgd_epochs};
+use crate::{ElmanConfig, ElmanWeights};
+
+/// A window of 2,000 steps, a unit per sequence: forward and backward equal the Flex loops at
+/// hidden 64 (one input) and 33 (two inputs); the window is longer than one launch's share on a
+/// software rasterizer, so that the launches hand the context on, forward and backward.
+/// (Before the loops were unrolled and split, hidden 64 went wrong at the 16th step there.)
+#[test]
+fn a_long_window_is_the_flex_window() {
+    let (batch, steps) = (2, 2_000);
+    for (d_input, d_hidden) in [(1, 64), (2, 33)] {
+        assert!(serial_steps(d_hidden) < steps, "several launches");
+        let rows = batch * steps;
+        let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
+                .collect()
+        };
+        let x = values(rows * d_input, 0.0, 1.0);
+        let w1 = values(
+            (d_input + d_hidden) * d_hidden,
+            3.0,
+            0.5 / (d_hidden as f32).sqrt(),
+        );
+        let h0 = values(batch * d_hidden, 7.0, 0.5);
+        let g = values(rows * d_hidden, 11.0, 0.2);
+        let run = |device: &Device| {
+            let w1 = tensor(&w1, d_input + d_hidden, d_hidden, device);
+            let states = recurrence_forward(
+                tensor(&x, rows, d_input, device),
+                w1.clone(),
+                tensor(&h0, batch, d_hidden, device),
+            );
+            let d_a = recurrence_backward(
+                states.clone().slice(batch..rows + batch),
+                tensor(&g, rows, d_hidden, device),
+                w1.slice(d_input..d_input + d_hidden),
+                batch,
+            );
+            (host(states), host(d_a))
+        };
+        FORCE_SERIAL.with(|f| f.set(Some(true)));
+        let gpu = run(&wgpu());
+        FORCE_SERIAL.with(|f| f.set(None));
+        let cpu = run(&Device::flex());
+        let what = format!("{steps} steps at hidden {d_hidden}");
+        close(&gpu.0, &cpu.0, 1e-5, &format!("states, {what}"));
+        close(&gpu.1, &cpu.1, 1e-5, &format!("dL/da, {what}"));
+    }
+}
+
+/// Ten epochs of a 7,000-step sequence (at a learning rate that converges smoothly, so that
+/// rounding does not grow): more than one launch holds on a software rasterizer, so they go in
+/// two there; the weights after each epoch and every residual equal Flex's.
+#[test]
+fn epochs_of_a_long_sequence_are_the_flex_epochs() {
+    let steps = 7_000;
+    let epochs = 10;
+    assert!(software_epochs(steps) < epochs && software_epochs(steps) > 0);
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
+    let inputs: Vec<f32> = (0..steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    let targets: Vec<f32> = (1..=steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    let lrs = vec![0.001; epochs];
+    let run = |device: &Device| {
+        sgd_epochs(
+            [
+                tensor(&weights.w1, 7, 6, device),
+                tensor(&weights.w2, 6, 1, device),
+            ],
+            tensor(&inputs, steps, 1, device),
+            tensor(&targets, steps, 1, device),
+            &lrs,
+        )
+    };
+    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    assert_eq!(cpu.residuals.len(), epochs * steps);
+    close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");
+    close(
+        &gpu.weights_after,
+        &cpu.weights_after,
+        1e-5,
+        "weights after each epoch",
+    );
+}
+
+/// The sequence kernel is offered on a software rasterizer only while one epoch fits in a
+/// launch's loop budget; on a card and on Flex whatever the length.
+#[test]
+fn the_sequence_kernel_is_offered_within_the_budget() {
+    let software = crate::kernel::software(&wgpu());
+    let longest = SOFTWARE_LOOP_BUDGET - 1;
+    assert!(sequence_available(&wgpu(), 1, 6, 1, longest));
+    assert_eq!(sequence_available(&wgpu(), 1, 6, 1, longest + 1), !software);
+    assert!(sequence_available(
+        &Device::flex(),
+        1,
+        6,
+        1,
+        10 * SOFTWARE_LOOP_BUDGET
+    ));
+}
