@@ -34,7 +34,7 @@ pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
 }
 
 /// `W2` split into the hidden layer's rows and, with a bias, its last row: `(W2h, b2)`.
-fn readout(w2: &Tensor<2>, d_hidden: usize) -> (Tensor<2>, Option<Tensor<2>>) {
+pub(crate) fn readout(w2: &Tensor<2>, d_hidden: usize) -> (Tensor<2>, Option<Tensor<2>>) {
     let rows = w2.dims()[0];
     let w2h = w2.clone().slice(s![0..d_hidden, ..]);
     let b2 = (rows > d_hidden).then(|| w2.clone().slice(s![d_hidden..rows, ..]));
@@ -42,7 +42,7 @@ fn readout(w2: &Tensor<2>, d_hidden: usize) -> (Tensor<2>, Option<Tensor<2>>) {
 }
 
 /// The outputs `h · W2h (+ b2)`.
-fn outputs(h: Tensor<2>, w2h: &Tensor<2>, b2: &Option<Tensor<2>>) -> Tensor<2> {
+pub(crate) fn outputs(h: Tensor<2>, w2h: &Tensor<2>, b2: &Option<Tensor<2>>) -> Tensor<2> {
     let y = h.matmul(w2h.clone());
     match b2 {
         Some(b2) => y + b2.clone(),

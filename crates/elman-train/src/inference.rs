@@ -1,9 +1,18 @@
 //! Using a trained network, without autodiff: [`predict`] (one step ahead), [`trace`] (the
 //! same, keeping the context) and [`generate`] (warm-up, then closed loop); the MSE over many
 //! sequences is `evaluate.rs`'.
+//!
+//! An Elman network (with or without biases) whose width the recurrence kernel serves on its
+//! device ([`kernel::recurrence_available`]) runs a whole sequence in one call of
+//! [`kernel::recurrence_forward`] (one launch on a GPU, one loop on Flex), its outputs in one
+//! product after; the closed loop too, through weights that fold the fed-back output into the
+//! recurrence ([`closed_loop_weights`]). Other cells and devices go step by step through
+//! [`Elman::step`], the reference the tests hold the kernel's way to.
 
 use burn::prelude::*;
-use elman_model::{Elman, ElmanState};
+use elman_model::{Cell, Elman, ElmanState, kernel};
+
+use crate::bptt::{outputs, readout, split};
 
 /// Why a network cannot run on the values it was handed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -50,6 +59,55 @@ pub fn trace(model: &Elman, inputs: &[f32]) -> Result<Trace, InferenceError> {
     run(model, inputs, true)
 }
 
+/// Whether `model` (without autodiff) runs a sequence in one call of the recurrence kernel on
+/// its device: the Elman cell, with or without biases, where the kernel serves its width.
+fn in_kernel(model: &Elman) -> bool {
+    model.cell == Cell::Elman && kernel::recurrence_available(&model.w1.device(), model.d_hidden())
+}
+
+/// The contexts `[h_1 … h_T]` (`[T, d_hidden]`) of the Elman network `model` over the inputs `x`
+/// (`[T, d_input]`) from the context `h0` (`[1, d_hidden]`), with the input layer's weights `w1`
+/// (`model`'s, or the closed loop's): one call of the recurrence kernel. With biases a constant 1
+/// joins each step's inputs, as `W1`'s bias row expects.
+fn contexts_in_kernel(model: &Elman, x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
+    let steps = x.dims()[0];
+    let x = if model.bias {
+        let ones = Tensor::<2>::ones([steps, 1], &x.device());
+        Tensor::cat(vec![x, ones], 1)
+    } else {
+        x
+    };
+    kernel::recurrence_forward(x, w1, h0).slice(s![1..steps + 1, ..])
+}
+
+/// The outputs `h · W2h (+ b2)` of the contexts `h`.
+fn outputs_of(model: &Elman, h: Tensor<2>) -> Tensor<2> {
+    let (w2h, b2) = readout(&model.w2.val(), model.d_hidden());
+    outputs(h, &w2h, &b2)
+}
+
+/// The input layer's weights of the closed loop, in which each step's input is the previous
+/// step's output, `x_t = y_{t-1} = h_{t-1} · W2h (+ b2)`: put into `x_t · W1x (+ W1b) + h_{t-1} ·
+/// W1h`, a step is `h_t = tanh(h_{t-1} · (W1h + W2h · W1x) (+ b2 · W1x + W1b))`, the recurrence
+/// of a network whose input is 0 (and with biases its constant 1), whose bias row is
+/// `W1b + b2 · W1x` and whose recurrent weights are `W1h + W2h · W1x`. For a network of one
+/// input and one output.
+fn closed_loop_weights(model: &Elman) -> Tensor<2> {
+    let (d_input, d_hidden) = (model.d_input(), model.d_hidden());
+    let w1 = model.w1.val();
+    let (w1_in, w1h) = split(&w1, d_input + usize::from(model.bias));
+    let w1x = w1_in.clone().slice(s![0..d_input, ..]);
+    let (w2h, b2) = readout(&model.w2.val(), d_hidden);
+    let w1h = w1h + w2h.matmul(w1x.clone());
+    match b2 {
+        Some(b2) => {
+            let w1b = w1_in.slice(s![d_input..d_input + 1, ..]) + b2.matmul(w1x.clone());
+            Tensor::cat(vec![w1x, w1b, w1h], 0)
+        }
+        None => Tensor::cat(vec![w1x, w1h], 0),
+    }
+}
+
 /// The forward pass from a zero context over `inputs`, the contexts kept when `keep` says.
 fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceError> {
     let d_input = model.d_input();
@@ -64,6 +122,21 @@ fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceErro
     let device = model.w1.device();
     let inputs =
         Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [steps, d_input]), &device);
+    if steps > 0 && in_kernel(&model) {
+        let zeros = Tensor::zeros([1, model.d_hidden()], &device);
+        let h = contexts_in_kernel(&model, inputs, model.w1.val(), zeros);
+        return Ok(Trace {
+            outputs: read_rows(vec![outputs_of(&model, h.clone())]),
+            contexts: if keep { read_rows(vec![h]) } else { Vec::new() },
+        });
+    }
+    Ok(run_steps(&model, inputs, keep))
+}
+
+/// [`run`] step by step through [`Elman::step`], on `inputs` `[T, d_input]` on the device of
+/// `model` (without autodiff).
+fn run_steps(model: &Elman, inputs: Tensor<2>, keep: bool) -> Trace {
+    let (steps, device) = (inputs.dims()[0], inputs.device());
     let mut state = ElmanState::zeros(1, model.d_hidden(), &device);
     let mut outputs = Vec::with_capacity(steps);
     let mut contexts = Vec::with_capacity(if keep { steps } else { 0 });
@@ -75,19 +148,20 @@ fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceErro
         }
         state = next;
     }
-    Ok(Trace {
+    Trace {
         outputs: read_rows(outputs),
         contexts: read_rows(contexts),
-    })
+    }
 }
 
 /// Sync point: rows of outputs come to the host at once.
-fn read_rows(rows: Vec<Tensor<2>>) -> Vec<f32> {
-    if rows.is_empty() {
-        return Vec::new();
-    }
-    Tensor::cat(rows, 0)
-        .into_data()
+fn read_rows(mut rows: Vec<Tensor<2>>) -> Vec<f32> {
+    let rows = match rows.len() {
+        0 => return Vec::new(),
+        1 => rows.remove(0),
+        _ => Tensor::cat(rows, 0),
+    };
+    rows.into_data()
         .try_into_vec_as::<f32>()
         .expect("float outputs")
 }
@@ -111,9 +185,43 @@ pub fn generate(
     let device = model.w1.device();
     let inputs =
         Tensor::<2>::from_data(TensorData::new(prefix.to_vec(), [prefix.len(), 1]), &device);
+    if !prefix.is_empty() && in_kernel(&model) {
+        return Ok(generate_in_kernel(&model, inputs, horizon));
+    }
+    Ok(generate_steps(&model, inputs, horizon))
+}
+
+/// [`generate`] in two calls of the recurrence kernel: the warm-up over the prefix `inputs`
+/// (`[P, 1]`, at least one step) from a zero context, then the closed loop's `horizon - 1` steps
+/// after the first forecast value from the warm-up's last context, through
+/// [`closed_loop_weights`]; their outputs read back at once.
+fn generate_in_kernel(model: &Elman, inputs: Tensor<2>, horizon: usize) -> (Vec<f32>, Vec<f32>) {
+    let (prefix, device) = (inputs.dims()[0], inputs.device());
+    let zeros = Tensor::zeros([1, model.d_hidden()], &device);
+    let h = contexts_in_kernel(model, inputs, model.w1.val(), zeros);
+    let mut rows = vec![outputs_of(model, h.clone())];
+    if horizon > 1 {
+        let last = h.slice(s![prefix - 1..prefix, ..]);
+        let fed = Tensor::zeros([horizon - 1, 1], &device);
+        let h = contexts_in_kernel(model, fed, closed_loop_weights(model), last);
+        rows.push(outputs_of(model, h));
+    }
+    let mut values = read_rows(rows);
+    let mut forecast = values.split_off(prefix);
+    if horizon > 0 {
+        // The first forecast value is the warm-up's last prediction.
+        forecast.insert(0, values[prefix - 1]);
+    }
+    (values, forecast)
+}
+
+/// [`generate`] step by step through [`Elman::step`], on the prefix `inputs` `[P, 1]` on the
+/// device of `model` (without autodiff).
+fn generate_steps(model: &Elman, inputs: Tensor<2>, horizon: usize) -> (Vec<f32>, Vec<f32>) {
+    let (prefix, device) = (inputs.dims()[0], inputs.device());
     let mut state = ElmanState::zeros(1, model.d_hidden(), &device);
-    let mut warmup = Vec::with_capacity(prefix.len());
-    for step in 0..prefix.len() {
+    let mut warmup = Vec::with_capacity(prefix);
+    for step in 0..prefix {
         let (output, next) = model.step(inputs.clone().slice(s![step..step + 1, ..]), state);
         warmup.push(output);
         state = next;
@@ -132,100 +240,8 @@ pub fn generate(
             forecast.push(last.clone());
         }
     }
-    Ok((read_rows(warmup), read_rows(forecast)))
+    (read_rows(warmup), read_rows(forecast))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{TrainConfig, train};
-    use elman_data::SineDataset;
-    use elman_model::{ElmanConfig, ElmanWeights};
-
-    /// Training on one device and predicting gives one value per input, and training moves the
-    /// weights (an untrained network predicts differently).
-    #[test]
-    fn predictions_have_one_value_per_input_and_training_changes_them() {
-        let data = SineDataset::tutorial();
-        let weights = ElmanWeights::init(&ElmanConfig::default(), 2);
-        let device = Device::flex();
-        let untrained = predict(&weights.to_module(&device), &data.inputs()).unwrap();
-        let config = TrainConfig {
-            n_epochs: 5,
-            lr: 0.1,
-            ..TrainConfig::default()
-        };
-        let report = train(&weights, &data, &config, &device, |_| {}).unwrap();
-        let trained = predict(&report.model, &data.inputs()).unwrap();
-        assert_eq!(trained.len(), 20);
-        assert_ne!(trained, untrained);
-        assert!(predict(&report.model, &[]).unwrap().is_empty());
-    }
-
-    #[test]
-    fn generate_warms_up_then_feeds_back() {
-        let weights = ElmanWeights::init(&ElmanConfig::default(), 4);
-        let model = weights.to_module(&Device::flex());
-        let prefix: Vec<f32> = (0..10).map(|t| (t as f32 * 0.3).sin()).collect();
-        let (warmup, forecast) = generate(&model, &prefix, 5).unwrap();
-        assert_eq!((warmup.len(), forecast.len()), (10, 5));
-        assert_eq!(forecast[0], warmup[9]);
-        assert_eq!(warmup, predict(&model, &prefix).unwrap());
-        // Feeding the forecast back by hand gives the same values.
-        let mut fed = prefix.clone();
-        fed.extend_from_slice(&forecast[..4]);
-        let (again, _) = generate(&model, &fed, 0).unwrap();
-        for (a, b) in again[10..].iter().zip(&forecast[1..]) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
-        assert!(generate(&model, &prefix, 0).unwrap().1.is_empty());
-    }
-
-    /// The trace's outputs are the predictions; its contexts are tanh of the step's input layer
-    /// times `W1`, worked out on the host for the first two steps.
-    #[test]
-    fn trace_keeps_every_context() {
-        let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
-        let model = weights.to_module(&Device::flex());
-        let inputs = [0.3f32, -0.7, 0.1];
-        let traced = trace(&model, &inputs).unwrap();
-        assert_eq!(traced.outputs, predict(&model, &inputs).unwrap());
-        assert_eq!(traced.contexts.len(), 3 * 6);
-        let mut context = vec![0.0f32; 6];
-        for (step, &x) in inputs[..2].iter().enumerate() {
-            let xh: Vec<f32> = std::iter::once(x).chain(context.iter().copied()).collect();
-            context = (0..6)
-                .map(|j| {
-                    let sum: f32 = (0..7).map(|i| xh[i] * weights.w1[i * 6 + j]).sum();
-                    sum.tanh()
-                })
-                .collect();
-            for (a, b) in traced.contexts[step * 6..step * 6 + 6].iter().zip(&context) {
-                assert!((a - b).abs() < 1e-5, "step {step}: {a} vs {b}");
-            }
-        }
-    }
-
-    /// Inputs that do not fill whole steps, and a closed loop on a network with two inputs, are
-    /// errors that say why.
-    #[test]
-    fn mismatched_inputs_are_errors() {
-        let config = ElmanConfig {
-            d_input: 2,
-            ..ElmanConfig::default()
-        };
-        let model = ElmanWeights::init(&config, 1).to_module(&Device::flex());
-        assert_eq!(
-            predict(&model, &[1.0, 2.0, 3.0]).unwrap_err(),
-            InferenceError::PartialStep {
-                values: 3,
-                d_input: 2
-            }
-        );
-        let err = generate(&model, &[1.0], 3).unwrap_err().to_string();
-        assert!(
-            err.contains("the network has 2 inputs and 1 outputs"),
-            "{err}"
-        );
-    }
-}
+mod tests;
