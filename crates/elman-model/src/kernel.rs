@@ -394,9 +394,15 @@ pub fn forward_squares_in_parts(
 /// [`ElmanKernels::elman_readout`] on Burn tensors, `[dL/dy, dL/dy · W2hᵀ, the loss's terms]`, in
 /// one launch on a GPU, where the tensor operations take five; on a CPU through those tensor
 /// operations, whose matrix products are vectorized (the Flex loop, a dot product per row,
-/// made the CO2 example's training about 3% slower).
+/// made the CO2 example's training about 3% slower), and on a software rasterizer where a row's
+/// loops (`d_hidden · (d_output + 1)` iterations) would pass its loop budget.
 pub fn readout(h: Tensor<2>, targets: Tensor<2>, w2: Tensor<2>, scale: f32) -> [Tensor<2>; 3] {
-    if on_gpu(&h.device()) {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    let fits =
+        !software(&h.device()) || h.dims()[1] * (w2.dims()[1] + 1) <= cube::SOFTWARE_LOOP_BUDGET;
+    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+    let fits = true;
+    if on_gpu(&h.device()) && fits {
         let (d_y, g, terms) = <Dispatch as ElmanKernels>::elman_readout(
             h.into_dispatch(),
             targets.into_dispatch(),

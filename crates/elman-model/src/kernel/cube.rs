@@ -37,7 +37,7 @@ mod tests;
 
 use kernels::*;
 use layout::*;
-pub(super) use layout::{SERIAL_MAX, software_epochs};
+pub(super) use layout::{SERIAL_MAX, SOFTWARE_LOOP_BUDGET, software_epochs};
 use steps::*;
 
 /// `t`'s values laid out row after row in a new tensor (what `burn-cubecl`'s own

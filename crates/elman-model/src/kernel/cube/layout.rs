@@ -47,7 +47,7 @@ pub(super) fn parts(max_units: &u32, d_hidden: usize) -> usize {
 /// a kernel that loops longer computes wrong values (a unit per sequence at hidden 64 went wrong
 /// at the window's 16th step). So on such a device no launch asks for more than this; an
 /// unrolled loop does not count.
-pub(super) const SOFTWARE_LOOP_BUDGET: usize = 60_000;
+pub(in crate::kernel) const SOFTWARE_LOOP_BUDGET: usize = 60_000;
 
 /// Steps of a window per launch of the kernels that run a unit per sequence, whose loops count
 /// `1 + d_hidden` iterations a step (the step, and one loop over the neurons; the loops inside

@@ -108,3 +108,28 @@ fn the_sequence_kernel_is_offered_within_the_budget() {
         10 * SOFTWARE_LOOP_BUDGET
     ));
 }
+
+/// A read-out whose rows loop past the budget and the limit (1,000 neurons, 70 outputs: 71,000
+/// iterations a row) takes the tensor operations on a software rasterizer and the kernel on a
+/// card; either way its values are the CPU's (within 1e-4: a row's outputs sum 1,000 products).
+#[test]
+fn a_wide_read_out_is_the_cpu_read_out() {
+    let (rows, d_hidden, d_output) = (4, 1_000, 70);
+    assert!(d_hidden * (d_output + 1) > SOFTWARE_LOOP_BUDGET);
+    let (h, targets, w2, w2_rows) =
+        crate::kernel::tests::readout_case(rows, d_hidden, d_output, false);
+    let run = |device: &Device| -> Vec<Vec<f32>> {
+        crate::kernel::readout(
+            tensor(&h, rows, d_hidden, device),
+            tensor(&targets, rows, d_output, device),
+            tensor(&w2, w2_rows, d_output, device),
+            0.7,
+        )
+        .map(host)
+        .to_vec()
+    };
+    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    for (what, (a, b)) in ["dL/dy", "g", "terms"].iter().zip(gpu.iter().zip(&cpu)) {
+        close(a, b, 1e-4, what);
+    }
+}
