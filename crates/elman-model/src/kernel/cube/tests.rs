@@ -125,7 +125,6 @@ fn the_gpu_step_is_the_flex_step() {
 /// 5 steps at hidden sizes from 1 to 256, with one and two inputs.
 #[test]
 fn the_gpu_recurrence_is_the_flex_recurrence() {
-    use super::super::{recurrence_backward, recurrence_forward};
     let serial = [1, 33, 64].map(|h| (h, true, 1));
     let parallel = [1, 33, 64, 128, 256].map(|h| (h, false, 1));
     // Several units per neuron, with parts of unequal length (33 in 2, 3 and 4 parts).
@@ -135,41 +134,14 @@ fn the_gpu_recurrence_is_the_flex_recurrence() {
         FORCE_PARTS.with(|f| f.set(Some(parts)));
         let (batch, steps) = (3, 5);
         let rows = batch * steps;
-        let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
-            (0..n)
-                .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
-                .collect()
-        };
         // One input, or two at the widths divisible by 3.
         let d_input = 1 + usize::from(d_hidden % 3 == 0);
-        let x = values(rows * d_input, 0.0, 1.0);
-        let w1 = values(
-            (d_input + d_hidden) * d_hidden,
-            3.0,
-            0.5 / (d_hidden as f32).sqrt(),
-        );
-        let h0 = values(batch * d_hidden, 7.0, 0.5);
-        let g = values(rows * d_hidden, 11.0, 0.2);
-        let run = |device: &Device| {
-            let w1 = tensor(&w1, d_input + d_hidden, d_hidden, device);
-            let states = recurrence_forward(
-                tensor(&x, rows, d_input, device),
-                w1.clone(),
-                tensor(&h0, batch, d_hidden, device),
-            );
-            let d_a = recurrence_backward(
-                states.clone().slice(batch..rows + batch),
-                tensor(&g, rows, d_hidden, device),
-                w1.slice(d_input..d_input + d_hidden),
-                batch,
-            );
-            (host(states), host(d_a))
-        };
+        let run = |device: &Device| recurrence_on(device, batch, steps, d_input, d_hidden);
         let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
         let layout = if serial { "a unit" } else { "a workgroup" };
         let what = format!("at hidden {d_hidden}, {layout} per sequence, {parts} part(s)");
         assert_eq!(gpu.0.len(), (rows + batch) * d_hidden, "{what}");
-        assert_eq!(gpu.0[..batch * d_hidden], h0, "h0 first, {what}");
+        assert_eq!(gpu.0[..batch * d_hidden], gpu.2, "h0 first, {what}");
         close(&gpu.0, &cpu.0, 1e-5, &format!("states {what}"));
         close(&gpu.1, &cpu.1, 1e-5, &format!("dL/da {what}"));
     }
@@ -193,6 +165,45 @@ fn shared_weights_are_not_overwritten() {
     );
     assert_ne!(host(new_w1), weights.w1);
     assert_eq!(host(w1), weights.w1);
+}
+
+/// A window's recurrence on `device`, forward from inputs and an `h0` made up of sines, then
+/// backward from made-up `dL/dh`: the states (`h0` first), `dL/da` and `h0`, on the host.
+pub(super) fn recurrence_on(
+    device: &Device,
+    batch: usize,
+    steps: usize,
+    d_input: usize,
+    d_hidden: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    use super::super::{recurrence_backward, recurrence_forward};
+    let rows = batch * steps;
+    let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
+            .collect()
+    };
+    let x = values(rows * d_input, 0.0, 1.0);
+    let w1 = values(
+        (d_input + d_hidden) * d_hidden,
+        3.0,
+        0.5 / (d_hidden as f32).sqrt(),
+    );
+    let h0 = values(batch * d_hidden, 7.0, 0.5);
+    let g = values(rows * d_hidden, 11.0, 0.2);
+    let w1 = tensor(&w1, d_input + d_hidden, d_hidden, device);
+    let states = recurrence_forward(
+        tensor(&x, rows, d_input, device),
+        w1.clone(),
+        tensor(&h0, batch, d_hidden, device),
+    );
+    let d_a = recurrence_backward(
+        states.clone().slice(batch..rows + batch),
+        tensor(&g, rows, d_hidden, device),
+        w1.slice(d_input..d_input + d_hidden),
+        batch,
+    );
+    (host(states), host(d_a), h0)
 }
 
 /// Which devices run the sequence kernel, and as a GPU kernel.

@@ -6,8 +6,8 @@
 use burn::prelude::*;
 
 use super::super::{SOFTWARE_LOOP_BUDGET, serial_steps, software_epochs};
-use super::{FORCE_SERIAL, close, host, tensor, wgpu};
-use crate::kernel::{recurrence_backward, recurrence_forward, sequence_available, sgd_epochs};
+use super::{FORCE_SERIAL, close, host, recurrence_on, tensor, wgpu};
+use crate::kernel::{sequence_available, sgd_epochs};
 use crate::{ElmanConfig, ElmanWeights};
 
 /// A window of 2,000 steps, a unit per sequence: forward and backward equal the Flex loops at
@@ -19,35 +19,7 @@ fn a_long_window_is_the_flex_window() {
     let (batch, steps) = (2, 2_000);
     for (d_input, d_hidden) in [(1, 64), (2, 33)] {
         assert!(serial_steps(d_hidden) < steps, "several launches");
-        let rows = batch * steps;
-        let values = |n: usize, seed: f32, scale: f32| -> Vec<f32> {
-            (0..n)
-                .map(|i| ((i as f32 + seed) * 0.61).sin() * scale)
-                .collect()
-        };
-        let x = values(rows * d_input, 0.0, 1.0);
-        let w1 = values(
-            (d_input + d_hidden) * d_hidden,
-            3.0,
-            0.5 / (d_hidden as f32).sqrt(),
-        );
-        let h0 = values(batch * d_hidden, 7.0, 0.5);
-        let g = values(rows * d_hidden, 11.0, 0.2);
-        let run = |device: &Device| {
-            let w1 = tensor(&w1, d_input + d_hidden, d_hidden, device);
-            let states = recurrence_forward(
-                tensor(&x, rows, d_input, device),
-                w1.clone(),
-                tensor(&h0, batch, d_hidden, device),
-            );
-            let d_a = recurrence_backward(
-                states.clone().slice(batch..rows + batch),
-                tensor(&g, rows, d_hidden, device),
-                w1.slice(d_input..d_input + d_hidden),
-                batch,
-            );
-            (host(states), host(d_a))
-        };
+        let run = |device: &Device| recurrence_on(device, batch, steps, d_input, d_hidden);
         FORCE_SERIAL.with(|f| f.set(Some(true)));
         let gpu = run(&wgpu());
         FORCE_SERIAL.with(|f| f.set(None));
