@@ -238,29 +238,37 @@ fn where_the_sequence_kernel_runs() {
     assert!(!sequence_available(&ndarray, 1, 6, 1, 20));
 }
 
+/// `lrs.len()` of the tutorial network's epochs (weights of seed 5) over `steps` steps of a sine
+/// wave in one call of `sgd_epochs` on `device`.
+pub(super) fn tutorial_epochs_on(
+    device: &Device,
+    steps: usize,
+    lrs: &[f64],
+) -> super::super::Epochs {
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
+    let inputs: Vec<f32> = (0..steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    let targets: Vec<f32> = (1..=steps).map(|i| (i as f32 * 0.4).sin()).collect();
+    super::super::sgd_epochs(
+        [
+            tensor(&weights.w1, 7, 6, device),
+            tensor(&weights.w2, 6, 1, device),
+        ],
+        tensor(&inputs, steps, 1, device),
+        tensor(&targets, steps, 1, device),
+        lrs,
+    )
+}
+
 /// Several epochs in one call on the GPU equal the Flex call: the weights after each epoch and
 /// every epoch's residuals, each epoch at its own learning rate.
 #[test]
 fn the_gpu_epochs_are_the_flex_epochs() {
-    use super::super::sgd_epochs;
-    let config = ElmanConfig::default();
-    let weights = ElmanWeights::init(&config, 5);
     let steps = 20;
-    let inputs: Vec<f32> = (0..steps).map(|i| (i as f32 * 0.4).sin()).collect();
-    let targets: Vec<f32> = (1..=steps).map(|i| (i as f32 * 0.4).sin()).collect();
     let lrs = [0.1, 0.05, 0.2];
-    let run = |device: &Device| {
-        sgd_epochs(
-            [
-                tensor(&weights.w1, 7, 6, device),
-                tensor(&weights.w2, 6, 1, device),
-            ],
-            tensor(&inputs, steps, 1, device),
-            tensor(&targets, steps, 1, device),
-            &lrs,
-        )
-    };
-    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    let (gpu, cpu) = (
+        tutorial_epochs_on(&wgpu(), steps, &lrs),
+        tutorial_epochs_on(&Device::flex(), steps, &lrs),
+    );
     assert_eq!(cpu.residuals.len(), 3 * steps);
     assert_eq!(cpu.weights_after.len(), 3 * (42 + 6));
     close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");

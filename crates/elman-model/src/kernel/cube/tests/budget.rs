@@ -6,9 +6,8 @@
 use burn::prelude::*;
 
 use super::super::{SOFTWARE_LOOP_BUDGET, serial_steps, software_epochs};
-use super::{FORCE_SERIAL, close, host, recurrence_on, tensor, wgpu};
-use crate::kernel::{sequence_available, sgd_epochs};
-use crate::{ElmanConfig, ElmanWeights};
+use super::{FORCE_SERIAL, close, host, recurrence_on, tensor, tutorial_epochs_on, wgpu};
+use crate::kernel::sequence_available;
 
 /// A window of 2,000 steps, a unit per sequence: forward and backward equal the Flex loops at
 /// hidden 64 (one input) and 33 (two inputs); the window is longer than one launch's share on a
@@ -38,22 +37,11 @@ fn epochs_of_a_long_sequence_are_the_flex_epochs() {
     let steps = 7_000;
     let epochs = 10;
     assert!(software_epochs(steps) < epochs && software_epochs(steps) > 0);
-    let weights = ElmanWeights::init(&ElmanConfig::default(), 5);
-    let inputs: Vec<f32> = (0..steps).map(|i| (i as f32 * 0.4).sin()).collect();
-    let targets: Vec<f32> = (1..=steps).map(|i| (i as f32 * 0.4).sin()).collect();
     let lrs = vec![0.001; epochs];
-    let run = |device: &Device| {
-        sgd_epochs(
-            [
-                tensor(&weights.w1, 7, 6, device),
-                tensor(&weights.w2, 6, 1, device),
-            ],
-            tensor(&inputs, steps, 1, device),
-            tensor(&targets, steps, 1, device),
-            &lrs,
-        )
-    };
-    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    let (gpu, cpu) = (
+        tutorial_epochs_on(&wgpu(), steps, &lrs),
+        tutorial_epochs_on(&Device::flex(), steps, &lrs),
+    );
     assert_eq!(cpu.residuals.len(), epochs * steps);
     close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");
     close(
