@@ -374,12 +374,32 @@ fn the_gpu_forward_squares_are_the_flex_ones() {
     }
 }
 
+/// The read-out of `kernel::tests::readout_case` on `device`: `dL/dy`, `dL/dy · W2hᵀ` and the
+/// loss's terms, on the host.
+pub(super) fn readout_on(
+    device: &Device,
+    rows: usize,
+    d_hidden: usize,
+    d_output: usize,
+    bias: bool,
+) -> Vec<Vec<f32>> {
+    let (h, targets, w2, w2_rows) =
+        super::super::tests::readout_case(rows, d_hidden, d_output, bias);
+    super::super::readout(
+        tensor(&h, rows, d_hidden, device),
+        tensor(&targets, rows, d_output, device),
+        tensor(&w2, w2_rows, d_output, device),
+        0.7,
+    )
+    .map(host)
+    .to_vec()
+}
+
 /// The GPU read-out (a unit per row) equals the CPU's (the tensor operations), for widths from
 /// 1 to 256, one and several outputs, with and without a bias, over more rows than one
 /// workgroup has units.
 #[test]
 fn the_gpu_readout_is_the_cpu_readout() {
-    use super::super::readout;
     let rows = 300;
     for (d_hidden, d_output, bias) in [
         (1, 1, false),
@@ -388,19 +408,10 @@ fn the_gpu_readout_is_the_cpu_readout() {
         (64, 1, true),
         (256, 1, false),
     ] {
-        let (h, targets, w2, w2_rows) =
-            super::super::tests::readout_case(rows, d_hidden, d_output, bias);
-        let run = |device: &Device| -> Vec<Vec<f32>> {
-            readout(
-                tensor(&h, rows, d_hidden, device),
-                tensor(&targets, rows, d_output, device),
-                tensor(&w2, w2_rows, d_output, device),
-                0.7,
-            )
-            .map(host)
-            .to_vec()
-        };
-        let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+        let (gpu, cpu) = (
+            readout_on(&wgpu(), rows, d_hidden, d_output, bias),
+            readout_on(&Device::flex(), rows, d_hidden, d_output, bias),
+        );
         for (what, (a, b)) in ["dL/dy", "g", "terms"].iter().zip(gpu.iter().zip(&cpu)) {
             close(
                 a,

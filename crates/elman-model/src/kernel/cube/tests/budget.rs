@@ -6,7 +6,7 @@
 use burn::prelude::*;
 
 use super::super::{SOFTWARE_LOOP_BUDGET, serial_steps, software_epochs};
-use super::{FORCE_SERIAL, close, host, recurrence_on, tensor, tutorial_epochs_on, wgpu};
+use super::{FORCE_SERIAL, close, readout_on, recurrence_on, tutorial_epochs_on, wgpu};
 use crate::kernel::sequence_available;
 
 /// A window of 2,000 steps, a unit per sequence: forward and backward equal the Flex loops at
@@ -76,19 +76,10 @@ fn the_sequence_kernel_is_offered_within_the_budget() {
 fn a_wide_read_out_is_the_cpu_read_out() {
     let (rows, d_hidden, d_output) = (4, 1_000, 70);
     assert!(d_hidden * (d_output + 1) > SOFTWARE_LOOP_BUDGET);
-    let (h, targets, w2, w2_rows) =
-        crate::kernel::tests::readout_case(rows, d_hidden, d_output, false);
-    let run = |device: &Device| -> Vec<Vec<f32>> {
-        crate::kernel::readout(
-            tensor(&h, rows, d_hidden, device),
-            tensor(&targets, rows, d_output, device),
-            tensor(&w2, w2_rows, d_output, device),
-            0.7,
-        )
-        .map(host)
-        .to_vec()
-    };
-    let (gpu, cpu) = (run(&wgpu()), run(&Device::flex()));
+    let (gpu, cpu) = (
+        readout_on(&wgpu(), rows, d_hidden, d_output, false),
+        readout_on(&Device::flex(), rows, d_hidden, d_output, false),
+    );
     for (what, (a, b)) in ["dL/dy", "g", "terms"].iter().zip(gpu.iter().zip(&cpu)) {
         close(a, b, 1e-4, what);
     }
