@@ -122,10 +122,10 @@ fn sgd_epochs(
         software_epochs(steps)
     } else {
         epochs
-    };
-    let mut first = 0;
-    while first < epochs {
-        let last = epochs.min(first + per_launch.max(1));
+    }
+    .max(1);
+    for first in (0..epochs).step_by(per_launch) {
+        let last = epochs.min(first + per_launch);
         sgd_epochs_kernel::launch(
             &w1.client,
             CubeCount::Static(1, 1, 1),
@@ -147,7 +147,6 @@ fn sgd_epochs(
             software,
             dtype_to_storage_type(w1.dtype),
         );
-        first = last;
     }
     (w1, w2, residuals, after)
 }

@@ -238,6 +238,26 @@ fn where_the_sequence_kernel_runs() {
     assert!(!sequence_available(&ndarray, 1, 6, 1, 20));
 }
 
+/// [`tutorial_epochs_on`] wgpu and on Flex, `(gpu, cpu)`, after checking that every residual
+/// and the weights after each epoch agree within 1e-5.
+pub(super) fn gpu_epochs_are_flex_epochs(
+    steps: usize,
+    lrs: &[f64],
+) -> (super::super::Epochs, super::super::Epochs) {
+    let (gpu, cpu) = (
+        tutorial_epochs_on(&wgpu(), steps, lrs),
+        tutorial_epochs_on(&Device::flex(), steps, lrs),
+    );
+    close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");
+    close(
+        &gpu.weights_after,
+        &cpu.weights_after,
+        1e-5,
+        "weights after each epoch",
+    );
+    (gpu, cpu)
+}
+
 /// `lrs.len()` of the tutorial network's epochs (weights of seed 5) over `steps` steps of a sine
 /// wave in one call of `sgd_epochs` on `device`.
 pub(super) fn tutorial_epochs_on(
@@ -265,19 +285,9 @@ pub(super) fn tutorial_epochs_on(
 fn the_gpu_epochs_are_the_flex_epochs() {
     let steps = 20;
     let lrs = [0.1, 0.05, 0.2];
-    let (gpu, cpu) = (
-        tutorial_epochs_on(&wgpu(), steps, &lrs),
-        tutorial_epochs_on(&Device::flex(), steps, &lrs),
-    );
+    let (gpu, cpu) = gpu_epochs_are_flex_epochs(steps, &lrs);
     assert_eq!(cpu.residuals.len(), 3 * steps);
     assert_eq!(cpu.weights_after.len(), 3 * (42 + 6));
-    close(&gpu.residuals, &cpu.residuals, 1e-5, "residuals");
-    close(
-        &gpu.weights_after,
-        &cpu.weights_after,
-        1e-5,
-        "weights after each epoch",
-    );
     let [w1, w2] = gpu.weights;
     close(&host(w1), &cpu.weights_after[96..138], 1e-5, "W1");
     close(&host(w2), &cpu.weights_after[138..], 1e-5, "W2");
