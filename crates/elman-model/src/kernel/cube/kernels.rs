@@ -236,12 +236,20 @@ pub(super) fn forward_squares_kernel<F: Float>(
     }
 }
 
-/// The recurrence forward with a unit per sequence, the context in the unit's own memory and no
-/// barrier (see [`serial`](super::serial)), over steps `from..to` of the window (`steps` in
-/// all): a launch after the first starts from the context the one before wrote last, so that a
-/// window whose loops would run past a software rasterizer's loop budget goes in several
-/// launches (see [`serial_steps`](super::serial_steps)). The loops over the neurons inside the
-/// loop over the context are unrolled: a step counts `1 + d_hidden` loop iterations.
+/// The recurrence forward with a unit per sequence and no barrier (see
+/// [`serial`](super::serial)), over steps `from..to` of the window (`steps` in all): a launch
+/// after the first starts from the context the one before wrote last, so that a window whose
+/// loops would run past a software rasterizer's loop budget goes in several launches (see
+/// [`serial_steps`](super::serial_steps)). The loops over the neurons inside the loop over the
+/// context are unrolled: a step counts `1 + d_hidden` loop iterations.
+///
+/// The step's sums stay in the unit's registers, and each value of the previous context is read
+/// from `states`, where the step before wrote it: no array of the unit's is indexed by a loop's
+/// variable. lavapipe compiles such an array slowly: at hidden 32 (`configs/sines.toml`, its
+/// shader cache empty) the first launch of this kernel took 9 to 15 s and of the backward one 20
+/// to 23 s with the context kept in an array, 0.2 to 0.3 s and 0.1 to 0.2 s since, and with the
+/// same throughput (the bench's batched workload at hidden 64: 1,628 to 1,637 training
+/// sequences per second against 1,621 to 1,640).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn recurrence_forward_serial_kernel<F: Float>(
@@ -262,16 +270,10 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
     let (from, to) = (from as usize, to as usize);
     let _ = steps;
     if b < batch {
-        let mut previous = Array::<F>::new(d_hidden);
-        let start = (from * batch + b) * d_hidden;
-        #[unroll]
-        for j in 0..d_hidden {
-            if from == 0 {
-                let h = h0[b * d_hidden + j];
-                states[start + j] = h;
-                previous[j] = h;
-            } else {
-                previous[j] = states[start + j];
+        if from == 0 {
+            #[unroll]
+            for j in 0..d_hidden {
+                states[b * d_hidden + j] = h0[b * d_hidden + j];
             }
         }
         let mut next = Array::<F>::new(d_hidden);
@@ -286,8 +288,9 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
                 }
                 next[j] = a;
             }
+            let previous = (t * batch + b) * d_hidden;
             for k in 0..d_hidden {
-                let h = previous[k];
+                let h = states[previous + k];
                 #[unroll]
                 for j in 0..d_hidden {
                     next[j] += h * w1[(d_input + k) * d_hidden + j];
@@ -296,9 +299,7 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
             let out = ((t + 1) * batch + b) * d_hidden;
             #[unroll]
             for j in 0..d_hidden {
-                let a = next[j].tanh();
-                states[out + j] = a;
-                previous[j] = a;
+                states[out + j] = next[j].tanh();
             }
         }
     }
@@ -307,7 +308,9 @@ pub(super) fn recurrence_forward_serial_kernel<F: Float>(
 /// The recurrence backward with a unit per sequence (see
 /// [`recurrence_forward_serial_kernel`]), over steps `from..to` of the window's `steps`, the
 /// last first: a launch before the window's end starts from `dL/da` of the step after its
-/// last, which the launch before it wrote.
+/// last, which the launch before it wrote. `dL/da` of the step after stays in the unit's
+/// registers, and each step's goes to `d_a` neuron by neuron and is read back from there, so
+/// that no array of the unit's is indexed by a loop's variable (as in the forward kernel).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn recurrence_backward_serial_kernel<F: Float>(
@@ -329,14 +332,15 @@ pub(super) fn recurrence_backward_serial_kernel<F: Float>(
         let mut next = Array::<F>::new(d_hidden);
         let after = (to * batch + b) * d_hidden;
         #[unroll]
-        for j in 0..d_hidden {
-            let mut d = F::new(0.0);
-            if to < steps {
-                d = d_a[after + j];
-            }
-            next[j] = d;
+        for k in 0..d_hidden {
+            next[k] = F::new(0.0);
         }
-        let mut current = Array::<F>::new(d_hidden);
+        if to < steps {
+            #[unroll]
+            for k in 0..d_hidden {
+                next[k] = d_a[after + k];
+            }
+        }
         for i in 0..to - from {
             let row = ((to - 1 - i) * batch + b) * d_hidden;
             for j in 0..d_hidden {
@@ -346,12 +350,11 @@ pub(super) fn recurrence_backward_serial_kernel<F: Float>(
                     through += next[k] * w1h[j * d_hidden + k];
                 }
                 let state = h[row + j];
-                current[j] = through * (F::new(1.0) - state * state);
+                d_a[row + j] = through * (F::new(1.0) - state * state);
             }
             #[unroll]
-            for j in 0..d_hidden {
-                d_a[row + j] = current[j];
-                next[j] = current[j];
+            for k in 0..d_hidden {
+                next[k] = d_a[row + k];
             }
         }
     }
