@@ -60,6 +60,11 @@ pub fn on_card(_device: &Device) -> bool {
     false
 }
 
+/// Nowhere else: no GPU backend is compiled in.
+pub fn host_for_steps(_device: &Device) -> Option<Device> {
+    None
+}
+
 /// Burn's `tanh`.
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     x.tanh()

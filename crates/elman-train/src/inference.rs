@@ -7,7 +7,9 @@
 //! [`kernel::recurrence_forward`] (one launch on a GPU, one loop on Flex), its outputs in one
 //! product after; the closed loop too, through weights that fold the fed-back output into the
 //! recurrence ([`closed_loop_weights`]). Other cells and devices go step by step through
-//! [`Elman::step`], the reference the tests hold the kernel's way to.
+//! [`Elman::step`], the reference the tests hold the kernel's way to, on the host's CPU where
+//! the network lives on a GPU ([`kernel::host_for_steps`]: a launch a tensor operation costs
+//! more there than the step).
 
 use burn::prelude::*;
 use elman_model::{Cell, Elman, ElmanState, kernel};
@@ -120,17 +122,29 @@ fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceErro
     let steps = inputs.len() / d_input;
     let model = model.valid();
     let device = model.w1.device();
-    let inputs =
-        Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [steps, d_input]), &device);
+    let tensor = |values: &[f32], device: &Device| {
+        Tensor::<2>::from_data(TensorData::new(values.to_vec(), [steps, d_input]), device)
+    };
     if steps > 0 && in_kernel(&model) {
         let zeros = Tensor::zeros([1, model.d_hidden()], &device);
-        let h = contexts_in_kernel(&model, inputs, model.w1.val(), zeros);
+        let h = contexts_in_kernel(&model, tensor(inputs, &device), model.w1.val(), zeros);
         return Ok(Trace {
             outputs: read_rows(vec![outputs_of(&model, h.clone())]),
             contexts: if keep { read_rows(vec![h]) } else { Vec::new() },
         });
     }
+    let model = for_steps(model);
+    let inputs = tensor(inputs, &model.w1.device());
     Ok(run_steps(&model, inputs, keep))
+}
+
+/// `model` where its steps run one by one: moved to the host if it lives on a GPU
+/// ([`kernel::host_for_steps`]).
+fn for_steps(model: Elman) -> Elman {
+    match kernel::host_for_steps(&model.w1.device()) {
+        Some(host) => model.to_device(&host),
+        None => model,
+    }
 }
 
 /// [`run`] step by step through [`Elman::step`], on `inputs` `[T, d_input]` on the device of
@@ -182,12 +196,15 @@ pub fn generate(
         return Err(InferenceError::NotOneToOne { d_input, d_output });
     }
     let model = model.valid();
-    let device = model.w1.device();
-    let inputs =
-        Tensor::<2>::from_data(TensorData::new(prefix.to_vec(), [prefix.len(), 1]), &device);
+    let tensor = |device: &Device| {
+        Tensor::<2>::from_data(TensorData::new(prefix.to_vec(), [prefix.len(), 1]), device)
+    };
     if !prefix.is_empty() && in_kernel(&model) {
+        let inputs = tensor(&model.w1.device());
         return Ok(generate_in_kernel(&model, inputs, horizon));
     }
+    let model = for_steps(model);
+    let inputs = tensor(&model.w1.device());
     Ok(generate_steps(&model, inputs, horizon))
 }
 

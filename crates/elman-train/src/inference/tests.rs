@@ -195,3 +195,48 @@ fn the_gpu_kernel_way_is_the_flex_way() {
         assert_near(&a.1, &b.1, 1e-4, &format!("{what}: forecast"));
     }
 }
+
+/// A network whose sequence no kernel runs on a GPU (an LSTM, a GRU, an Elman network wider
+/// than lavapipe's kernel serves) runs its steps on the host: the predictions, contexts and
+/// forecast of one on wgpu are those of the same network on Flex, and its steps go to a Flex
+/// device (a network already on the host stays where it is).
+#[test]
+fn steps_off_the_kernel_run_on_the_host() {
+    let gpu = Device::wgpu(burn::prelude::DeviceKind::DefaultDevice);
+    let cpu = Device::flex();
+    assert_eq!(kernel::host_for_steps(&gpu), Some(cpu.clone()));
+    assert_eq!(kernel::host_for_steps(&cpu), None);
+    let config = |cell, d_hidden| ElmanConfig {
+        d_hidden,
+        cell,
+        bias: true,
+        w1_std: 1.2 / (d_hidden as f64).sqrt(),
+        w2_std: 0.6,
+        ..ElmanConfig::default()
+    };
+    for (cell, d_hidden) in [(Cell::Lstm, 8), (Cell::Gru, 8), (Cell::Elman, 300)] {
+        let what = format!("{cell:?}, hidden {d_hidden}");
+        let weights = ElmanWeights::init(&config(cell, d_hidden), 3);
+        let (on_gpu, on_cpu) = (weights.to_module(&gpu), weights.to_module(&cpu));
+        assert!(!in_kernel(&on_gpu), "{what}: not the kernel's way");
+        assert_eq!(for_steps(on_gpu.clone()).w1.device(), cpu, "{what}");
+        let inputs = wave(30, 0.4);
+        let (a, b) = (
+            trace(&on_gpu, &inputs).unwrap(),
+            trace(&on_cpu, &inputs).unwrap(),
+        );
+        assert_near(
+            &a.outputs,
+            &b.outputs,
+            1e-6,
+            &format!("{what}: predictions"),
+        );
+        assert_near(&a.contexts, &b.contexts, 1e-6, &format!("{what}: contexts"));
+        let (a, b) = (
+            generate(&on_gpu, &inputs, 25).unwrap(),
+            generate(&on_cpu, &inputs, 25).unwrap(),
+        );
+        assert_near(&a.0, &b.0, 1e-6, &format!("{what}: warm-up"));
+        assert_near(&a.1, &b.1, 1e-6, &format!("{what}: forecast"));
+    }
+}
