@@ -3,9 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace's root.
+/// The workspace's root, from the `CARGO_MANIFEST_DIR` that `cargo test` sets when it runs the
+/// tests (the folder baked in at compile time is the fallback): the target folder is shared, and
+/// a test binary built from another checkout of the same sources (CI's clone) would otherwise
+/// check that checkout's files, or a folder that is gone.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .expect("xtask sits in the workspace")
         .to_path_buf()

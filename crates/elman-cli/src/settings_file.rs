@@ -102,8 +102,19 @@ fn floor_boundary(text: &str, offset: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The repository's `configs/`, found from the crate's folder that `cargo test` sets in
+    /// `CARGO_MANIFEST_DIR` when it runs the tests (the one baked in at compile time otherwise):
+    /// the target folder is shared, and a test binary built from another checkout of the same
+    /// sources (CI's clone) would otherwise read that checkout's configs, or a folder that is
+    /// gone.
+    pub(crate) fn repo_configs() -> PathBuf {
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+            .join("../../configs")
+    }
     use crate::backend::Backend;
     use crate::settings::ModelSection;
 
@@ -122,7 +133,7 @@ mod tests {
     /// Every config in `configs/` reads, passes the checks, and its data prepares.
     #[test]
     fn every_shipped_config_is_valid() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let dir = repo_configs();
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();

@@ -6,13 +6,17 @@ use elman_data::SineDataset;
 use elman_model::ElmanWeights;
 use elman_train::{TrainConfig, predict, train};
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/tutorial_seed1"
-);
+/// The reference run of the original PyTorch code, found from the crate's folder that `cargo
+/// test` sets when it runs the tests (a binary built from another checkout sharing the target
+/// folder would otherwise read that one's).
+fn fixture() -> String {
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    format!("{crate_dir}/../../tests/fixtures/tutorial_seed1")
+}
 
 fn read_json(name: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap();
+    let text = std::fs::read_to_string(format!("{}/{name}", fixture())).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     fn catalog() -> Catalog {
-        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let configs = crate::settings_file::tests::repo_configs();
         Catalog::load(&configs, None, None).unwrap()
     }
 

@@ -128,7 +128,7 @@ fn the_page_trains_and_compares_runs_in_chromium() {
         dir.path(),
         &[
             "--config",
-            crate::util::REPO_CONFIG,
+            &crate::util::repo_config(),
             "--out",
             out.to_str().unwrap(),
         ],

@@ -46,7 +46,7 @@ fn a_run_from_the_page_is_elman_trains_run() {
         dir.path(),
         &[
             "--config",
-            crate::util::REPO_CONFIG,
+            &crate::util::repo_config(),
             "--out",
             out.to_str().unwrap(),
         ],
@@ -352,7 +352,7 @@ fn serve_errors_are_one_line() {
             "--port",
             &port,
             "--configs",
-            crate::server::CONFIGS,
+            &crate::util::repo("configs"),
         ],
     );
     assert_one_line_error(&output, &format!("cannot listen on 127.0.0.1:{port}"));

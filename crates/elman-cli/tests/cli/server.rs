@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const CONFIGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs");
-
 /// A running `elman serve`.
 pub struct Server {
     child: Option<Child>,
@@ -55,7 +53,14 @@ impl Server {
     pub fn start(dir: &Path) -> Self {
         let runs = dir.join("runs");
         let mut child = Command::new(env!("CARGO_BIN_EXE_elman"))
-            .args(["serve", "--port", "0", "--configs", CONFIGS, "--runs"])
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--configs",
+                &crate::util::repo("configs"),
+                "--runs",
+            ])
             .arg(&runs)
             .current_dir(dir)
             .stdout(Stdio::piped())

@@ -11,7 +11,7 @@ use crate::util::*;
 fn tutorial_run_from_reference_weights_matches_pytorch() {
     let dir = tempfile::tempdir().unwrap();
     let (out, out_s) = out_arg(dir.path(), "run");
-    let init = format!("{FIXTURE}/init.safetensors");
+    let init = format!("{}/init.safetensors", fixture());
     let output = elman(
         dir.path(),
         &[
@@ -249,7 +249,7 @@ fn the_repo_config_is_read_and_flags_override_it() {
         dir.path(),
         &[
             "--config",
-            REPO_CONFIG,
+            &repo_config(),
             "--backend",
             "flex",
             "--epochs",

@@ -6,11 +6,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/tutorial_seed1"
-);
-pub const REPO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/tutorial.toml");
+/// `path` in the repository, found from the crate's folder that `cargo test` sets in
+/// `CARGO_MANIFEST_DIR` when it runs the tests (the one baked in at compile time otherwise): the
+/// target folder is shared, and a test binary built from another checkout of the same sources
+/// (CI's clone) would otherwise read that checkout's files, or a folder that is gone.
+pub fn repo(path: &str) -> String {
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    format!("{crate_dir}/../../{path}")
+}
+
+/// The reference run of the original PyTorch code.
+pub fn fixture() -> String {
+    repo("tests/fixtures/tutorial_seed1")
+}
+
+/// The repository's tutorial config.
+pub fn repo_config() -> String {
+    repo("configs/tutorial.toml")
+}
 
 pub fn elman(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_elman"))
@@ -43,7 +57,7 @@ pub fn assert_one_line_error(output: &Output, needle: &str) {
 }
 
 pub fn json_floats(name: &str, key: Option<&str>) -> Vec<f64> {
-    let text = std::fs::read_to_string(format!("{FIXTURE}/{name}")).unwrap();
+    let text = std::fs::read_to_string(format!("{}/{name}", fixture())).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let value = key.map_or(&value, |k| &value[k]);
     value
