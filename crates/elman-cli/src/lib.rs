@@ -19,6 +19,7 @@
 //! | `atomic.rs` | the one file writer |
 //! | `serve/` | `elman serve`: the live page, its server and its runs ([`serve`]) |
 //! | `plot.rs`, `progress.rs` | pictures and the progress bar |
+//! | `words.rs` | counts in the messages (`1 epoch`, `2 epochs`) |
 //! | `fuzz.rs` | tests: every reader against random and damaged files |
 
 mod args;
@@ -42,6 +43,7 @@ mod source;
 mod train;
 mod trained;
 mod validate;
+mod words;
 
 pub use args::Cli;
 use args::Command;

@@ -16,6 +16,7 @@ use crate::progress::Progress;
 use crate::run_folder::RunFolder;
 use crate::settings::RunConfig;
 use crate::validate::available_memory;
+use crate::words::count;
 use crate::{atomic, files, plot, predict};
 
 /// Trains as the config and flags say, writing results (and a checkpoint as it goes).
@@ -90,11 +91,11 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         (_, None) => format!("seed {}", config.seed),
     };
     eprintln!(
-        "elman: {} epochs, lr {}, {init}, on {} ({source}); {} training sequences of {} steps; gradients: {}",
-        config.train.n_epochs,
+        "elman: {}, lr {}, {init}, on {} ({source}); {} of {} steps; gradients: {}",
+        count(config.train.n_epochs, "epoch"),
         config.train.lr,
         config.backend,
-        data.train.items().len(),
+        count(data.train.items().len(), "training sequence"),
         data.train.seq_len(),
         train_config.gradient_path_for(&model_config).on(
             &device,
@@ -148,9 +149,9 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         eprintln!("elman: {}", done.report.stop);
     }
     eprintln!(
-        "elman: wrote results to {} ({} epochs)",
+        "elman: wrote results to {} ({})",
         done.out.display(),
-        done.report.losses.len()
+        count(done.report.losses.len(), "epoch")
     );
     Ok(())
 }

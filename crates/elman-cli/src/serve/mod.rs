@@ -66,9 +66,9 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<()> {
     let stopped = registry.join();
     for run in &stopped {
         eprintln!(
-            "elman: stopped run {} after {} epochs; its checkpoint and results are in {}",
+            "elman: stopped run {} after {}; its checkpoint and results are in {}",
             run.id,
-            run.live().losses.len(),
+            crate::words::count(run.live().losses.len(), "epoch"),
             run.path.display()
         );
     }

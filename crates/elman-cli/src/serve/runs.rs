@@ -112,9 +112,9 @@ impl Registry {
                 message: format!("{err:#}"),
             })?;
         let summary = format!(
-            "{}: {} sequences of {} steps, {} on {}",
+            "{}: {} of {} steps, {} on {}",
             form.data,
-            data.train.items().len(),
+            crate::words::count(data.train.items().len(), "sequence"),
             data.train.seq_len(),
             config
                 .train_config()
