@@ -175,24 +175,7 @@ fn the_gpu_kernel_way_is_the_flex_way() {
             network(1, d_hidden, 1, bias, &cpu),
         );
         assert!(in_kernel(&on_gpu), "{what}: the kernel's way");
-        let inputs = wave(30, 0.4);
-        let (a, b) = (
-            trace(&on_gpu, &inputs).unwrap(),
-            trace(&on_cpu, &inputs).unwrap(),
-        );
-        assert_near(
-            &a.outputs,
-            &b.outputs,
-            1e-5,
-            &format!("{what}: predictions"),
-        );
-        assert_near(&a.contexts, &b.contexts, 1e-5, &format!("{what}: contexts"));
-        let (a, b) = (
-            generate(&on_gpu, &inputs, 25).unwrap(),
-            generate(&on_cpu, &inputs, 25).unwrap(),
-        );
-        assert_near(&a.0, &b.0, 1e-5, &format!("{what}: warm-up"));
-        assert_near(&a.1, &b.1, 1e-4, &format!("{what}: forecast"));
+        assert_same_runs(&on_gpu, &on_cpu, [1e-5, 1e-4], &what);
     }
 }
 
@@ -220,23 +203,31 @@ fn steps_off_the_kernel_run_on_the_host() {
         let (on_gpu, on_cpu) = (weights.to_module(&gpu), weights.to_module(&cpu));
         assert!(!in_kernel(&on_gpu), "{what}: not the kernel's way");
         assert_eq!(for_steps(on_gpu.clone()).w1.device(), cpu, "{what}");
-        let inputs = wave(30, 0.4);
-        let (a, b) = (
-            trace(&on_gpu, &inputs).unwrap(),
-            trace(&on_cpu, &inputs).unwrap(),
-        );
-        assert_near(
-            &a.outputs,
-            &b.outputs,
-            1e-6,
-            &format!("{what}: predictions"),
-        );
-        assert_near(&a.contexts, &b.contexts, 1e-6, &format!("{what}: contexts"));
-        let (a, b) = (
-            generate(&on_gpu, &inputs, 25).unwrap(),
-            generate(&on_cpu, &inputs, 25).unwrap(),
-        );
-        assert_near(&a.0, &b.0, 1e-6, &format!("{what}: warm-up"));
-        assert_near(&a.1, &b.1, 1e-6, &format!("{what}: forecast"));
+        assert_same_runs(&on_gpu, &on_cpu, [1e-6, 1e-6], &what);
     }
+}
+
+/// `a` and `b` trace 30 steps of a wave and forecast 25 steps after them alike: the
+/// predictions, contexts and warm-up within `tol[0]`, the forecast within `tol[1]`.
+fn assert_same_runs(a: &Elman, b: &Elman, tol: [f32; 2], what: &str) {
+    let inputs = wave(30, 0.4);
+    let (x, y) = (trace(a, &inputs).unwrap(), trace(b, &inputs).unwrap());
+    assert_near(
+        &x.outputs,
+        &y.outputs,
+        tol[0],
+        &format!("{what}: predictions"),
+    );
+    assert_near(
+        &x.contexts,
+        &y.contexts,
+        tol[0],
+        &format!("{what}: contexts"),
+    );
+    let (x, y) = (
+        generate(a, &inputs, 25).unwrap(),
+        generate(b, &inputs, 25).unwrap(),
+    );
+    assert_near(&x.0, &y.0, tol[0], &format!("{what}: warm-up"));
+    assert_near(&x.1, &y.1, tol[1], &format!("{what}: forecast"));
 }
