@@ -79,7 +79,7 @@ pub struct TrainReport {
     pub losses: Vec<f64>,
     /// The validation loss of every epoch, when there is a validation set.
     pub valid_losses: Vec<f64>,
-    /// The network after the last epoch, on the training device (without autodiff).
+    /// The network after the last epoch, on the device the run was given (without autodiff).
     pub model: Elman,
     /// The epoch with the lowest validation loss and the network after it.
     pub best: Option<(usize, Elman)>,

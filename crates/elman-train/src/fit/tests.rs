@@ -237,6 +237,46 @@ fn resume_continues_exactly() {
     );
 }
 
+/// An LSTM's run on a GPU computes on the host, where its BPTT loops run: the same losses,
+/// validation losses and weights as on Flex to the last bit, and the networks it reports are on
+/// the GPU. (Computed on the GPU, Adam's updates there differ from Flex's in the last bits.)
+#[test]
+fn an_lstm_on_a_gpu_runs_on_the_host() {
+    let (train_set, valid) = sines(24, 8, 6).split(0.25);
+    let model = ElmanConfig {
+        cell: elman_model::Cell::Lstm,
+        d_hidden: 5,
+        ..ElmanConfig::default()
+    };
+    let weights = ElmanWeights::init(&model, 6);
+    let config = TrainConfig {
+        n_epochs: 3,
+        lr: 0.01,
+        batch_size: 6,
+        bptt: 4,
+        optimizer: OptimizerKind::Adam,
+        loss: LossKind::Mse,
+        grad_clip: None,
+        shuffle_seed: Some(11),
+        ..TrainConfig::default()
+    };
+    let gpu = Device::wgpu(DeviceKind::DefaultDevice);
+    let run = |device: &Device| {
+        let start = Start::Fresh(weights.clone());
+        fit(start, &train_set, Some(&valid), &config, device, |_, _| {}).unwrap()
+    };
+    let (on_gpu, on_cpu) = (run(&gpu), run(&Device::flex()));
+    assert_eq!(on_gpu.path, crate::GradientPath::HandBptt);
+    assert_eq!(on_gpu.losses, on_cpu.losses);
+    assert_eq!(on_gpu.valid_losses, on_cpu.valid_losses);
+    assert_eq!(on_gpu.model.w1.device(), gpu);
+    assert_eq!(on_gpu.best.as_ref().unwrap().1.w1.device(), gpu);
+    assert_eq!(
+        ElmanWeights::from_module(&on_gpu.model),
+        ElmanWeights::from_module(&on_cpu.model)
+    );
+}
+
 #[test]
 fn the_same_shuffle_seed_gives_the_same_run() {
     let data = sines(12, 5, 2);
