@@ -16,7 +16,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::server::Server;
-use crate::util::{csv_column, elman, stderr};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -123,18 +122,7 @@ fn the_page_trains_and_compares_runs_in_chromium() {
     let server = Server::start(dir.path());
 
     // `elman train`'s final loss for the tutorial's settings.
-    let out = dir.path().join("cli");
-    let output = elman(
-        dir.path(),
-        &[
-            "--config",
-            &crate::util::repo_config(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let expected = *csv_column(&out.join("losses.csv"), "loss").last().unwrap();
+    let expected = *crate::util::cli_tutorial_losses(dir.path()).last().unwrap();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -41,18 +41,7 @@ fn a_run_from_the_page_is_elman_trains_run() {
         .map(|v| v.as_f64().unwrap())
         .collect();
 
-    let out = dir.path().join("cli");
-    let output = elman(
-        dir.path(),
-        &[
-            "--config",
-            &crate::util::repo_config(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(losses, csv_column(&out.join("losses.csv"), "loss"));
+    assert_eq!(losses, crate::util::cli_tutorial_losses(dir.path()));
 
     let files: Vec<&str> = event["files"]
         .as_array()

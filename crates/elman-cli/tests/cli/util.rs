@@ -26,6 +26,18 @@ pub fn repo_config() -> String {
     repo("configs/tutorial.toml")
 }
 
+/// The training losses of `elman train` with the repository's tutorial config, run in `dir`
+/// (its results in `dir/cli`): what the live page's runs are held to.
+pub fn cli_tutorial_losses(dir: &Path) -> Vec<f64> {
+    let out = dir.join("cli");
+    let output = elman(
+        dir,
+        &["--config", &repo_config(), "--out", out.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    csv_column(&out.join("losses.csv"), "loss")
+}
+
 pub fn elman(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_elman"))
         .args(args)

@@ -185,14 +185,11 @@ fn adam_in_batches_learns_many_sines_and_keeps_the_best() {
     assert!((evaluate(&best, &valid) - lowest).abs() < 1e-6);
 }
 
-/// Stopping after two epochs and resuming from the snapshot gives the same losses as the
-/// uninterrupted run: the optimizer state, the shuffling and the history all carry over.
-#[test]
-fn resume_continues_exactly() {
-    let (train_set, valid) = sines(24, 8, 6).split(0.25);
-    let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
-    let config = TrainConfig {
-        n_epochs: 4,
+/// `n_epochs` of Adam over batches of 6 sequences in windows of 4 steps, shuffled with seed
+/// 11: the settings of the runs on `sines(24, 8, 6)` below.
+fn small_adam_run(n_epochs: usize) -> TrainConfig {
+    TrainConfig {
+        n_epochs,
         lr: 0.01,
         batch_size: 6,
         bptt: 4,
@@ -202,7 +199,16 @@ fn resume_continues_exactly() {
         shuffle_seed: Some(11),
         fused: true,
         ..TrainConfig::default()
-    };
+    }
+}
+
+/// Stopping after two epochs and resuming from the snapshot gives the same losses as the
+/// uninterrupted run: the optimizer state, the shuffling and the history all carry over.
+#[test]
+fn resume_continues_exactly() {
+    let (train_set, valid) = sines(24, 8, 6).split(0.25);
+    let weights = ElmanWeights::init(&ElmanConfig::default(), 6);
+    let config = small_adam_run(4);
     let device = Device::flex();
     let mut saved = None;
     let whole = fit(
@@ -249,17 +255,7 @@ fn an_lstm_on_a_gpu_runs_on_the_host() {
         ..ElmanConfig::default()
     };
     let weights = ElmanWeights::init(&model, 6);
-    let config = TrainConfig {
-        n_epochs: 3,
-        lr: 0.01,
-        batch_size: 6,
-        bptt: 4,
-        optimizer: OptimizerKind::Adam,
-        loss: LossKind::Mse,
-        grad_clip: None,
-        shuffle_seed: Some(11),
-        ..TrainConfig::default()
-    };
+    let config = small_adam_run(3);
     let gpu = Device::wgpu(DeviceKind::DefaultDevice);
     let run = |device: &Device| {
         let start = Start::Fresh(weights.clone());
