@@ -23,7 +23,7 @@ use elman_data::{SequenceBatcher, SequenceDataset};
 use elman_model::{Cell, kernel};
 
 use crate::optim::Optimizer;
-use crate::{LossKind, lstm};
+use crate::{LossKind, gru, lstm};
 
 /// `W1` split at the input layer's border: `(W1x, W1h)`.
 pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
@@ -223,12 +223,12 @@ pub(crate) fn time_major(t: Tensor<3>) -> Tensor<2> {
 }
 
 /// The fewest sequences a thread's part of a batch holds: below it the parts' per-operation
-/// overhead outweighs the second core. The LSTM's windows run in plain loops with no such
+/// overhead outweighs the second core. The gated cells' windows run in plain loops with no such
 /// overhead, so a few sequences make a part worth a thread.
 fn min_part(cell: Cell) -> usize {
     match cell {
-        Cell::Lstm => 4,
-        _ => 32,
+        Cell::Lstm | Cell::Gru => 4,
+        Cell::Elman => 32,
     }
 }
 
@@ -327,13 +327,15 @@ pub(crate) fn epoch(
                 let rows = s![start * part.size..end * part.size, ..];
                 let (x, y) = (part.x.clone().slice(rows), part.y.clone().slice(rows));
                 let h = part.h.clone();
-                let window = if cell == Cell::Lstm {
-                    let (window, memory) =
-                        lstm::window(weights, x, y, [h, part.c.clone()], bias, config.loss);
-                    part.c = memory;
-                    window
-                } else {
-                    window(weights, x, y, h, config.loss, config.kernels)
+                let window = match cell {
+                    Cell::Lstm => {
+                        let (window, memory) =
+                            lstm::window(weights, x, y, [h, part.c.clone()], bias, config.loss);
+                        part.c = memory;
+                        window
+                    }
+                    Cell::Gru => gru::window(weights, x, y, h, bias, config.loss),
+                    Cell::Elman => window(weights, x, y, h, config.loss, config.kernels),
                 };
                 part.h = window.last.clone();
                 (part, window)

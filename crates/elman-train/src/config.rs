@@ -85,15 +85,15 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// [`TrainConfig::gradient_path`] for a network of `model`'s cell: the hand-derived paths
     /// are written for the Elman cell (BPTT with or without biases, the one-step path without)
-    /// and hand-derived BPTT for the LSTM cell (`lstm.rs`, with or without biases, a batch of
-    /// one sequence and one-step windows included); the GRU learns through autodiff.
+    /// and hand-derived BPTT for the gated cells (`lstm.rs`, `gru.rs`, with or without biases, a
+    /// batch of one sequence and one-step windows included).
     pub fn gradient_path_for(&self, model: &elman_model::ElmanConfig) -> GradientPath {
         use elman_model::Cell;
         match (model.cell, model.bias, self.gradient_path()) {
             (Cell::Elman, false, path) => path,
-            (_, _, GradientPath::Autodiff) | (Cell::Gru, _, _) => GradientPath::Autodiff,
+            (_, _, GradientPath::Autodiff) => GradientPath::Autodiff,
             // Hand-derived BPTT has the biases' gradients too; the one-step path does not.
-            (Cell::Elman | Cell::Lstm, _, _) => GradientPath::HandBptt,
+            (Cell::Elman | Cell::Lstm | Cell::Gru, _, _) => GradientPath::HandBptt,
         }
     }
 
@@ -138,9 +138,10 @@ impl GradientPath {
     /// kernels, elsewhere as tensor operations.
     pub fn on(self, device: &Device, d_hidden: usize, cell: elman_model::Cell) -> String {
         match self {
-            GradientPath::HandBptt if cell == elman_model::Cell::Lstm => {
-                format!("{self}, the LSTM cell in plain loops on the host")
-            }
+            GradientPath::HandBptt if cell != elman_model::Cell::Elman => format!(
+                "{self}, the {} cell in plain loops on the host",
+                cell.name().to_uppercase()
+            ),
             GradientPath::Fused if kernel::available(device) => {
                 format!("{self}, in the Flex kernel")
             }
@@ -200,11 +201,15 @@ mod tests {
             GradientPath::HandBptt.on(&Device::flex(), 16, Cell::Lstm),
             "hand-derived BPTT, the LSTM cell in plain loops on the host"
         );
+        assert_eq!(
+            GradientPath::HandBptt.on(&Device::flex(), 16, Cell::Gru),
+            "hand-derived BPTT, the GRU cell in plain loops on the host"
+        );
     }
 
-    /// The Elman and LSTM cells take hand-derived BPTT (the Elman cell with biases also where
-    /// the shape would take the one-step path, which has no biases); the GRU, and any cell
-    /// with `fused = false`, autodiff.
+    /// Every cell takes hand-derived BPTT (the Elman cell with biases also where the shape
+    /// would take the one-step path, which has no biases); any cell with `fused = false`,
+    /// autodiff.
     #[test]
     fn the_path_follows_the_cell() {
         let tutorial = TrainConfig::default();
@@ -223,7 +228,8 @@ mod tests {
             (tutorial, Cell::Elman, true, GradientPath::HandBptt),
             (tutorial, Cell::Lstm, false, GradientPath::HandBptt),
             (batched, Cell::Lstm, true, GradientPath::HandBptt),
-            (batched, Cell::Gru, false, GradientPath::Autodiff),
+            (tutorial, Cell::Gru, false, GradientPath::HandBptt),
+            (batched, Cell::Gru, true, GradientPath::HandBptt),
             (
                 TrainConfig {
                     fused: false,
@@ -231,6 +237,15 @@ mod tests {
                 },
                 Cell::Lstm,
                 false,
+                GradientPath::Autodiff,
+            ),
+            (
+                TrainConfig {
+                    fused: false,
+                    ..batched
+                },
+                Cell::Gru,
+                true,
                 GradientPath::Autodiff,
             ),
         ] {

@@ -265,13 +265,13 @@ pub fn fit<N: Next>(
     })
 }
 
-/// The device a run on `device` computes on: the host's Flex device for an LSTM's
+/// The device a run on `device` computes on: the host's Flex device for a gated cell's
 /// hand-derived BPTT on a GPU (its loops run on the host, and its weights would go to the GPU
 /// and back at every update: `configs/memory.toml`, 40 epochs on lavapipe, 9.2 ms an update
 /// against 0.9 on Flex, release builds), `device` otherwise.
 fn run_device(path: GradientPath, cell: Cell, device: &Device) -> Device {
     match (path, cell) {
-        (GradientPath::HandBptt, Cell::Lstm) => {
+        (GradientPath::HandBptt, Cell::Lstm | Cell::Gru) => {
             kernel::host_for_steps(device).unwrap_or_else(|| device.clone())
         }
         _ => device.clone(),

@@ -24,6 +24,8 @@
 //! | `epochs.rs` | the tutorial's epochs ten to a kernel call |
 //! | `bptt.rs` | backpropagation through time by hand, any batch and window |
 //! | `lstm.rs` | the same for the LSTM cell, in plain loops on the host |
+//! | `gru.rs` | the same for the GRU cell |
+//! | `host_loops.rs` | the activations and multiply-adds those loops are written with |
 //! | `autodiff.rs` | the gradients through Burn's autodiff |
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
@@ -39,6 +41,8 @@ mod error;
 mod evaluate;
 mod fit;
 mod fused;
+mod gru;
+mod host_loops;
 mod inference;
 mod loss;
 mod lstm;

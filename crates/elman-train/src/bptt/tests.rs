@@ -326,6 +326,7 @@ fn a_batch_split_between_threads_trains_as_one() {
     assert_eq!(on(2, &|| parts_for(64, elman, &device)), 2);
     assert_eq!(on(2, &|| parts_for(63, elman, &device)), 1);
     assert_eq!(on(2, &|| parts_for(8, elman_model::Cell::Lstm, &device)), 2);
+    assert_eq!(on(2, &|| parts_for(8, elman_model::Cell::Gru, &device)), 2);
     assert_eq!(on(1, &|| parts_for(256, elman, &device)), 1);
     assert_eq!(
         on(2, &|| parts_for(256, elman, &device.clone().autodiff())),
@@ -333,11 +334,15 @@ fn a_batch_split_between_threads_trains_as_one() {
     );
 
     let data = sines(64, 12, 4);
-    for cell in [elman_model::Cell::Elman, elman_model::Cell::Lstm] {
+    for cell in [
+        elman_model::Cell::Elman,
+        elman_model::Cell::Lstm,
+        elman_model::Cell::Gru,
+    ] {
         let model = ElmanConfig {
             d_hidden: 8,
             cell,
-            bias: cell == elman_model::Cell::Lstm,
+            bias: cell != elman_model::Cell::Elman,
             ..ElmanConfig::default()
         };
         let weights = ElmanWeights::init(&model, 2);
