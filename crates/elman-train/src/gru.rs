@@ -157,6 +157,17 @@ impl pulp::WithSimd for Job<'_, '_> {
     }
 }
 
+/// The context before row `row`'s step (`d` values): the start context `h0` in the first step's
+/// rows, else the row a batch before it in `before`, the contexts of the rows before `row`.
+#[inline(always)]
+fn previous<'a>(before: &'a [f32], h0: &'a [f32], row: usize, batch: usize, d: usize) -> &'a [f32] {
+    if row < batch {
+        &h0[row * d..(row + 1) * d]
+    } else {
+        &before[(row - batch) * d..(row - batch + 1) * d]
+    }
+}
+
 /// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`,
 /// over the buffers `[gates (z, r, n), h, residuals, da]`, each sized for the window.
 #[inline(always)]
@@ -184,14 +195,6 @@ fn window_loops(
     let (rows_w1, rows_w2) = (d_x + d, d + usize::from(bias));
     let rows = xv.len() / d_x;
     let steps = rows / batch;
-    // The context before row `row`'s step.
-    let h_prev = |h: &[f32], row: usize| -> Vec<f32> {
-        if row < batch {
-            h0v[row * d..(row + 1) * d].to_vec()
-        } else {
-            h[(row - batch) * d..(row - batch + 1) * d].to_vec()
-        }
-    };
 
     // Forward: every step's gates (activated) and context.
     let mut a = vec![0.0f32; width];
@@ -199,19 +202,21 @@ fn window_loops(
     for t in 0..steps {
         for b in 0..batch {
             let row = t * batch + b;
-            let prev = h_prev(h, row);
+            let (before, rest) = h.split_at_mut(row * d);
+            let prev = previous(before, h0v, row, batch, d);
             a.fill(0.0);
             mac_rows(&mut a, &xv[row * d_x..(row + 1) * d_x], w1v, width);
-            mac_rows(&mut a[..2 * d], &prev, &w1v[d_x * width..], width);
+            mac_rows(&mut a[..2 * d], prev, &w1v[d_x * width..], width);
             a[..2 * d].iter_mut().for_each(|v| *v = sigmoid(*v));
             for j in 0..d {
                 rh[j] = a[d + j] * prev[j];
             }
             mac_rows(&mut a[2 * d..], &rh, &w1v[d_x * width + 2 * d..], width);
             a[2 * d..].iter_mut().for_each(|v| *v = tanh(*v));
+            let h_t = &mut rest[..d];
             for j in 0..d {
                 let (z, n) = (a[j], a[2 * d + j]);
-                h[row * d + j] = (1.0 - z) * n + z * prev[j];
+                h_t[j] = (1.0 - z) * n + z * prev[j];
             }
             gates[row * width..(row + 1) * width].copy_from_slice(&a);
             let r = &mut residuals[row * d_output..(row + 1) * d_output];
@@ -220,7 +225,7 @@ fn window_loops(
             } else {
                 r.fill(0.0);
             }
-            for (j, &v) in h[row * d..(row + 1) * d].iter().enumerate() {
+            for (j, &v) in h_t.iter().enumerate() {
                 axpy(r, v, &w2v[j * d_output..(j + 1) * d_output]);
             }
             for (r, y) in r.iter_mut().zip(&yv[row * d_output..(row + 1) * d_output]) {
@@ -265,7 +270,7 @@ fn window_loops(
                 axpy(&mut grad_w2[d * d_output..(d + 1) * d_output], 1.0, &d_y);
             }
             let g = &gates[row * width..(row + 1) * width];
-            let prev = h_prev(h, row);
+            let prev = previous(h, h0v, row, batch, d);
             for j in 0..d {
                 let w2_row = &w2v[j * d_output..(j + 1) * d_output];
                 dh[j] =
