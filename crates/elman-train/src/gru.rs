@@ -29,7 +29,7 @@ use burn::prelude::*;
 use crate::LossKind;
 use crate::bptt::Window;
 use crate::fit::read as host;
-use crate::host_loops::{axpy, mac_rows, sigmoid, tanh};
+use crate::host_loops::{Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_x]`, `d_x` counting the bias's
 /// constant 1 where there is one) and targets (`[T·batch, d_output]`) from the context `h0`, and
@@ -109,17 +109,6 @@ thread_local! {
     /// from window to window.
     static SCRATCH: RefCell<[Vec<f32>; 4]> =
         const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
-}
-
-/// The sizes of a window: sequences, neurons, inputs (with the bias's 1), outputs, and whether
-/// `W2` has a bias row.
-#[derive(Clone, Copy)]
-struct Sizes {
-    batch: usize,
-    d: usize,
-    d_x: usize,
-    d_output: usize,
-    bias: bool,
 }
 
 /// A window's values on the host: the weights, time-major inputs and targets, the start context.
@@ -219,18 +208,13 @@ fn window_loops(
                 h_t[j] = (1.0 - z) * n + z * prev[j];
             }
             gates[row * width..(row + 1) * width].copy_from_slice(&a);
-            let r = &mut residuals[row * d_output..(row + 1) * d_output];
-            if bias {
-                r.copy_from_slice(&w2v[d * d_output..(d + 1) * d_output]);
-            } else {
-                r.fill(0.0);
-            }
-            for (j, &v) in h_t.iter().enumerate() {
-                axpy(r, v, &w2v[j * d_output..(j + 1) * d_output]);
-            }
-            for (r, y) in r.iter_mut().zip(&yv[row * d_output..(row + 1) * d_output]) {
-                *r -= y;
-            }
+            residual(
+                &mut residuals[row * d_output..(row + 1) * d_output],
+                h_t,
+                w2v,
+                &yv[row * d_output..(row + 1) * d_output],
+                bias,
+            );
         }
     }
 
@@ -257,18 +241,14 @@ fn window_loops(
     for t in (0..steps).rev() {
         for b in 0..batch {
             let row = t * batch + b;
-            for (g, r) in d_y
-                .iter_mut()
-                .zip(&residuals[row * d_output..(row + 1) * d_output])
-            {
-                *g = scale * r;
-            }
-            for (j, &v) in h[row * d..(row + 1) * d].iter().enumerate() {
-                axpy(&mut grad_w2[j * d_output..(j + 1) * d_output], v, &d_y);
-            }
-            if bias {
-                axpy(&mut grad_w2[d * d_output..(d + 1) * d_output], 1.0, &d_y);
-            }
+            output_gradient(
+                &mut grad_w2,
+                &mut d_y,
+                &h[row * d..(row + 1) * d],
+                &residuals[row * d_output..(row + 1) * d_output],
+                scale,
+                bias,
+            );
             let g = &gates[row * width..(row + 1) * width];
             let prev = previous(h, h0v, row, batch, d);
             for j in 0..d {

@@ -48,3 +48,53 @@ pub(crate) fn mac_rows(out: &mut [f32], coef: &[f32], m: &[f32], stride: usize) 
         }
     }
 }
+
+/// The sizes of a window: sequences, neurons, inputs (with the bias's 1), outputs, and whether
+/// `W2` has a bias row.
+#[derive(Clone, Copy)]
+pub(crate) struct Sizes {
+    pub(crate) batch: usize,
+    pub(crate) d: usize,
+    pub(crate) d_x: usize,
+    pub(crate) d_output: usize,
+    pub(crate) bias: bool,
+}
+
+/// One row's residual `r = [h ; 1] · W2 - y` (`W2`'s last row, the bias, only with `bias`).
+#[inline(always)]
+pub(crate) fn residual(r: &mut [f32], h: &[f32], w2: &[f32], y: &[f32], bias: bool) {
+    let (d, d_output) = (h.len(), r.len());
+    if bias {
+        r.copy_from_slice(&w2[d * d_output..(d + 1) * d_output]);
+    } else {
+        r.fill(0.0);
+    }
+    for (j, &v) in h.iter().enumerate() {
+        axpy(r, v, &w2[j * d_output..(j + 1) * d_output]);
+    }
+    for (r, y) in r.iter_mut().zip(y) {
+        *r -= y;
+    }
+}
+
+/// One row's `dL/dy = scale · r` into `d_y`, and `dW2 += [h ; 1]ᵀ · dL/dy`.
+#[inline(always)]
+pub(crate) fn output_gradient(
+    grad_w2: &mut [f32],
+    d_y: &mut [f32],
+    h: &[f32],
+    r: &[f32],
+    scale: f32,
+    bias: bool,
+) {
+    let (d, d_output) = (h.len(), d_y.len());
+    for (g, r) in d_y.iter_mut().zip(r) {
+        *g = scale * r;
+    }
+    for (j, &v) in h.iter().enumerate() {
+        axpy(&mut grad_w2[j * d_output..(j + 1) * d_output], v, d_y);
+    }
+    if bias {
+        axpy(&mut grad_w2[d * d_output..(d + 1) * d_output], 1.0, d_y);
+    }
+}

@@ -28,7 +28,7 @@ use burn::prelude::*;
 use crate::LossKind;
 use crate::bptt::Window;
 use crate::fit::read as host;
-use crate::host_loops::{axpy, mac_rows, sigmoid, tanh};
+use crate::host_loops::{Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_x]`, `d_x` counting the bias's
 /// constant 1 where there is one) and targets (`[T·batch, d_output]`) from the state `(h0, c0)`,
@@ -101,17 +101,6 @@ thread_local! {
     static SCRATCH: RefCell<[Vec<f32>; 6]> = const {
         RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()])
     };
-}
-
-/// The sizes of a window: sequences, neurons, inputs (with the bias's 1), outputs, and whether
-/// `W2` has a bias row.
-#[derive(Clone, Copy)]
-struct Sizes {
-    batch: usize,
-    d: usize,
-    d_x: usize,
-    d_output: usize,
-    bias: bool,
 }
 
 /// A window's values on the host: the weights, time-major inputs and targets, the start state.
@@ -245,18 +234,13 @@ fn window_loops(
             c[row * d..(row + 1) * d].copy_from_slice(&c_new);
             tc[row * d..(row + 1) * d].copy_from_slice(&tc_new);
             h[row * d..(row + 1) * d].copy_from_slice(&h_new);
-            let r = &mut residuals[row * d_output..(row + 1) * d_output];
-            if bias {
-                r.copy_from_slice(&w2v[d * d_output..(d + 1) * d_output]);
-            } else {
-                r.fill(0.0);
-            }
-            for (j, &v) in h_new.iter().enumerate() {
-                axpy(r, v, &w2v[j * d_output..(j + 1) * d_output]);
-            }
-            for (r, y) in r.iter_mut().zip(&yv[row * d_output..(row + 1) * d_output]) {
-                *r -= y;
-            }
+            residual(
+                &mut residuals[row * d_output..(row + 1) * d_output],
+                &h_new,
+                w2v,
+                &yv[row * d_output..(row + 1) * d_output],
+                bias,
+            );
         }
     }
 
@@ -280,19 +264,15 @@ fn window_loops(
     for t in (0..steps).rev() {
         for b in 0..batch {
             let row = t * batch + b;
-            for (g, r) in d_y
-                .iter_mut()
-                .zip(&residuals[row * d_output..(row + 1) * d_output])
-            {
-                *g = scale * r;
-            }
             let h_t = &h[row * d..(row + 1) * d];
-            for (j, &v) in h_t.iter().enumerate() {
-                axpy(&mut grad_w2[j * d_output..(j + 1) * d_output], v, &d_y);
-            }
-            if bias {
-                axpy(&mut grad_w2[d * d_output..(d + 1) * d_output], 1.0, &d_y);
-            }
+            output_gradient(
+                &mut grad_w2,
+                &mut d_y,
+                h_t,
+                &residuals[row * d_output..(row + 1) * d_output],
+                scale,
+                bias,
+            );
             let g = &gates[row * width..(row + 1) * width];
             let c_prev = if t == 0 {
                 &c0v[b * d..(b + 1) * d]
