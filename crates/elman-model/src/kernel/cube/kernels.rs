@@ -55,6 +55,32 @@ fn strided_part<F: Float>(
     }
 }
 
+/// A hidden neuron's weights in the forward kernels' layout: unit part `q`'s share of column
+/// `j` of `W1h` into `weights`, and column `j` of `W1x` into `w_in`.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn neuron_weights<F: Float>(
+    weights: &mut Array<F>,
+    w_in: &mut Array<F>,
+    w1: &Tensor<F>,
+    j: usize,
+    q: usize,
+    #[comptime] span: usize,
+    #[comptime] d_input: usize,
+    #[comptime] d_hidden: usize,
+) {
+    strided_part(
+        weights,
+        w1,
+        d_input * d_hidden + j,
+        d_hidden,
+        q,
+        span,
+        d_hidden,
+    );
+    strided_part(w_in, w1, j, d_hidden, 0, d_input, d_input);
+}
+
 /// The recurrence forward over a window (see
 /// [`ElmanKernels::elman_recurrence_forward`]): a workgroup per sequence, `parts` units per
 /// hidden neuron, the previous context in shared memory. Unit `q · d_hidden + j` sums the `q`-th
@@ -82,19 +108,11 @@ pub(super) fn recurrence_forward_kernel<F: Float>(
     let batch = batch as usize;
     let mut previous = Shared::<[F]>::new_slice(d_hidden);
     let mut partial = Shared::<[F]>::new_slice(d_hidden * parts);
-    // This unit's part of column `j` of W1h, in its registers for the whole window.
+    // This unit's part of column `j` of W1h and column `j` of W1x, in its registers for the
+    // whole window.
     let mut weights = Array::<F>::new(span);
-    strided_part(
-        &mut weights,
-        w1,
-        d_input * d_hidden + j,
-        d_hidden,
-        q,
-        span,
-        d_hidden,
-    );
     let mut w_in = Array::<F>::new(d_input);
-    strided_part(&mut w_in, w1, j, d_hidden, 0, d_input, d_input);
+    neuron_weights(&mut weights, &mut w_in, w1, j, q, span, d_input, d_hidden);
     if q == 0 {
         let h = h0[b * d_hidden + j];
         previous[j] = h;
@@ -165,16 +183,7 @@ pub(super) fn forward_squares_kernel<F: Float>(
     let mut weights = Array::<F>::new(span);
     let mut w_in = Array::<F>::new(d_input);
     if hidden {
-        strided_part(
-            &mut weights,
-            w1,
-            d_input * d_hidden + j,
-            d_hidden,
-            q,
-            span,
-            d_hidden,
-        );
-        strided_part(&mut w_in, w1, j, d_hidden, 0, d_input, d_input);
+        neuron_weights(&mut weights, &mut w_in, w1, j, q, span, d_input, d_hidden);
     } else {
         // (An output's unit reads no input weights.)
         strided_part(&mut weights, w2, j - d_hidden, d_output, q, span, d_hidden);
