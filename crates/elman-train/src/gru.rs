@@ -29,7 +29,7 @@ use burn::prelude::*;
 use crate::LossKind;
 use crate::bptt::Window;
 use crate::fit::read as host;
-use crate::host_loops::{Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
+use crate::host_loops::{Computed, Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_x]`, `d_x` counting the bias's
 /// constant 1 where there is one) and targets (`[T·batch, d_output]`) from the context `h0`, and
@@ -43,17 +43,9 @@ pub(crate) fn window(
     loss: LossKind,
 ) -> Window {
     let device = w1.device();
-    let [batch, d] = h0.dims();
-    let [rows_w1, width] = w1.dims();
-    let [rows_w2, d_output] = w2.dims();
+    let sizes = Sizes::of(&h0, w1, w2, bias);
+    let (d, d_output, width) = (sizes.d, sizes.d_output, w1.dims()[1]);
     let rows = x.dims()[0];
-    let sizes = Sizes {
-        batch,
-        d,
-        d_x: rows_w1 - d,
-        d_output,
-        bias,
-    };
     let (w1v, w2v) = (host(w1.clone()), host(w2.clone()));
     let (xv, yv, h0v) = (host(x), host(targets), host(h0));
     let inputs = Inputs {
@@ -64,12 +56,7 @@ pub(crate) fn window(
         h0: &h0v,
     };
     let scale = loss.output_scale(rows * d_output) as f32;
-    let Computed {
-        squares,
-        grad_w1,
-        grad_w2,
-        h,
-    } = SCRATCH.with_borrow_mut(|scratch| {
+    let computed = SCRATCH.with_borrow_mut(|scratch| {
         let [gates, h, residuals, d_a_all] = scratch;
         for (buffer, len) in [
             (&mut *gates, rows * width),
@@ -87,21 +74,7 @@ pub(crate) fn window(
             buffers: [gates, h, residuals, d_a_all],
         })
     });
-
-    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
-        Tensor::<2>::from_data(TensorData::new(values, shape), &device)
-    };
-    Window {
-        loss: Tensor::<1>::from_data(
-            TensorData::new(vec![loss.of_squares_host(squares, rows * d_output)], [1]),
-            &device,
-        ),
-        grads: [
-            tensor(grad_w1, [rows_w1, width]),
-            tensor(grad_w2, [rows_w2, d_output]),
-        ],
-        last: tensor(h, [batch, d]),
-    }
+    computed.into_window(sizes, rows, loss, &device)
 }
 
 thread_local! {
@@ -119,14 +92,6 @@ struct Inputs<'a> {
     x: &'a [f32],
     y: &'a [f32],
     h0: &'a [f32],
-}
-
-/// The summed squared residuals, both gradients and the last step's context.
-struct Computed {
-    squares: f32,
-    grad_w1: Vec<f32>,
-    grad_w2: Vec<f32>,
-    h: Vec<f32>,
 }
 
 /// [`window_loops`] as pulp's job, compiled once per instruction set.

@@ -1,6 +1,11 @@
 //! The plain loops the gated cells' hand-derived BPTT (`lstm.rs`, `gru.rs`) is written with on
 //! the host: the activations as the Flex kernels compute them, and the multiply-adds the
-//! compiler vectorizes.
+//! compiler vectorizes; the sizes of a window, and what the loops give back.
+
+use burn::prelude::*;
+
+use crate::LossKind;
+use crate::bptt::Window;
 
 /// `tanh` as the Flex kernels compute it (branch-free, so loops of it vectorize; within 1e-6).
 #[inline(always)]
@@ -58,6 +63,66 @@ pub(crate) struct Sizes {
     pub(crate) d_x: usize,
     pub(crate) d_output: usize,
     pub(crate) bias: bool,
+}
+
+impl Sizes {
+    /// The sizes of a window from the context `h0` (`[batch, d]`) with the weights `W1`
+    /// (`[d_x + d, gates · d]`) and `W2` (`[d (+ 1 with a bias), d_output]`).
+    pub(crate) fn of(h0: &Tensor<2>, w1: &Tensor<2>, w2: &Tensor<2>, bias: bool) -> Self {
+        let [batch, d] = h0.dims();
+        Sizes {
+            batch,
+            d,
+            d_x: w1.dims()[0] - d,
+            d_output: w2.dims()[1],
+            bias,
+        }
+    }
+}
+
+/// What a gated cell's loops give for a window: the summed squared residuals, both gradients
+/// and the last step's context.
+pub(crate) struct Computed {
+    pub(crate) squares: f32,
+    pub(crate) grad_w1: Vec<f32>,
+    pub(crate) grad_w2: Vec<f32>,
+    pub(crate) h: Vec<f32>,
+}
+
+impl Computed {
+    /// The window on `device`: the loss of its `rows` rows as `loss` takes their squares, the
+    /// gradients in `W1`'s and `W2`'s shapes, the last context `[batch, d]`.
+    pub(crate) fn into_window(
+        self,
+        sizes: Sizes,
+        rows: usize,
+        loss: LossKind,
+        device: &Device,
+    ) -> Window {
+        let Sizes {
+            batch,
+            d,
+            d_x,
+            d_output,
+            bias,
+        } = sizes;
+        let tensor = |values: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(values, shape), device)
+        };
+        let width = self.grad_w1.len() / (d_x + d);
+        let values = rows * d_output;
+        Window {
+            loss: Tensor::<1>::from_data(
+                TensorData::new(vec![loss.of_squares_host(self.squares, values)], [1]),
+                device,
+            ),
+            grads: [
+                tensor(self.grad_w1, [d_x + d, width]),
+                tensor(self.grad_w2, [d + usize::from(bias), d_output]),
+            ],
+            last: tensor(self.h, [batch, d]),
+        }
+    }
 }
 
 /// One row's residual `r = [h ; 1] · W2 - y` (`W2`'s last row, the bias, only with `bias`).

@@ -28,7 +28,7 @@ use burn::prelude::*;
 use crate::LossKind;
 use crate::bptt::Window;
 use crate::fit::read as host;
-use crate::host_loops::{Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
+use crate::host_loops::{Computed, Sizes, mac_rows, output_gradient, residual, sigmoid, tanh};
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_x]`, `d_x` counting the bias's
 /// constant 1 where there is one) and targets (`[T·batch, d_output]`) from the state `(h0, c0)`,
@@ -43,23 +43,13 @@ pub(crate) fn window(
     loss: LossKind,
 ) -> (Window, Tensor<2>) {
     let device = w1.device();
-    let [batch, d] = h0.dims();
-    let [rows_w1, width] = w1.dims();
-    let [rows_w2, d_output] = w2.dims();
-    let d_x = rows_w1 - d;
+    let sizes = Sizes::of(&h0, w1, w2, bias);
     let rows = x.dims()[0];
     let (w1v, w2v) = (host(w1.clone()), host(w2.clone()));
     let (xv, yv) = (host(x), host(targets));
     let (h0v, c0v) = (host(h0), host(c0));
 
-    let scale = loss.output_scale(rows * d_output) as f32;
-    let sizes = Sizes {
-        batch,
-        d,
-        d_x,
-        d_output,
-        bias,
-    };
+    let scale = loss.output_scale(rows * sizes.d_output) as f32;
     let inputs = Inputs {
         w1: &w1v,
         w2: &w2v,
@@ -70,30 +60,9 @@ pub(crate) fn window(
     };
     // The loops compiled for the CPU the run is on (AVX2 or AVX-512 where there is one), as
     // the Flex kernels' `tanh` is.
-    let Computed {
-        squares,
-        grad_w1,
-        grad_w2,
-        h,
-        c,
-    } = compute(sizes, inputs, scale);
-
-    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
-        Tensor::<2>::from_data(TensorData::new(values, shape), &device)
-    };
-    let last = |values: Vec<f32>| tensor(values, [batch, d]);
-    let window = Window {
-        loss: Tensor::<1>::from_data(
-            TensorData::new(vec![loss.of_squares_host(squares, rows * d_output)], [1]),
-            &device,
-        ),
-        grads: [
-            tensor(grad_w1, [rows_w1, width]),
-            tensor(grad_w2, [rows_w2, d_output]),
-        ],
-        last: last(h),
-    };
-    (window, last(c))
+    let (computed, c) = compute(sizes, inputs, scale);
+    let memory = Tensor::<2>::from_data(TensorData::new(c, [sizes.batch, sizes.d]), &device);
+    (computed.into_window(sizes, rows, loss, &device), memory)
 }
 
 thread_local! {
@@ -114,16 +83,6 @@ struct Inputs<'a> {
     c0: &'a [f32],
 }
 
-/// What [`compute`] gives: the summed squared residuals, both gradients, the last step's
-/// context and memory.
-struct Computed {
-    squares: f32,
-    grad_w1: Vec<f32>,
-    grad_w2: Vec<f32>,
-    h: Vec<f32>,
-    c: Vec<f32>,
-}
-
 /// [`compute`] as pulp's job: its `with_simd` is compiled once per instruction set and inlines
 /// the loops, so that they are vectorized for the CPU the run is on.
 struct Job<'a, 'b> {
@@ -134,17 +93,17 @@ struct Job<'a, 'b> {
 }
 
 impl pulp::WithSimd for Job<'_, '_> {
-    type Output = Computed;
+    type Output = (Computed, Vec<f32>);
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Computed {
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> (Computed, Vec<f32>) {
         window_loops(self.sizes, self.inputs, self.scale, self.buffers)
     }
 }
 
 /// The window's forward pass and BPTT (see the module's formulas), with `dL/dy = scale · r`,
-/// its loops compiled for the CPU the run is on ([`Job`]).
-fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> Computed {
+/// its loops compiled for the CPU the run is on ([`Job`]); the last step's memory beside.
+fn compute(sizes: Sizes, inputs: Inputs<'_>, scale: f32) -> (Computed, Vec<f32>) {
     let width = 4 * sizes.d;
     let rows = inputs.x.len() / sizes.d_x;
     let d = sizes.d;
@@ -181,7 +140,7 @@ fn window_loops(
     inputs: Inputs<'_>,
     scale: f32,
     [gates, c, tc, h, residuals, d_a_all]: [&mut Vec<f32>; 6],
-) -> Computed {
+) -> (Computed, Vec<f32>) {
     let Sizes {
         batch,
         d,
@@ -321,13 +280,13 @@ fn window_loops(
         );
     }
 
-    Computed {
+    let computed = Computed {
         squares: residuals.iter().map(|r| r * r).sum(),
         grad_w1,
         grad_w2,
         h: h[(rows - batch) * d..].to_vec(),
-        c: c[(rows - batch) * d..].to_vec(),
-    }
+    };
+    (computed, c[(rows - batch) * d..].to_vec())
 }
 
 #[cfg(test)]
