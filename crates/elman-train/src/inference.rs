@@ -122,19 +122,19 @@ fn run(model: &Elman, inputs: &[f32], keep: bool) -> Result<Trace, InferenceErro
     let steps = inputs.len() / d_input;
     let model = model.valid();
     let device = model.w1.device();
-    let tensor = |values: &[f32], device: &Device| {
-        Tensor::<2>::from_data(TensorData::new(values.to_vec(), [steps, d_input]), device)
+    let tensor = |device: &Device| {
+        Tensor::<2>::from_data(TensorData::new(inputs.to_vec(), [steps, d_input]), device)
     };
     if steps > 0 && in_kernel(&model) {
         let zeros = Tensor::zeros([1, model.d_hidden()], &device);
-        let h = contexts_in_kernel(&model, tensor(inputs, &device), model.w1.val(), zeros);
+        let h = contexts_in_kernel(&model, tensor(&device), model.w1.val(), zeros);
         return Ok(Trace {
             outputs: read_rows(vec![outputs_of(&model, h.clone())]),
             contexts: if keep { read_rows(vec![h]) } else { Vec::new() },
         });
     }
     let model = for_steps(model);
-    let inputs = tensor(inputs, &model.w1.device());
+    let inputs = tensor(&model.w1.device());
     Ok(run_steps(&model, inputs, keep))
 }
 
