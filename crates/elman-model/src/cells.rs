@@ -64,54 +64,72 @@ impl Elman {
         state: ElmanState,
     ) -> (Tensor<2>, ElmanState) {
         let [batch, _] = input.dims();
-        let d = self.d_hidden();
         let device = input.device();
-        let ones = || Tensor::<2>::ones([batch, 1], &device);
-        // [x ; 1 ; h]: the input layer, with the bias's constant where there is one.
-        let layer = |h: Tensor<2>| {
-            let mut parts = vec![input.clone()];
-            if self.bias {
-                parts.push(ones());
-            }
-            parts.push(h);
-            Tensor::cat(parts, 1)
-        };
-        let w1 = self.w1.val();
-        let block = |a: &Tensor<2>, k: usize| a.clone().slice(s![.., k * d..(k + 1) * d]);
-        let h = state.context;
-        let (context, memory) = match self.cell {
-            Cell::Elman => (layer(h).matmul(w1).tanh(), None),
-            Cell::Lstm => {
-                let a = layer(h).matmul(w1);
-                let c = state
-                    .memory
-                    .unwrap_or_else(|| Tensor::zeros([batch, d], &device));
-                let (i, f) = (
-                    activation::sigmoid(block(&a, 0)),
-                    activation::sigmoid(block(&a, 1)),
-                );
-                let (g, o) = (block(&a, 2).tanh(), activation::sigmoid(block(&a, 3)));
-                let c = f * c + i * g;
-                (o * c.clone().tanh(), Some(c))
-            }
-            Cell::Gru => {
-                let gates = layer(h.clone()).matmul(w1.clone().slice(s![.., 0..2 * d]));
-                let (z, r) = (
-                    activation::sigmoid(block(&gates, 0)),
-                    activation::sigmoid(block(&gates, 1)),
-                );
-                let n = layer(r * h.clone())
-                    .matmul(w1.slice(s![.., 2 * d..3 * d]))
-                    .tanh();
-                (z.clone().neg().add_scalar(1.0) * n + z * h, None)
-            }
-        };
+        let state = recurrent_step(self.w1.val(), self.cell, self.bias, input, state);
         let hidden = if self.bias {
-            Tensor::cat(vec![context.clone(), ones()], 1)
+            Tensor::cat(
+                vec![state.context.clone(), Tensor::ones([batch, 1], &device)],
+                1,
+            )
         } else {
-            context.clone()
+            state.context.clone()
         };
         let output = hidden.matmul(self.w2.val());
-        (output, ElmanState { context, memory })
+        (output, state)
     }
+}
+
+/// One step of the recurrent layer alone, any cell: the state after `input` (`[batch,
+/// d_input]`) from `state`, through `w1` (see [`Cell`]). The tutorial's cell takes
+/// [`kernel::tanh`](crate::kernel::tanh), as [`Elman::step`] does.
+pub(crate) fn recurrent_step(
+    w1: Tensor<2>,
+    cell: Cell,
+    bias: bool,
+    input: Tensor<2>,
+    state: ElmanState,
+) -> ElmanState {
+    let [batch, _] = input.dims();
+    let d = w1.dims()[1] / cell.gates();
+    let device = input.device();
+    // [x ; 1 ; h]: the input layer, with the bias's constant where there is one.
+    let layer = |h: Tensor<2>| {
+        let mut parts = vec![input.clone()];
+        if bias {
+            parts.push(Tensor::<2>::ones([batch, 1], &device));
+        }
+        parts.push(h);
+        Tensor::cat(parts, 1)
+    };
+    let block = |a: &Tensor<2>, k: usize| a.clone().slice(s![.., k * d..(k + 1) * d]);
+    let h = state.context;
+    let (context, memory) = match cell {
+        Cell::Elman if bias => (layer(h).matmul(w1).tanh(), None),
+        Cell::Elman => (crate::kernel::tanh(layer(h).matmul(w1)), None),
+        Cell::Lstm => {
+            let a = layer(h).matmul(w1);
+            let c = state
+                .memory
+                .unwrap_or_else(|| Tensor::zeros([batch, d], &device));
+            let (i, f) = (
+                activation::sigmoid(block(&a, 0)),
+                activation::sigmoid(block(&a, 1)),
+            );
+            let (g, o) = (block(&a, 2).tanh(), activation::sigmoid(block(&a, 3)));
+            let c = f * c + i * g;
+            (o * c.clone().tanh(), Some(c))
+        }
+        Cell::Gru => {
+            let gates = layer(h.clone()).matmul(w1.clone().slice(s![.., 0..2 * d]));
+            let (z, r) = (
+                activation::sigmoid(block(&gates, 0)),
+                activation::sigmoid(block(&gates, 1)),
+            );
+            let n = layer(r * h.clone())
+                .matmul(w1.slice(s![.., 2 * d..3 * d]))
+                .tanh();
+            (z.clone().neg().add_scalar(1.0) * n + z * h, None)
+        }
+    };
+    ElmanState { context, memory }
 }

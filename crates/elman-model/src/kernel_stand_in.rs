@@ -116,6 +116,16 @@ pub fn adam(
     unreachable!("the kernels are not compiled in")
 }
 
+/// Never: the differentiable recurrence is not compiled in (the layer takes its steps).
+pub fn recurrence_differentiable(_device: &Device) -> bool {
+    false
+}
+
+/// Not compiled in: callers check [`recurrence_differentiable`] first.
+pub fn recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>) -> Tensor<2> {
+    unreachable!("the kernels are not compiled in")
+}
+
 /// Not compiled in: callers check [`recurrence_available`] first.
 pub fn recurrence_forward(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>) -> Tensor<2> {
     unreachable!("the kernels are not compiled in")

@@ -12,6 +12,10 @@
 //!
 //! There are no biases. `h_t` is the new context: it feeds the context neurons at the next step.
 //!
+//! [`ElmanLayer`] is the recurrent layer alone, for models of one's own: every step's context
+//! over a window, the Elman cell's recurrence one differentiable operation where a device has
+//! it ([`kernel::recurrence`]).
+//!
 //! This crate does no IO. Initial weights are drawn on the host from a seeded generator
 //! ([`ElmanWeights::init`]) so that the same seed gives the same network on every backend.
 
@@ -21,9 +25,11 @@ pub mod kernel;
 #[cfg(not(feature = "flex"))]
 #[path = "kernel_stand_in.rs"]
 pub mod kernel;
+mod layer;
 mod weights;
 
 pub use cells::Cell;
+pub use layer::{ElmanLayer, ElmanLayerConfig, LayerError};
 pub use weights::{ElmanWeights, WeightsError};
 
 use burn::module::Param;
@@ -182,14 +188,49 @@ impl Elman {
         (output, ElmanState::of(context))
     }
 
-    /// A run of `steps` time steps: [`Elman::step`] repeated, the outputs stacked.
+    /// The recurrent layer of this network (its `W1`, the same parameter: gradients through
+    /// the layer are `W1`'s).
+    pub fn layer(&self) -> ElmanLayer {
+        ElmanLayer {
+            w1: self.w1.clone(),
+            cell: self.cell,
+            bias: self.bias,
+        }
+    }
+
+    /// The network over a window: [`ElmanLayer::forward`] (for the Elman cell one
+    /// differentiable operation where a device has it), then the read-out `[h ; 1] · W2` of
+    /// every step at once. Returns the outputs `[batch, steps, d_output]` and the state after
+    /// the last step, or the shapes that do not fit.
+    pub fn forward(
+        &self,
+        inputs: Tensor<3>,
+        state: Option<ElmanState>,
+    ) -> Result<(Tensor<3>, ElmanState), LayerError> {
+        let (contexts, state) = self.layer().forward(inputs, state)?;
+        let [batch, steps, d_hidden] = contexts.dims();
+        let h = contexts.reshape([batch * steps, d_hidden]);
+        let h = if self.bias {
+            let ones = Tensor::ones([batch * steps, 1], &h.device());
+            Tensor::cat(vec![h, ones], 1)
+        } else {
+            h
+        };
+        let outputs = h
+            .matmul(self.w2.val())
+            .reshape([batch, steps, self.d_output()]);
+        Ok((outputs, state))
+    }
+
+    /// A run of `steps` time steps: [`Elman::step`] repeated, the outputs stacked (the
+    /// tutorial's way, and the reference [`Elman::forward`] is held to).
     ///
     /// Returns the outputs `[batch, steps, d_output]` and the context after the last step.
     ///
     /// # Panics
     ///
     /// If `inputs` is not `[batch, steps, d_input]` or the context is not `[batch, d_hidden]`.
-    pub fn forward(&self, inputs: Tensor<3>, state: ElmanState) -> (Tensor<3>, ElmanState) {
+    pub fn forward_steps(&self, inputs: Tensor<3>, state: ElmanState) -> (Tensor<3>, ElmanState) {
         let [batch, steps, d_input] = inputs.dims();
         let mut state = state;
         let mut outputs = Vec::with_capacity(steps);
@@ -282,7 +323,7 @@ mod tests {
             burn::tensor::Distribution::Default,
             &device,
         ));
-        let (outputs, end) = model.forward(inputs.clone(), start.clone());
+        let (outputs, end) = model.forward_steps(inputs.clone(), start.clone());
         assert_eq!(outputs.dims(), [3, 4, 3]);
         let mut state = start;
         for t in 0..4 {

@@ -35,7 +35,7 @@ pub(crate) fn epoch(
             // Forward through the window.
             let inputs = batch.inputs.clone().slice(s![.., window..end, ..]);
             let targets = batch.targets.clone().slice(s![.., window..end, ..]);
-            let (outputs, next) = model.forward(inputs, state);
+            let (outputs, next) = model.forward_steps(inputs, state);
             state = next;
             let squares = (outputs - targets).square().sum();
             let loss = config

@@ -169,7 +169,7 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
                 squares.reshape([-1])
             }
             Way::Steps => {
-                let (outputs, _) = model.forward(inputs, zeros());
+                let (outputs, _) = model.forward_steps(inputs, zeros());
                 (outputs - targets).square().sum()
             }
         }

@@ -112,7 +112,7 @@ pub(crate) fn assert_gated_window_matches_autodiff(
                 context: state(&h0).autodiff(),
                 memory: memory.as_ref().map(|_| state(&c0).autodiff()),
             };
-            let (out, last) = model.forward(x.clone().autodiff(), start);
+            let (out, last) = model.forward_steps(x.clone().autodiff(), start);
             let squares = (out - y.clone().autodiff()).square().sum();
             let value = match loss {
                 LossKind::HalfSumSquares => squares.div_scalar(2.0),

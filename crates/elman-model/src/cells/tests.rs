@@ -93,7 +93,7 @@ fn loss(weights: &ElmanWeights, device: &Device) -> (Tensor<1>, crate::Elman) {
         |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| ((i as f32 + k) * 0.7).sin()).collect() };
     let inputs = Tensor::<3>::from_data(TensorData::new(values(2 * 4 * 2, 1.0), [2, 4, 2]), device);
     let targets = Tensor::<3>::from_data(TensorData::new(values(2 * 4, 5.0), [2, 4, 1]), device);
-    let (outputs, _) = model.forward(inputs, ElmanState::zeros(2, model.d_hidden(), device));
+    let (outputs, _) = model.forward_steps(inputs, ElmanState::zeros(2, model.d_hidden(), device));
     ((outputs - targets).square().sum(), model)
 }
 

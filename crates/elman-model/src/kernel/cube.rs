@@ -391,3 +391,36 @@ impl ElmanKernels for Cube {
         (context, residual, grad_w1, grad_w2)
     }
 }
+
+/// Whether the recurrence kernels serve a window of `h`'s width: up to [`super::MAX_UNITS`]
+/// neurons, and on a device that is no card up to [`SERIAL_MAX`] (as
+/// [`super::recurrence_available`] says for a device).
+fn recurrence_kernels_serve(h: &CubeTensor) -> bool {
+    let d_hidden = h.meta.shape()[1];
+    d_hidden <= super::MAX_UNITS && (d_hidden <= SERIAL_MAX || !is_software(h))
+}
+
+impl super::window::RecurrenceOps for Cube {
+    fn elman_recurrence(x: CubeTensor, w1: CubeTensor, h0: CubeTensor) -> CubeTensor {
+        if recurrence_kernels_serve(&h0) {
+            Self::elman_recurrence_forward(x, w1, h0)
+        } else {
+            super::window::steps::forward::<Self>(x, w1, h0, Self::float_tanh)
+        }
+    }
+}
+
+impl super::window::RecurrenceBackward for Cube {
+    fn elman_recurrence_da(
+        h: CubeTensor,
+        g: CubeTensor,
+        w1h: CubeTensor,
+        batch: usize,
+    ) -> CubeTensor {
+        if recurrence_kernels_serve(&h) {
+            Self::elman_recurrence_backward(h, g, w1h, batch)
+        } else {
+            super::window::steps::backward::<Self>(h, g, w1h, batch)
+        }
+    }
+}

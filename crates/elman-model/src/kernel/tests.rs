@@ -44,7 +44,7 @@ fn forward_squares_are_the_model_s_squared_errors() {
         TensorData::new(y.clone(), [batch, steps, d_output]),
         &device,
     );
-    let (outputs, _) = model.forward(inputs, ElmanState::zeros(batch, d_hidden, &device));
+    let (outputs, _) = model.forward_steps(inputs, ElmanState::zeros(batch, d_hidden, &device));
     let expected = (outputs - targets)
         .square()
         .sum_dim(1)

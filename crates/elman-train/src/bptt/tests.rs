@@ -71,7 +71,7 @@ fn hand_bptt_matches_autodiff() {
             let ad = device.clone().autodiff();
             let model = weights.to_module(&ad);
             let (out, last) =
-                model.forward(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
+                model.forward_steps(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
             let squares = (out - y.clone().autodiff()).square().sum();
             let value = match loss {
                 LossKind::HalfSumSquares => squares.div_scalar(2.0),
@@ -146,7 +146,7 @@ fn gpu_windows_match_autodiff_for_many_shapes() {
             true,
         );
         let model = weights.to_module(&cpu);
-        let (out, last) = model.forward(
+        let (out, last) = model.forward_steps(
             data(&inputs, d_input, &cpu),
             ElmanState::of(Tensor::from_data(
                 TensorData::new(h0, [batch, d_hidden]),
@@ -283,7 +283,7 @@ fn hand_bptt_with_biases_matches_autodiff() {
             let ad = device.clone().autodiff();
             let model = weights.to_module(&ad);
             let (out, _) =
-                model.forward(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
+                model.forward_steps(x.clone().autodiff(), ElmanState::of(h.clone().autodiff()));
             let value = (out - y.clone().autodiff())
                 .square()
                 .sum()

@@ -1,0 +1,149 @@
+//! A window's recurrence as one differentiable operation, the core of [`crate::ElmanLayer`]:
+//! `[h0 ; h_1 … h_T]` from the time-major inputs, `W1` and `h0`, with
+//! `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`, and a backward pass written by hand, so that
+//! `loss.backward()` runs the window's BPTT in one step of the autodiff graph instead of a dozen
+//! recorded operations a step.
+//!
+//! [`RecurrenceOps`] is a backend extension routed through `Autodiff` (`window/autodiff.rs`
+//! holds the `Backward`). Each backend computes both halves in its fastest form: Flex in the
+//! plain loops of `kernel/recurrence.rs` up to [`FLEX_RECURRENCE_MAX`](super::FLEX_RECURRENCE_MAX)
+//! neurons and as a matrix product a step above; CubeCL in the recurrence kernels where
+//! [`recurrence_available`](super::recurrence_available) says they serve, else a product a step;
+//! NdArray a product a step (`window/steps.rs`, written once for any backend).
+//!
+//! Contract of the backward pass, for the upstream gradient `G` of the output (`[(T + 1)·B, d]`,
+//! its first `B` rows `h0`'s own): `da = RecurrenceBackward(h_1…T, G_1…T, W1h)`,
+//! `dW1 = [x ; h_0…T-1]ᵀ · da`, `dx = da · W1xᵀ`, `dh0 = G_0 + da_1 · W1hᵀ`.
+
+// NdArray is deprecated by Burn 0.22 but stays one of the project's backends, and the
+// extension's generated dispatch names it.
+#![allow(deprecated)]
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::prelude::*;
+
+use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
+
+#[cfg(feature = "autodiff")]
+mod autodiff;
+pub(super) mod steps;
+
+/// The window's recurrence, forward, as a differentiable operation (see the module's notes).
+#[backend_extension(
+    Flex,
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    NdArray: cfg(feature = "ndarray"),
+    Autodiff: cfg(feature = "autodiff"),
+)]
+pub trait RecurrenceOps: Backend {
+    /// From the inputs `x` (`[T·B, d_input]`, time-major), `w1` (`[d_input + d_hidden,
+    /// d_hidden]`: `W1x` over `W1h`) and the context `h0` (`[B, d_hidden]`), every step's
+    /// context after `h0`: `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d_hidden]`.
+    fn elman_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// The backward half on the backends that run the forward one: `dL/da_t = (g_t + dL/da_{t+1} ·
+/// W1hᵀ) ⊙ (1 - h_t²)` from the last step down, for the contexts `h` and the gradients `g`
+/// reaching them from outside the recurrence (both `[T·B, d_hidden]`). Not an extension: only
+/// the autodiff route calls it, on the backend inside.
+pub(crate) trait RecurrenceBackward: Backend {
+    /// `dL/da`, `[T·B, d_hidden]`, for a batch of `batch`.
+    fn elman_recurrence_da(
+        h: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        w1h: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// The neurons of a `[rows, d_hidden]` tensor.
+fn width<B: Backend>(t: &FloatTensor<B>) -> usize {
+    use burn::backend::TensorMetadata;
+    t.shape()[1]
+}
+
+impl RecurrenceOps for Flex {
+    fn elman_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if width::<Self>(&h0) <= FLEX_RECURRENCE_MAX {
+            Self::elman_recurrence_forward(x, w1, h0)
+        } else {
+            steps::forward::<Self>(x, w1, h0, Self::elman_tanh)
+        }
+    }
+}
+
+impl RecurrenceBackward for Flex {
+    fn elman_recurrence_da(
+        h: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        w1h: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self> {
+        if width::<Self>(&h) <= FLEX_RECURRENCE_MAX {
+            Self::elman_recurrence_backward(h, g, w1h, batch)
+        } else {
+            steps::backward::<Self>(h, g, w1h, batch)
+        }
+    }
+}
+
+#[cfg(feature = "ndarray")]
+impl RecurrenceOps for burn::backend::NdArray {
+    fn elman_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        use burn::backend::ops::FloatTensorOps;
+        steps::forward::<Self>(x, w1, h0, Self::float_tanh)
+    }
+}
+
+#[cfg(feature = "ndarray")]
+impl RecurrenceBackward for burn::backend::NdArray {
+    fn elman_recurrence_da(
+        h: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        w1h: FloatTensor<Self>,
+        batch: usize,
+    ) -> FloatTensor<Self> {
+        steps::backward::<Self>(h, g, w1h, batch)
+    }
+}
+
+/// Whether [`recurrence`] runs on `device` (with or without autodiff): Flex, CubeCL and, with
+/// the `ndarray` feature, NdArray devices. Elsewhere the layer takes its steps one by one.
+pub fn recurrence_differentiable(device: &Device) -> bool {
+    let inner = device.clone().without_autodiff();
+    match inner.as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        DispatchDevice::Cube(_) => true,
+        #[cfg(feature = "ndarray")]
+        DispatchDevice::NdArray(_) => true,
+        #[allow(unreachable_patterns)] // with every backend compiled in
+        _ => false,
+    }
+}
+
+/// [`RecurrenceOps::elman_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B,
+/// d_hidden]`, differentiable with respect to all three inputs on an autodiff device.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`recurrence_differentiable`] holds.
+pub fn recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as RecurrenceOps>::elman_recurrence(
+        x.into_dispatch(),
+        w1.into_dispatch(),
+        h0.into_dispatch(),
+    ))
+}

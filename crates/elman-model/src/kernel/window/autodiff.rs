@@ -1,0 +1,75 @@
+//! [`RecurrenceOps`] under autodiff: the forward pass on the backend inside, one node in the
+//! graph, and its backward pass by hand (the formulas are the module's, `window.rs`).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, TensorMetadata};
+
+use super::steps::rows;
+use super::{RecurrenceBackward, RecurrenceOps};
+
+/// The node of one window's recurrence; its parents are `[x, w1, h0]`.
+#[derive(Debug)]
+struct Recurrence;
+
+impl<B: Backend + RecurrenceBackward> Backward<B, 3> for Recurrence {
+    /// `(x, w1, [h0 ; h_1 … h_T], batch)`.
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, usize);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, w1_node, h0_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w1, states, batch) = ops.state;
+        let (all, d_input) = (states.shape()[0], x.shape()[1]);
+        let d_hidden = states.shape()[1];
+        let rows_t = all - batch;
+        let w1h = rows::<B>(w1.clone(), d_input..d_input + d_hidden);
+        let d_a = B::elman_recurrence_da(
+            rows::<B>(states.clone(), batch..all),
+            rows::<B>(grad.clone(), batch..all),
+            w1h.clone(),
+            batch,
+        );
+        if let Some(node) = w1_node {
+            // [x ; h_prev]ᵀ · da: every step's input layer, the concatenation again.
+            let layer = B::float_cat(vec![x, rows::<B>(states, 0..rows_t)], 1);
+            let grad_w1 = B::float_matmul(B::float_transpose(layer), d_a.clone());
+            grads.register::<B>(node.id, grad_w1);
+        }
+        if let Some(node) = x_node {
+            let w1x = rows::<B>(w1, 0..d_input);
+            grads.register::<B>(
+                node.id,
+                B::float_matmul(d_a.clone(), B::float_transpose(w1x)),
+            );
+        }
+        if let Some(node) = h0_node {
+            let through = B::float_matmul(rows::<B>(d_a, 0..batch), B::float_transpose(w1h));
+            grads.register::<B>(node.id, B::float_add(rows::<B>(grad, 0..batch), through));
+        }
+    }
+}
+
+impl<B, C> RecurrenceOps for Autodiff<B, C>
+where
+    B: Backend + RecurrenceOps + RecurrenceBackward,
+    C: CheckpointStrategy,
+{
+    fn elman_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), w1.node(), h0.node()];
+        let (x, w1, h0) = (x.into_primitive(), w1.into_primitive(), h0.into_primitive());
+        let batch = h0.shape()[0];
+        let states = B::elman_recurrence(x.clone(), w1.clone(), h0);
+        match Recurrence.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, w1, states.clone(), batch), states),
+            OpsKind::UnTracked(prep) => prep.finish(states),
+        }
+    }
+}
