@@ -2,7 +2,8 @@
 //!
 //! - `ci`: everything CI checks, in order: formatting, clippy with warnings denied (also on
 //!   `elman-model` and `elman-train` without a backend feature), the whole
-//!   test suite, the docs with warnings denied, and a smoke run of the binary on each backend.
+//!   test suite, the docs with warnings denied, a smoke run of the binary on each backend, and
+//!   the Burn user's example (`elman-model`'s `burn_layer`) on flex and wgpu.
 //!   First it makes sure the `wgpu` tests have a Vulkan driver to run on. Last it runs
 //!   `examples`.
 //! - `bench`: the benchmark suite (see `bench.rs`).
@@ -42,7 +43,8 @@ fn main() -> ExitCode {
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci        fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu, examples
+  ci        fmt check, clippy -D warnings, tests, docs, smoke runs on ndarray and wgpu,
+            the burn_layer example on flex and wgpu, examples
   examples  train configs/sines.toml, co2.toml and memory.toml and check the README's results
   bench     the benchmark suite in release mode (target/bench/results.jsonl and results.md)
               --compare          also run bench/pytorch/ (needs python3 with torch) and show ratios
@@ -117,10 +119,34 @@ fn ci() -> Result<(), String> {
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    burn_layer_example()?;
     examples()?;
     println!("xtask ci: all checks passed");
     // One closing line with the totals of every test binary, for whoever reads the log last.
     println!("ci: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// The Burn user's example (`crates/elman-model/examples/burn_layer.rs`: an elman layer under a
+/// `burn::nn::Linear` head, trained with Burn's Adam; it checks its gradients against the
+/// step-by-step reference and that its loss falls) on a CPU and a GPU backend. Built with the
+/// workspace's features (as `cargo test --workspace` builds it), so Burn is not built again.
+fn burn_layer_example() -> Result<(), String> {
+    cargo(&["build", "--workspace", "--examples"], &[])?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
+    let example = std::path::Path::new(&target).join("debug/examples/burn_layer");
+    for backend in ["flex", "wgpu"] {
+        println!("$ {} {backend}", example.display());
+        let status = Command::new(&example)
+            .arg(backend)
+            .status()
+            .map_err(|err| format!("cannot run {}: {err}", example.display()))?;
+        if !status.success() {
+            return Err(format!(
+                "the burn_layer example failed on {backend} ({status})"
+            ));
+        }
+    }
     Ok(())
 }
 
