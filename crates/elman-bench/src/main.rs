@@ -13,12 +13,17 @@
 //!   (through hand-derived BPTT, with the recurrence in the GPU kernels where they apply and as
 //!   tensor operations (`hand-ops`), and through autodiff) and inference in sequences per
 //!   second;
-//! - `batched-256`: the same with hidden 256.
+//! - `batched-256`: the same with hidden 256;
+//! - `layer-elman`, `layer-lstm`, `layer-gru` (asked for by `--workloads`; `layers.rs`): a
+//!   Burn user's model of a recurrent layer and a linear head, trained by Burn's autodiff and
+//!   Adam at hidden 64, around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
+//!   (`burn-nn`), in training sequences per second.
 //!
 //! `elman-bench --phases BACKEND HIDDEN` times the parts of one batched window instead
 //! (`phases.rs`).
 
 mod chart;
+mod layers;
 mod phases;
 
 use std::process::{Command, ExitCode};
@@ -287,9 +292,35 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
                 );
             }
         }
-        other => return Err(format!("unknown workload `{other}`")),
+        other => {
+            let cell = layers::cell(other).ok_or(format!("unknown workload `{other}`"))?;
+            let train = layers::train(&device, cell, 64, path == "burn-nn");
+            println!(
+                "{}",
+                line(other, backend, path, threads, train, "train seq/s")
+            );
+        }
     }
     Ok(())
+}
+
+/// Runs `work` in a pool of `threads` threads, so that a figure labelled `threads` was measured
+/// on that many (the batch's parts and Flex's own parallel loops take the current pool).
+fn on_threads<T>(
+    threads: usize,
+    work: impl FnOnce() -> Result<T, String> + Send,
+) -> Result<T, String>
+where
+    T: Send,
+{
+    if threads == 0 {
+        return Err("threads must be at least 1".to_string());
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|err| format!("a pool of {threads} threads: {err}"))?
+        .install(work)
 }
 
 fn main() -> ExitCode {
@@ -308,7 +339,7 @@ fn main() -> ExitCode {
         ["--one", workload, backend, path, threads] => threads
             .parse()
             .map_err(|_| format!("threads `{threads}` is not a number"))
-            .and_then(|threads| one(workload, backend, path, threads)),
+            .and_then(|threads| on_threads(threads, || one(workload, backend, path, threads))),
         rest => run_all(rest),
     };
     match result {
@@ -415,6 +446,8 @@ fn run_all(args: &[&str]) -> Result<(), String> {
         for backend in &backends {
             let paths: &[&str] = if *workload == "tutorial" {
                 &["fused", "fused-ops", "live", "autodiff"]
+            } else if layers::cell(workload).is_some() {
+                &["elman", "burn-nn"]
             } else {
                 &["hand", "hand-ops", "autodiff"]
             };
@@ -432,4 +465,17 @@ fn run_all(args: &[&str]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--one`'s work sees the pool it was asked for, whatever the machine's cores.
+    #[test]
+    fn a_workload_runs_on_the_threads_it_names() {
+        for threads in [1, 3] {
+            let seen = super::on_threads(threads, || Ok(rayon::current_num_threads())).unwrap();
+            assert_eq!(seen, threads);
+        }
+        assert!(super::on_threads(0, || Ok(())).is_err());
+    }
 }

@@ -1,0 +1,112 @@
+//! The `layer-*` workloads: what a Burn user gets from a recurrent layer in a model of their
+//! own, a layer and a `burn::nn::Linear` head trained by Burn's autodiff and
+//! `burn::optim::Adam` (`GradientsParams::from_grads`, `ModuleOptimizer::step`), full BPTT over
+//! 1,024 waves of 64 steps in batches of 256, the MSE of the next point: training sequences per
+//! second, the best of at least five epochs after one to warm up, timed alike for elman's
+//! `ElmanLayer` (path `elman`) and `burn::nn`'s `Rnn`, `Lstm` and `Gru` (path `burn-nn`).
+
+use std::time::Instant;
+
+use burn::nn::loss::{MseLoss, Reduction};
+use burn::nn::{GruConfig, Linear, LinearConfig, LstmConfig, RnnConfig};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use elman_data::{SequenceBatcher, SineWaves};
+use elman_model::{Cell, ElmanLayer, ElmanLayerConfig};
+
+/// A recurrent layer of either library.
+#[derive(Module, Debug)]
+enum Recurrent {
+    Elman(ElmanLayer),
+    Rnn(burn::nn::Rnn),
+    Lstm(burn::nn::Lstm),
+    Gru(burn::nn::Gru),
+}
+
+/// The user's model: the layer, then the head on every step's context.
+#[derive(Module, Debug)]
+struct Model {
+    layer: Recurrent,
+    head: Linear,
+}
+
+impl Model {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let contexts = match &self.layer {
+            Recurrent::Elman(layer) => layer.forward(x, None).expect("the batch fits").0,
+            Recurrent::Rnn(layer) => layer.forward(x, None).0,
+            Recurrent::Lstm(layer) => layer.forward(x, None).0,
+            Recurrent::Gru(layer) => layer.forward(x, None),
+        };
+        self.head.forward(contexts)
+    }
+}
+
+/// The cell a `layer-*` workload names.
+pub fn cell(workload: &str) -> Option<Cell> {
+    match workload {
+        "layer-elman" => Some(Cell::Elman),
+        "layer-lstm" => Some(Cell::Lstm),
+        "layer-gru" => Some(Cell::Gru),
+        _ => None,
+    }
+}
+
+/// Training sequences per second of `cell`'s layer, elman's (`burn_nn = false`) or
+/// `burn::nn`'s, with biases (as `burn::nn`'s layers have), on `device` under autodiff.
+pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
+    let device = device.clone().autodiff();
+    let waves = SineWaves {
+        n_series: 1024,
+        seq_len: 64,
+        ..SineWaves::default()
+    }
+    .generate();
+    let batcher = SequenceBatcher::for_dataset(&waves);
+    let batches: Vec<(Tensor<3>, Tensor<3>)> = waves
+        .items()
+        .chunks(256)
+        .map(|chunk| {
+            let batch =
+                burn::data::dataloader::batcher::Batcher::batch(&batcher, chunk.to_vec(), &device);
+            (batch.inputs, batch.targets)
+        })
+        .collect();
+    let layer = match (cell, burn_nn) {
+        (_, false) => Recurrent::Elman(
+            ElmanLayerConfig::new(1, d_hidden)
+                .with_cell(cell)
+                .with_bias(true)
+                .init(1, &device),
+        ),
+        (Cell::Elman, true) => Recurrent::Rnn(RnnConfig::new(1, d_hidden, true).init(&device)),
+        (Cell::Lstm, true) => Recurrent::Lstm(LstmConfig::new(1, d_hidden, true).init(&device)),
+        (Cell::Gru, true) => Recurrent::Gru(GruConfig::new(1, d_hidden, true).init(&device)),
+    };
+    let mut model = Model {
+        layer,
+        head: LinearConfig::new(d_hidden, 1).init(&device),
+    };
+    let mut optim = AdamConfig::new().init();
+    let mse = MseLoss::new();
+    let all = Instant::now();
+    let (mut best, mut epochs) = (f64::MAX, 0);
+    // The first epoch warms up; each later one is a repetition, ended by reading its loss.
+    while epochs == 0 || super::another(epochs - 1, all) {
+        let started = Instant::now();
+        let mut total = Tensor::<1>::zeros([1], &device);
+        for (x, y) in &batches {
+            let loss = mse.forward(model.forward(x.clone()), y.clone(), Reduction::Mean);
+            total = total + loss.clone().detach();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-3, model, grads);
+        }
+        let total: f32 = total.into_scalar();
+        assert!(total.is_finite(), "the loss diverged");
+        if epochs > 0 {
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        epochs += 1;
+    }
+    waves.items().len() as f64 / best
+}
