@@ -34,6 +34,14 @@ for workload in tutorial batched batched-256; do
   done
 done
 
+# A Burn user's model on the card: ElmanLayer's one-operation window (the recurrence kernels
+# under Burn's autodiff) against burn::nn's layers, each a recorded operation a step.
+for workload in layer-elman layer-lstm layer-gru; do
+  for path in elman burn-nn; do
+    timed 120 "$bench" --one "$workload" wgpu "$path" 1
+  done
+done
+
 # Where one batched window's time goes, phase by phase (one JSON line each).
 for hidden in 64 256; do
   timed 60 "$bench" --phases wgpu "$hidden"

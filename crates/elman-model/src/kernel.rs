@@ -40,7 +40,7 @@ mod types;
 mod window;
 pub use tanh_f32::tanh_f32;
 pub use types::{AdamStep, Epochs};
-pub use window::{RecurrenceOps, recurrence, recurrence_differentiable};
+pub use window::{LstmOps, RecurrenceOps, lstm_recurrence, recurrence, recurrence_differentiable};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.

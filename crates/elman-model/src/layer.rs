@@ -6,8 +6,9 @@
 //!
 //! The tutorial's explicit input layer stays: `W1` is `[d_input (+ 1) + d_hidden, gates ·
 //! d_hidden]` over `[x ; 1 ; h]` (see [`Cell`]). For the Elman cell, with or without a bias,
-//! the window's recurrence is one differentiable operation ([`kernel::recurrence`]) on Flex,
-//! CubeCL and NdArray devices; elsewhere, and for the gated cells, the layer takes its steps
+//! the window's recurrence is one differentiable operation ([`kernel::recurrence`]; for the
+//! LSTM [`kernel::lstm_recurrence`]) on Flex, CubeCL and NdArray devices; elsewhere, and for
+//! the GRU for now, the layer takes its steps
 //! one by one through the same arithmetic as [`Elman::step`](crate::Elman::step)
 //! ([`ElmanLayer::forward_steps`], the reference the tests hold the fast path to).
 //!
@@ -132,15 +133,16 @@ impl ElmanLayer {
 
     /// Every step's context for `input` (`[batch, time, d_input]`) from `state` (zeros when
     /// `None`): `([batch, time, d_hidden], the state after the last step)`. For the Elman cell on
-    /// a device [`kernel::recurrence_differentiable`] names, the window is one operation with a
-    /// hand-written backward pass; otherwise [`ElmanLayer::forward_steps`].
+    /// a device [`kernel::recurrence_differentiable`] names, the Elman cell's and the LSTM's window
+    /// is one operation with a hand-written backward pass; otherwise (and for the GRU, for now)
+    /// [`ElmanLayer::forward_steps`].
     pub fn forward(
         &self,
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
         let state = self.checked(&input, state)?;
-        if self.cell != Cell::Elman || !kernel::recurrence_differentiable(&input.device()) {
+        if self.cell == Cell::Gru || !kernel::recurrence_differentiable(&input.device()) {
             return Ok(self.steps(input, state));
         }
         let [batch, time, d_input] = input.dims();
@@ -152,13 +154,25 @@ impl ElmanLayer {
         } else {
             x
         };
-        let states = kernel::recurrence(x, self.w1.val(), state.context);
+        let rows = (time + 1) * batch;
+        let (states, memory) = match self.cell {
+            Cell::Lstm => {
+                let c0 = state
+                    .memory
+                    .unwrap_or_else(|| Tensor::zeros([batch, d_hidden], &x.device()));
+                let out = kernel::lstm_recurrence(x, self.w1.val(), state.context, c0);
+                let memory = out.clone().slice(s![rows.., ..]);
+                (out.slice(s![0..rows, ..]), Some(memory))
+            }
+            _ => (kernel::recurrence(x, self.w1.val(), state.context), None),
+        };
         let last = states.clone().slice(s![time * batch.., ..]);
         let contexts = states
             .slice(s![batch.., ..])
             .reshape([time, batch, d_hidden])
             .swap_dims(0, 1);
-        Ok((contexts, ElmanState::of(last)))
+        let context = last;
+        Ok((contexts, ElmanState { context, memory }))
     }
 
     /// [`ElmanLayer::forward`] one step at a time, each the arithmetic of

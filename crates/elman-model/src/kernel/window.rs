@@ -27,6 +27,7 @@ use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
 #[cfg(feature = "autodiff")]
 mod autodiff;
+mod lstm;
 pub(super) mod steps;
 
 /// The window's recurrence, forward, as a differentiable operation (see the module's notes).
@@ -46,6 +47,47 @@ pub trait RecurrenceOps: Backend {
         h0: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 }
+
+/// An LSTM window as one differentiable operation (`window/lstm.rs`: a product a step in the
+/// backend's own operations, the backward pass written out there).
+#[backend_extension(
+    Flex,
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    NdArray: cfg(feature = "ndarray"),
+    Autodiff: cfg(feature = "autodiff"),
+)]
+pub trait LstmOps: Backend {
+    /// From the inputs `x` (`[T·B, d_x]`, time-major, the bias's `1` among them), `w1`
+    /// (`[d_x + d, 4d]`, the gates `i, f, g, o` side by side) and the state `h0`, `c0` (`[B, d]`
+    /// each): `[h0 ; h_1 … h_T ; c_T]`, `[(T + 2)·B, d]`.
+    fn elman_lstm_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// [`LstmOps`] for a backend that computes it in its own operations.
+macro_rules! lstm_in_operations {
+    ($backend:ty) => {
+        impl LstmOps for $backend {
+            fn elman_lstm_recurrence(
+                x: FloatTensor<Self>,
+                w1: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                lstm::forward::<Self>(x, w1, h0, c0).0
+            }
+        }
+    };
+}
+lstm_in_operations!(Flex);
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+lstm_in_operations!(burn::backend::Cube);
+#[cfg(feature = "ndarray")]
+lstm_in_operations!(burn::backend::NdArray);
 
 /// The backward half on the backends that run the forward one: `dL/da_t = (g_t + dL/da_{t+1} ·
 /// W1hᵀ) ⊙ (1 - h_t²)` from the last step down, for the contexts `h` and the gradients `g`
@@ -133,6 +175,20 @@ pub fn recurrence_differentiable(device: &Device) -> bool {
         #[allow(unreachable_patterns)] // with every backend compiled in
         _ => false,
     }
+}
+
+/// [`LstmOps::elman_lstm_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T ; c_T]`, `[(T + 2)·B,
+/// d]`, differentiable with respect to all four inputs on an autodiff device.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`recurrence_differentiable`] holds.
+pub fn lstm_recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>, c0: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as LstmOps>::elman_lstm_recurrence(
+        x.into_dispatch(),
+        w1.into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+    ))
 }
 
 /// [`RecurrenceOps::elman_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B,

@@ -1,5 +1,5 @@
-//! The layer against its reference: on every backend, for the Elman cell with and without a
-//! bias, the one-operation window ([`ElmanLayer::forward`]) gives the contexts, the last state
+//! The layer against its reference: on every backend, for the Elman cell and the LSTM with and
+//! without a bias, the one-operation window ([`ElmanLayer::forward`]) gives the contexts, the last state
 //! and the gradients (of `W1`, the inputs and the starting context) of the step-by-step path
 //! under Burn's autodiff ([`ElmanLayer::forward_steps`]), over several windows with the context
 //! carried and detached; and its gradients equal central finite differences in f64 on the host.
@@ -42,6 +42,8 @@ struct Pass {
     grad_w1: Vec<f32>,
     grad_inputs: Vec<f32>,
     grad_h0: Vec<f32>,
+    /// An LSTM's first memory's gradient (empty for the other cells).
+    grad_c0: Vec<f32>,
 }
 
 fn pass(
@@ -62,8 +64,14 @@ fn pass(
         .iter()
         .map(|w| w.clone().autodiff().require_grad())
         .collect();
+    // An LSTM starts from a memory of its own too: the context's values halved.
+    let c0 =
+        (layer.cell == Cell::Lstm).then(|| h0.clone().mul_scalar(0.5).autodiff().require_grad());
     let h0 = h0.clone().autodiff().require_grad();
-    let mut state = Some(ElmanState::of(h0.clone()));
+    let mut state = Some(ElmanState {
+        context: h0.clone(),
+        memory: c0.clone(),
+    });
     let mut loss = Tensor::<1>::zeros([1], &device);
     let mut contexts = Vec::new();
     for (input, coef) in inputs.iter().zip(coef) {
@@ -76,8 +84,12 @@ fn pass(
         contexts.extend(host(h.clone()));
         state = Some(if detach { next.detach() } else { next });
     }
-    let last = state.expect("a state").context;
+    let state = state.expect("a state");
+    let last = state.context;
     loss = loss + last.clone().sum().mul_scalar(0.5);
+    if let Some(memory) = state.memory {
+        loss = loss + memory.sum().mul_scalar(0.25);
+    }
     let grads = loss.backward();
     Pass {
         contexts,
@@ -88,10 +100,11 @@ fn pass(
             .flat_map(|x| host(x.grad(&grads).unwrap()))
             .collect(),
         grad_h0: host(h0.grad(&grads).unwrap()),
+        grad_c0: c0.map_or_else(Vec::new, |c0| host(c0.grad(&grads).unwrap())),
     }
 }
 
-/// On every backend, for the Elman cell with and without a bias, at a width the Flex loops take
+/// On every backend, for the Elman cell and the LSTM with and without a bias, at a width the Flex loops take
 /// and one they leave to a product a step (40 > 32), over three windows of unequal length with
 /// the context carried through the graph and detached between them.
 #[test]
@@ -102,14 +115,20 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
             kernel::recurrence_differentiable(&device.clone().autodiff()),
             "{name}"
         );
-        for (d_hidden, bias) in [(6, false), (6, true), (40, false), (40, true)] {
+        let cases = [(6, false), (6, true), (40, false), (40, true)];
+        for (cell, (d_hidden, bias)) in [Cell::Elman, Cell::Lstm]
+            .into_iter()
+            .flat_map(|cell| cases.map(|case| (cell, case)))
+        {
             let (batch, d_input) = (3, 2);
             // W1h's spectral radius below 1 at either width (about 0.4·√6 and 0.1·√40), so
             // that the two paths' rounding is not amplified step after step.
             let w1_std = if d_hidden > 6 { 0.1 } else { 0.4 };
             let layer = ElmanLayerConfig {
                 w1_std,
-                ..ElmanLayerConfig::new(d_input, d_hidden).with_bias(bias)
+                ..ElmanLayerConfig::new(d_input, d_hidden)
+                    .with_bias(bias)
+                    .with_cell(cell)
             }
             .init(7, &device);
             let lengths = [5, 1, 4];
@@ -131,7 +150,7 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
                 .collect();
             let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
             for detach in [false, true] {
-                let what = format!("{name} hidden {d_hidden} bias {bias} detach {detach}");
+                let what = format!("{name} {cell:?} hidden {d_hidden} bias {bias} detach {detach}");
                 let fused = pass(&layer, &windows, &coef, &h0, detach, true);
                 let steps = pass(&layer, &windows, &coef, &h0, detach, false);
                 close(
@@ -159,6 +178,13 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
                     1e-4,
                     &format!("{what}: dh0"),
                 );
+                close(
+                    &fused.grad_c0,
+                    &steps.grad_c0,
+                    1e-4,
+                    &format!("{what}: dc0"),
+                );
+                assert_eq!(fused.grad_c0.is_empty(), cell != Cell::Lstm, "{what}: dc0");
                 let largest = fused.grad_w1.iter().fold(0.0f32, |m, g| m.max(g.abs()));
                 assert!(largest > 1e-2, "{what}: the gradients compared are all ~0");
             }

@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata};
 
 use super::steps::rows;
-use super::{RecurrenceBackward, RecurrenceOps};
+use super::{LstmOps, RecurrenceBackward, RecurrenceOps, lstm};
 
 /// The node of one window's recurrence; its parents are `[x, w1, h0]`.
 #[derive(Debug)]
@@ -70,6 +70,58 @@ where
         match Recurrence.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish((x, w1, states.clone(), batch), states),
             OpsKind::UnTracked(prep) => prep.finish(states),
+        }
+    }
+}
+
+/// The node of one LSTM window; its parents are `[x, w1, h0, c0]`.
+#[derive(Debug)]
+struct LstmWindow;
+
+impl<B: Backend> Backward<B, 4> for LstmWindow {
+    /// `(x, w1, the output, the memories, the gates)` (see `lstm.rs`).
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w1, out, memories, gates) = ops.state;
+        let saved = lstm::Saved { memories, gates };
+        let found = lstm::backward::<B>(grad, [x, w1, out], saved);
+        for (node, grad) in ops.parents.into_iter().zip(found) {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+impl<B, C> LstmOps for Autodiff<B, C>
+where
+    B: Backend + LstmOps,
+    C: CheckpointStrategy,
+{
+    fn elman_lstm_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), w1.node(), h0.node(), c0.node()];
+        let (x, w1) = (x.into_primitive(), w1.into_primitive());
+        let (h0, c0) = (h0.into_primitive(), c0.into_primitive());
+        let (out, saved) = lstm::forward::<B>(x.clone(), w1.clone(), h0, c0);
+        match LstmWindow.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let state = (x, w1, out.clone(), saved.memories, saved.gates);
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
 }
