@@ -40,7 +40,10 @@ mod types;
 mod window;
 pub use tanh_f32::tanh_f32;
 pub use types::{AdamStep, Epochs};
-pub use window::{LstmOps, RecurrenceOps, lstm_recurrence, recurrence, recurrence_differentiable};
+pub use window::{
+    GruOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence, recurrence,
+    recurrence_differentiable,
+};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.

@@ -127,6 +127,11 @@ pub fn recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>) -> Tensor<2> {
 }
 
 /// Not compiled in: callers check [`recurrence_differentiable`] first.
+pub fn gru_recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>) -> Tensor<2> {
+    unreachable!("the kernels are not compiled in")
+}
+
+/// Not compiled in: callers check [`recurrence_differentiable`] first.
 pub fn lstm_recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>, _c0: Tensor<2>) -> Tensor<2> {
     unreachable!("the kernels are not compiled in")
 }

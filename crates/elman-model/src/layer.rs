@@ -7,8 +7,8 @@
 //! The tutorial's explicit input layer stays: `W1` is `[d_input (+ 1) + d_hidden, gates ·
 //! d_hidden]` over `[x ; 1 ; h]` (see [`Cell`]). For the Elman cell, with or without a bias,
 //! the window's recurrence is one differentiable operation ([`kernel::recurrence`]; for the
-//! LSTM [`kernel::lstm_recurrence`]) on Flex, CubeCL and NdArray devices; elsewhere, and for
-//! the GRU for now, the layer takes its steps
+//! LSTM and the GRU [`kernel::lstm_recurrence`], [`kernel::gru_recurrence`]) on Flex, CubeCL
+//! and NdArray devices; elsewhere the layer takes its steps
 //! one by one through the same arithmetic as [`Elman::step`](crate::Elman::step)
 //! ([`ElmanLayer::forward_steps`], the reference the tests hold the fast path to).
 //!
@@ -133,16 +133,15 @@ impl ElmanLayer {
 
     /// Every step's context for `input` (`[batch, time, d_input]`) from `state` (zeros when
     /// `None`): `([batch, time, d_hidden], the state after the last step)`. For the Elman cell on
-    /// a device [`kernel::recurrence_differentiable`] names, the Elman cell's and the LSTM's window
-    /// is one operation with a hand-written backward pass; otherwise (and for the GRU, for now)
-    /// [`ElmanLayer::forward_steps`].
+    /// a device [`kernel::recurrence_differentiable`] names, the window is one operation with a
+    /// hand-written backward pass, for every cell; otherwise [`ElmanLayer::forward_steps`].
     pub fn forward(
         &self,
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
         let state = self.checked(&input, state)?;
-        if self.cell == Cell::Gru || !kernel::recurrence_differentiable(&input.device()) {
+        if !kernel::recurrence_differentiable(&input.device()) {
             return Ok(self.steps(input, state));
         }
         let [batch, time, d_input] = input.dims();
@@ -164,7 +163,11 @@ impl ElmanLayer {
                 let memory = out.clone().slice(s![rows.., ..]);
                 (out.slice(s![0..rows, ..]), Some(memory))
             }
-            _ => (kernel::recurrence(x, self.w1.val(), state.context), None),
+            Cell::Gru => (
+                kernel::gru_recurrence(x, self.w1.val(), state.context),
+                None,
+            ),
+            Cell::Elman => (kernel::recurrence(x, self.w1.val(), state.context), None),
         };
         let last = states.clone().slice(s![time * batch.., ..]);
         let contexts = states

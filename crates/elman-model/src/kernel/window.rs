@@ -27,6 +27,7 @@ use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
 #[cfg(feature = "autodiff")]
 mod autodiff;
+mod gru;
 mod lstm;
 pub(super) mod steps;
 
@@ -68,7 +69,25 @@ pub trait LstmOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// [`LstmOps`] for a backend that computes it in its own operations.
+/// A GRU window as one differentiable operation (`window/gru.rs`, as the LSTM's).
+#[backend_extension(
+    Flex,
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    NdArray: cfg(feature = "ndarray"),
+    Autodiff: cfg(feature = "autodiff"),
+)]
+pub trait GruOps: Backend {
+    /// From the inputs `x` (`[T·B, d_x]`, time-major, the bias's `1` among them), `w1`
+    /// (`[d_x + d, 3d]`, the columns `z, r, n`) and the context `h0` (`[B, d]`): `[h0 ; h_1 …
+    /// h_T]`, `[(T + 1)·B, d]`.
+    fn elman_gru_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// [`LstmOps`] and [`GruOps`] for a backend that computes them in its own operations.
 macro_rules! lstm_in_operations {
     ($backend:ty) => {
         impl LstmOps for $backend {
@@ -79,6 +98,16 @@ macro_rules! lstm_in_operations {
                 c0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 lstm::forward::<Self>(x, w1, h0, c0).0
+            }
+        }
+
+        impl GruOps for $backend {
+            fn elman_gru_recurrence(
+                x: FloatTensor<Self>,
+                w1: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                gru::forward::<Self>(x, w1, h0).0
             }
         }
     };
@@ -188,6 +217,19 @@ pub fn lstm_recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>, c0: Tensor<2>
         w1.into_dispatch(),
         h0.into_dispatch(),
         c0.into_dispatch(),
+    ))
+}
+
+/// [`GruOps::elman_gru_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d]`,
+/// differentiable with respect to all three inputs on an autodiff device.
+///
+/// # Panics
+/// When the tensors are not on a device for which [`recurrence_differentiable`] holds.
+pub fn gru_recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as GruOps>::elman_gru_recurrence(
+        x.into_dispatch(),
+        w1.into_dispatch(),
+        h0.into_dispatch(),
     ))
 }
 

@@ -1,4 +1,4 @@
-//! The layer against its reference: on every backend, for the Elman cell and the LSTM with and
+//! The layer against its reference: on every backend, for every cell with and
 //! without a bias, the one-operation window ([`ElmanLayer::forward`]) gives the contexts, the last state
 //! and the gradients (of `W1`, the inputs and the starting context) of the step-by-step path
 //! under Burn's autodiff ([`ElmanLayer::forward_steps`]), over several windows with the context
@@ -104,7 +104,7 @@ fn pass(
     }
 }
 
-/// On every backend, for the Elman cell and the LSTM with and without a bias, at a width the Flex loops take
+/// On every backend, for every cell with and without a bias, at a width the Flex loops take
 /// and one they leave to a product a step (40 > 32), over three windows of unequal length with
 /// the context carried through the graph and detached between them.
 #[test]
@@ -116,7 +116,7 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
             "{name}"
         );
         let cases = [(6, false), (6, true), (40, false), (40, true)];
-        for (cell, (d_hidden, bias)) in [Cell::Elman, Cell::Lstm]
+        for (cell, (d_hidden, bias)) in [Cell::Elman, Cell::Lstm, Cell::Gru]
             .into_iter()
             .flat_map(|cell| cases.map(|case| (cell, case)))
         {

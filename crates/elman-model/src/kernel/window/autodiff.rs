@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata};
 
 use super::steps::rows;
-use super::{LstmOps, RecurrenceBackward, RecurrenceOps, lstm};
+use super::{GruOps, LstmOps, RecurrenceBackward, RecurrenceOps, gru, lstm};
 
 /// The node of one window's recurrence; its parents are `[x, w1, h0]`.
 #[derive(Debug)]
@@ -121,6 +121,51 @@ where
                 let state = (x, w1, out.clone(), saved.memories, saved.gates);
                 prep.finish(state, out)
             }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
+
+/// The node of one GRU window; its parents are `[x, w1, h0]`.
+#[derive(Debug)]
+struct GruWindow;
+
+impl<B: Backend> Backward<B, 3> for GruWindow {
+    /// `(x, w1, the output, the gates)` (see `gru.rs`).
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w1, out, gates) = ops.state;
+        let found = gru::backward::<B>(grad, [x, w1, out], gates);
+        for (node, grad) in ops.parents.into_iter().zip(found) {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+impl<B, C> GruOps for Autodiff<B, C>
+where
+    B: Backend + GruOps,
+    C: CheckpointStrategy,
+{
+    fn elman_gru_recurrence(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), w1.node(), h0.node()];
+        let (x, w1, h0) = (x.into_primitive(), w1.into_primitive(), h0.into_primitive());
+        let (out, gates) = gru::forward::<B>(x.clone(), w1.clone(), h0);
+        match GruWindow.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((x, w1, out.clone(), gates), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
