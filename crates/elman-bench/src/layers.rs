@@ -14,7 +14,9 @@ use burn::prelude::*;
 use elman_data::{SequenceBatcher, SineWaves};
 use elman_model::{Cell, ElmanLayer, ElmanLayerConfig};
 
-/// A recurrent layer of either library.
+/// A recurrent layer of either library (one per run, so the variants' sizes do not matter, and
+/// Burn's `Module` derive takes no boxed layer).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 enum Recurrent {
     Elman(ElmanLayer),

@@ -268,7 +268,14 @@ fn the_gradients_are_finite_differences() {
             &device,
         );
         let h0 = Tensor::<2>::random([1, d_hidden], Distribution::Normal(0.0, 0.5), &device);
-        let got = pass(&layer, &[x.clone()], &[coef.clone()], &h0, false, true);
+        let got = pass(
+            &layer,
+            std::slice::from_ref(&x),
+            std::slice::from_ref(&coef),
+            &h0,
+            false,
+            true,
+        );
         let f64s = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
         let (w1, xs, h0v, c) = (
             f64s(host(layer.w1.val())),
