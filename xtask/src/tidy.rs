@@ -88,7 +88,8 @@ fn the_libraries_do_no_io() {
     assert!(found.is_empty(), "IO in a library: {found:#?}");
 }
 
-/// Only `elman-cli` knows backend names; `elman-model`'s kernel, written for Flex, names it.
+/// Only `elman-cli` knows backend names; `elman-model`'s kernels (`kernel.rs` and the layer's
+/// operations, `kernel/window.rs`), written for the backends they name, name them.
 #[test]
 fn only_the_cli_names_backends() {
     let found = find(
@@ -101,7 +102,11 @@ fn only_the_cli_names_backends() {
             "\"ndarray\"",
             "\"wgpu\"",
         ],
-        &["crates/elman-model/src/kernel.rs"],
+        // The custom operations, each written for the backends it names.
+        &[
+            "crates/elman-model/src/kernel.rs",
+            "crates/elman-model/src/kernel/window.rs",
+        ],
     );
     assert!(
         found.is_empty(),
