@@ -173,10 +173,47 @@ fn has_taskset() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here.
-fn peers(cores: u64) -> Result<Vec<Measurement>, String> {
+/// The workloads `--workloads` names (empty: the default set).
+fn workloads(args: &[String]) -> Vec<String> {
+    args.windows(2)
+        .filter(|pair| pair[0] == "--workloads")
+        .flat_map(|pair| pair[1].split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here; for
+/// the `layer-*` workloads, PyTorch's layers (`bench/pytorch/layers.py`).
+fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
     let threads = cores.to_string();
     let mut results = Vec::new();
+    let layers: Vec<&str> = asked
+        .iter()
+        .filter_map(|w| w.strip_prefix("layer-"))
+        .collect();
+    let torch = Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !layers.is_empty() && !torch {
+        eprintln!(
+            "bench: no python3 with torch here: `pip install -r bench/pytorch/requirements.txt` to compare"
+        );
+    } else if !layers.is_empty() {
+        for cell in layers {
+            let script = [
+                "bench/pytorch/layers.py",
+                "--cell",
+                cell,
+                "--threads",
+                &threads,
+            ];
+            let script: Vec<String> = script.iter().map(|s| s.to_string()).collect();
+            results.extend(run(Path::new("python3"), &script, cores)?);
+        }
+    }
+    if !asked.is_empty() && asked.iter().all(|w| w.starts_with("layer-")) {
+        return Ok(results);
+    }
     for (module, folder, install) in [
         (
             "torch",
@@ -291,7 +328,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         baseline = best_of(baseline, more);
     }
     if options.compare {
-        results.extend(peers(options.threads)?);
+        results.extend(peers(options.threads, &workloads(&options.args))?);
     }
 
     let dir = target_dir().join("bench");
@@ -354,6 +391,15 @@ mod tests {
     use super::*;
 
     const LINE: &str = r#"{"workload":"tutorial","backend":"flex","path":"fused","threads":1,"figure":4.5,"unit":"us/step","peak_rss_mib":15.4}"#;
+
+    #[test]
+    fn the_workloads_asked_for_are_read_from_the_arguments() {
+        let args: Vec<String> = ["--backends", "flex", "--workloads", "layer-lstm,batched"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(super::workloads(&args), ["layer-lstm", "batched"]);
+        assert!(super::workloads(&args[..2]).is_empty());
+    }
 
     #[test]
     fn result_lines_round_trip() {
