@@ -16,25 +16,9 @@
 //! The output is `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d]`, as the Elman cell's recurrence's.
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Slice, TensorMetadata};
+use burn::backend::{Backend, TensorMetadata};
 
-use super::steps::rows;
-
-/// Columns `range` of a tensor.
-fn columns<B: Backend>(t: FloatTensor<B>, range: std::ops::Range<usize>) -> FloatTensor<B> {
-    let n = t.shape()[0];
-    B::float_slice(t, &[Slice::from(0..n), Slice::from(range)])
-}
-
-/// `1 - t`.
-fn one_minus<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_add_scalar(B::float_neg(t), 1.0.into())
-}
-
-/// `s ⊙ (1 - s)`, σ's slope at the value `s` it gave.
-fn sigmoid_slope<B: Backend>(s: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_mul(s.clone(), one_minus::<B>(s))
-}
+use super::steps::{columns, one_minus, rows, sigmoid_slope};
 
 /// Every step's activated gates `[z, r, n]`, `[T·B, 3d]`, what the backward pass reads beside
 /// the output.

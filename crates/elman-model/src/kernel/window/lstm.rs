@@ -19,18 +19,11 @@
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata};
 
-use super::steps::rows;
+use super::steps::{columns, one_minus, rows, sigmoid_slope};
 
 /// Columns `k·d .. (k + 1)·d` of a `[rows, 4d]` tensor: gate block `k`.
 fn block<B: Backend>(t: FloatTensor<B>, k: usize, d: usize) -> FloatTensor<B> {
-    use burn::backend::Slice;
-    let n = t.shape()[0];
-    B::float_slice(t, &[Slice::from(0..n), Slice::from(k * d..(k + 1) * d)])
-}
-
-/// `1 - t`.
-fn one_minus<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_add_scalar(B::float_neg(t), 1.0.into())
+    columns::<B>(t, k * d..(k + 1) * d)
 }
 
 /// What the backward pass reads of a forward pass: the memories `[c0 ; c_1 … c_T]` and every
@@ -113,14 +106,19 @@ pub(super) fn backward<B: Backend>(
         }
         let slope = one_minus::<B>(B::float_mul(tc.clone(), tc.clone()));
         dc = B::float_add(B::float_mul(B::float_mul(dh.clone(), o.clone()), slope), dc);
-        let sig = |s: FloatTensor<B>| B::float_mul(s.clone(), one_minus::<B>(s));
-        let da_i = B::float_mul(B::float_mul(dc.clone(), g.clone()), sig(i.clone()));
-        let da_f = B::float_mul(B::float_mul(dc.clone(), c_prev), sig(f.clone()));
+        let da_i = B::float_mul(
+            B::float_mul(dc.clone(), g.clone()),
+            sigmoid_slope::<B>(i.clone()),
+        );
+        let da_f = B::float_mul(
+            B::float_mul(dc.clone(), c_prev),
+            sigmoid_slope::<B>(f.clone()),
+        );
         let da_g = B::float_mul(
             B::float_mul(dc.clone(), i),
             one_minus::<B>(B::float_mul(g.clone(), g)),
         );
-        let da_o = B::float_mul(B::float_mul(dh, tc), sig(o));
+        let da_o = B::float_mul(B::float_mul(dh, tc), sigmoid_slope::<B>(o));
         let da_t = B::float_cat(vec![da_i, da_f, da_g, da_o], 1);
         dh_rec = Some(B::float_matmul(da_t.clone(), w1h_t.clone()));
         dc = B::float_mul(dc, f);

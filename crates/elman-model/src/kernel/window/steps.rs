@@ -11,6 +11,25 @@ pub(crate) fn rows<B: Backend>(t: FloatTensor<B>, range: std::ops::Range<usize>)
     B::float_slice(t, &[Slice::from(range), Slice::from(0..cols)])
 }
 
+/// Columns `range` of a `[rows, cols]` tensor (a gate's block).
+pub(crate) fn columns<B: Backend>(
+    t: FloatTensor<B>,
+    range: std::ops::Range<usize>,
+) -> FloatTensor<B> {
+    let n = t.shape()[0];
+    B::float_slice(t, &[Slice::from(0..n), Slice::from(range)])
+}
+
+/// `1 - t`.
+pub(crate) fn one_minus<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_add_scalar(B::float_neg(t), 1.0.into())
+}
+
+/// `s ⊙ (1 - s)`, σ's slope at the value `s` it gave.
+pub(crate) fn sigmoid_slope<B: Backend>(s: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_mul(s.clone(), one_minus::<B>(s))
+}
+
 /// `[h0 ; h_1 … h_T]` with `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`: every step's input
 /// projection in one product, then a product a step.
 pub(in crate::kernel) fn forward<B: Backend>(
