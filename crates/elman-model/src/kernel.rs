@@ -328,8 +328,8 @@ pub fn sgd_epochs(
 /// 29 through the kernels); on plain Flex devices up to [`FLEX_RECURRENCE_MAX`] neurons.
 pub fn recurrence_available(device: &Device, d_hidden: usize) -> bool {
     #[cfg(any(feature = "wgpu", feature = "cuda"))]
-    if on_gpu(device) && d_hidden <= MAX_UNITS {
-        return d_hidden <= cube::SERIAL_MAX || !software(device);
+    if on_gpu(device) {
+        return cube::recurrence_kernels_serve(d_hidden, software(device));
     }
     available(device) && d_hidden <= FLEX_RECURRENCE_MAX
 }

@@ -392,17 +392,22 @@ impl ElmanKernels for Cube {
     }
 }
 
-/// Whether the recurrence kernels serve a window of `h`'s width: up to [`super::MAX_UNITS`]
-/// neurons, and on a device that is no card up to [`SERIAL_MAX`] (as
-/// [`super::recurrence_available`] says for a device).
-fn recurrence_kernels_serve(h: &CubeTensor) -> bool {
-    let d_hidden = h.meta.shape()[1];
-    d_hidden <= super::MAX_UNITS && (d_hidden <= SERIAL_MAX || !is_software(h))
+/// Whether the recurrence kernels serve `d_hidden` neurons: up to [`super::MAX_UNITS`], and on
+/// a device that is no card (`software`) up to [`SERIAL_MAX`], beyond which its layout there was
+/// measured slower than the tensor operations. [`super::recurrence_available`] asks it for a
+/// device, the layer's operation for a tensor.
+pub(super) fn recurrence_kernels_serve(d_hidden: usize, software: bool) -> bool {
+    d_hidden <= super::MAX_UNITS && (d_hidden <= SERIAL_MAX || !software)
+}
+
+/// [`recurrence_kernels_serve`] for a window of `h`'s width on `h`'s device.
+fn kernels_serve_window(h: &CubeTensor) -> bool {
+    recurrence_kernels_serve(h.meta.shape()[1], is_software(h))
 }
 
 impl super::window::RecurrenceOps for Cube {
     fn elman_recurrence(x: CubeTensor, w1: CubeTensor, h0: CubeTensor) -> CubeTensor {
-        if recurrence_kernels_serve(&h0) {
+        if kernels_serve_window(&h0) {
             Self::elman_recurrence_forward(x, w1, h0)
         } else {
             super::window::steps::forward::<Self>(x, w1, h0, Self::float_tanh)
@@ -417,7 +422,7 @@ impl super::window::RecurrenceBackward for Cube {
         w1h: CubeTensor,
         batch: usize,
     ) -> CubeTensor {
-        if recurrence_kernels_serve(&h) {
+        if kernels_serve_window(&h) {
             Self::elman_recurrence_backward(h, g, w1h, batch)
         } else {
             super::window::steps::backward::<Self>(h, g, w1h, batch)
