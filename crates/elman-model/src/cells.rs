@@ -63,19 +63,19 @@ impl Elman {
         input: Tensor<2>,
         state: ElmanState,
     ) -> (Tensor<2>, ElmanState) {
-        let [batch, _] = input.dims();
-        let device = input.device();
         let state = recurrent_step(self.w1.val(), self.cell, self.bias, input, state);
-        let hidden = if self.bias {
-            Tensor::cat(
-                vec![state.context.clone(), Tensor::ones([batch, 1], &device)],
-                1,
-            )
-        } else {
-            state.context.clone()
-        };
-        let output = hidden.matmul(self.w2.val());
+        let output = with_bias_column(state.context.clone(), self.bias).matmul(self.w2.val());
         (output, state)
+    }
+}
+
+/// `[t ; 1]`, the bias's constant after `t`'s columns, where there is a bias; `t` otherwise.
+pub(crate) fn with_bias_column(t: Tensor<2>, bias: bool) -> Tensor<2> {
+    if bias {
+        let ones = Tensor::ones([t.dims()[0], 1], &t.device());
+        Tensor::cat(vec![t, ones], 1)
+    } else {
+        t
     }
 }
 

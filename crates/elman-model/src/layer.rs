@@ -5,19 +5,19 @@
 //! `loss.backward()` reaches the layer's `W1`, its inputs and the state it started from.
 //!
 //! The tutorial's explicit input layer stays: `W1` is `[d_input (+ 1) + d_hidden, gates ·
-//! d_hidden]` over `[x ; 1 ; h]` (see [`Cell`]). For the Elman cell, with or without a bias,
-//! the window's recurrence is one differentiable operation ([`kernel::recurrence`]; for the
-//! LSTM and the GRU [`kernel::lstm_recurrence`], [`kernel::gru_recurrence`]) on Flex, CubeCL
-//! and NdArray devices; elsewhere the layer takes its steps
-//! one by one through the same arithmetic as [`Elman::step`](crate::Elman::step)
-//! ([`ElmanLayer::forward_steps`], the reference the tests hold the fast path to).
+//! d_hidden]` over `[x ; 1 ; h]` (see [`Cell`]). For every cell, with or without a bias, the
+//! window's recurrence is one differentiable operation ([`kernel::recurrence`],
+//! [`kernel::lstm_recurrence`], [`kernel::gru_recurrence`]) on Flex, CubeCL and NdArray
+//! devices; elsewhere the layer takes its steps one by one through the same arithmetic as
+//! [`Elman::step`](crate::Elman::step) ([`ElmanLayer::forward_steps`], the reference the tests
+//! hold the one operation to).
 //!
 //! Invariant: a shape that does not fit is a [`LayerError`] naming the shapes, never a panic.
 
 use burn::module::Param;
 use burn::prelude::*;
 
-use crate::cells::recurrent_step;
+use crate::cells::{recurrent_step, with_bias_column};
 use crate::{Cell, ElmanConfig, ElmanState, ElmanWeights, kernel};
 
 /// The sizes, the cell and the initial weight scale of an [`ElmanLayer`].
@@ -132,8 +132,8 @@ impl ElmanLayer {
     }
 
     /// Every step's context for `input` (`[batch, time, d_input]`) from `state` (zeros when
-    /// `None`): `([batch, time, d_hidden], the state after the last step)`. For the Elman cell on
-    /// a device [`kernel::recurrence_differentiable`] names, the window is one operation with a
+    /// `None`): `([batch, time, d_hidden], the state after the last step)`. On a device
+    /// [`kernel::recurrence_differentiable`] names, the window is one operation with a
     /// hand-written backward pass, for every cell; otherwise [`ElmanLayer::forward_steps`].
     pub fn forward(
         &self,
@@ -146,13 +146,11 @@ impl ElmanLayer {
         }
         let [batch, time, d_input] = input.dims();
         let d_hidden = self.d_hidden();
-        let x = input.swap_dims(0, 1).reshape([time * batch, d_input]);
-        let x = if self.bias {
-            let ones = Tensor::ones([time * batch, 1], &x.device());
-            Tensor::cat(vec![x, ones], 1)
-        } else {
-            x
-        };
+        // Time-major, with the bias's constant after the inputs: [x ; 1], W1's rows before h's.
+        let x = with_bias_column(
+            input.swap_dims(0, 1).reshape([time * batch, d_input]),
+            self.bias,
+        );
         let rows = (time + 1) * batch;
         let (states, memory) = match self.cell {
             Cell::Lstm => {
@@ -169,12 +167,11 @@ impl ElmanLayer {
             ),
             Cell::Elman => (kernel::recurrence(x, self.w1.val(), state.context), None),
         };
-        let last = states.clone().slice(s![time * batch.., ..]);
+        let context = states.clone().slice(s![time * batch.., ..]);
         let contexts = states
             .slice(s![batch.., ..])
             .reshape([time, batch, d_hidden])
             .swap_dims(0, 1);
-        let context = last;
         Ok((contexts, ElmanState { context, memory }))
     }
 

@@ -13,8 +13,8 @@
 //! There are no biases. `h_t` is the new context: it feeds the context neurons at the next step.
 //!
 //! [`ElmanLayer`] is the recurrent layer alone, for models of one's own: every step's context
-//! over a window, the Elman cell's recurrence one differentiable operation where a device has
-//! it ([`kernel::recurrence`]).
+//! over a window, the window's recurrence one differentiable operation where a device has it
+//! ([`kernel::recurrence`], [`kernel::lstm_recurrence`], [`kernel::gru_recurrence`]).
 //!
 //! This crate does no IO. Initial weights are drawn on the host from a seeded generator
 //! ([`ElmanWeights::init`]) so that the same seed gives the same network on every backend.
@@ -198,8 +198,8 @@ impl Elman {
         }
     }
 
-    /// The network over a window: [`ElmanLayer::forward`] (for the Elman cell one
-    /// differentiable operation where a device has it), then the read-out `[h ; 1] · W2` of
+    /// The network over a window: [`ElmanLayer::forward`] (one differentiable operation where
+    /// a device has it), then the read-out `[h ; 1] · W2` of
     /// every step at once. Returns the outputs `[batch, steps, d_output]` and the state after
     /// the last step, or the shapes that do not fit.
     pub fn forward(
@@ -209,13 +209,7 @@ impl Elman {
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
         let (contexts, state) = self.layer().forward(inputs, state)?;
         let [batch, steps, d_hidden] = contexts.dims();
-        let h = contexts.reshape([batch * steps, d_hidden]);
-        let h = if self.bias {
-            let ones = Tensor::ones([batch * steps, 1], &h.device());
-            Tensor::cat(vec![h, ones], 1)
-        } else {
-            h
-        };
+        let h = cells::with_bias_column(contexts.reshape([batch * steps, d_hidden]), self.bias);
         let outputs = h
             .matmul(self.w2.val())
             .reshape([batch, steps, self.d_output()]);
