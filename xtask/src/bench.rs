@@ -190,30 +190,8 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
         .iter()
         .filter_map(|w| w.strip_prefix("layer-"))
         .collect();
-    let torch = Command::new("python3")
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !layers.is_empty() && !torch {
-        eprintln!(
-            "bench: no python3 with torch here: `pip install -r bench/pytorch/requirements.txt` to compare"
-        );
-    } else if !layers.is_empty() {
-        for cell in layers {
-            let script = [
-                "bench/pytorch/layers.py",
-                "--cell",
-                cell,
-                "--threads",
-                &threads,
-            ];
-            let script: Vec<String> = script.iter().map(|s| s.to_string()).collect();
-            results.extend(run(Path::new("python3"), &script, cores)?);
-        }
-    }
-    if !asked.is_empty() && asked.iter().all(|w| w.starts_with("layer-")) {
-        return Ok(results);
-    }
+    // The default workloads' scripts, unless only layer workloads were asked for.
+    let defaults = asked.is_empty() || asked.iter().any(|w| !w.starts_with("layer-"));
     for (module, folder, install) in [
         (
             "torch",
@@ -226,6 +204,24 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
             "pip install -r bench/jax/requirements.txt",
         ),
     ] {
+        let mut scripts: Vec<Vec<String>> = Vec::new();
+        if module == "torch" {
+            for cell in &layers {
+                scripts.push(vec![
+                    format!("{folder}/layers.py"),
+                    "--cell".into(),
+                    cell.to_string(),
+                    "--threads".into(),
+                    threads.clone(),
+                ]);
+            }
+        }
+        if defaults {
+            scripts.extend(default_scripts(folder, &threads));
+        }
+        if scripts.is_empty() {
+            continue;
+        }
         let present = Command::new("python3")
             .args(["-c", &format!("import {module}")])
             .output()
@@ -234,29 +230,35 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
             eprintln!("bench: no python3 with {module} here: `{install}` to compare");
             continue;
         }
-        for script in [
-            vec![
-                format!("{folder}/tutorial.py"),
-                "--threads".into(),
-                threads.clone(),
-            ],
-            vec![
-                format!("{folder}/batched.py"),
-                "--threads".into(),
-                threads.clone(),
-            ],
-            vec![
-                format!("{folder}/batched.py"),
-                "--threads".into(),
-                threads.clone(),
-                "--hidden".into(),
-                "256".into(),
-            ],
-        ] {
+        for script in scripts {
             results.extend(run(Path::new("python3"), &script, cores)?);
         }
     }
     Ok(results)
+}
+
+/// A peer's scripts for the default workloads: the tutorial, then batched at hidden 64 and 256.
+fn default_scripts(folder: &str, threads: &str) -> [Vec<String>; 3] {
+    let threads = threads.to_string();
+    [
+        vec![
+            format!("{folder}/tutorial.py"),
+            "--threads".into(),
+            threads.clone(),
+        ],
+        vec![
+            format!("{folder}/batched.py"),
+            "--threads".into(),
+            threads.clone(),
+        ],
+        vec![
+            format!("{folder}/batched.py"),
+            "--threads".into(),
+            threads.clone(),
+            "--hidden".into(),
+            "256".into(),
+        ],
+    ]
 }
 
 /// The Markdown table of `results`, with each one's speed-up over PyTorch where it ran.
