@@ -163,7 +163,7 @@ impl Step {
 ///
 /// # Panics
 /// When the tensor does not hold `f32`.
-fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+pub(super) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(values) => Cow::Borrowed(values),
         None => Cow::Owned(
@@ -208,7 +208,7 @@ fn adam_update(
 }
 
 /// A new `[rows, cols]` tensor holding `values`.
-fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+pub(super) fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
 }
 

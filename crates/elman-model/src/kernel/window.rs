@@ -27,6 +27,7 @@ use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
 #[cfg(feature = "autodiff")]
 mod autodiff;
+mod flex_gated;
 mod gru;
 mod lstm;
 pub(super) mod steps;
@@ -87,8 +88,55 @@ pub trait GruOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// [`LstmOps`] and [`GruOps`] for a backend that computes them in its own operations.
-macro_rules! lstm_in_operations {
+/// How a backend computes both halves of the gated cells' windows: by default in its own
+/// operations, a product a step (`window/lstm.rs`, `window/gru.rs`); on Flex in fused loops
+/// (`window/flex_gated.rs`). [`LstmOps`], [`GruOps`] and their autodiff route call these.
+pub(crate) trait GatedWindows: Backend {
+    /// The LSTM window forward: `[h0 ; h_1 … h_T ; c_T]` and what its backward pass reads.
+    fn lstm_forward(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, lstm::Saved<Self>) {
+        lstm::forward::<Self>(x, w1, h0, c0)
+    }
+
+    /// The LSTM window's gradients `[dx, dW1, dh0, dc0]` from its output's.
+    fn lstm_backward(
+        grad: FloatTensor<Self>,
+        inputs: [FloatTensor<Self>; 3],
+        saved: lstm::Saved<Self>,
+    ) -> [FloatTensor<Self>; 4] {
+        lstm::backward::<Self>(grad, inputs, saved)
+    }
+
+    /// The GRU window forward: `[h0 ; h_1 … h_T]` and the gates.
+    fn gru_forward(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, gru::Gates<Self>) {
+        gru::forward::<Self>(x, w1, h0)
+    }
+
+    /// The GRU window's gradients `[dx, dW1, dh0]` from its output's.
+    fn gru_backward(
+        grad: FloatTensor<Self>,
+        inputs: [FloatTensor<Self>; 3],
+        gates: gru::Gates<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        gru::backward::<Self>(grad, inputs, gates)
+    }
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl GatedWindows for burn::backend::Cube {}
+#[cfg(feature = "ndarray")]
+impl GatedWindows for burn::backend::NdArray {}
+
+/// [`LstmOps`] and [`GruOps`] for a backend, through its [`GatedWindows`].
+macro_rules! gated_windows {
     ($backend:ty) => {
         impl LstmOps for $backend {
             fn elman_lstm_recurrence(
@@ -97,7 +145,7 @@ macro_rules! lstm_in_operations {
                 h0: FloatTensor<Self>,
                 c0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                lstm::forward::<Self>(x, w1, h0, c0).0
+                <Self as GatedWindows>::lstm_forward(x, w1, h0, c0).0
             }
         }
 
@@ -107,16 +155,16 @@ macro_rules! lstm_in_operations {
                 w1: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                gru::forward::<Self>(x, w1, h0).0
+                <Self as GatedWindows>::gru_forward(x, w1, h0).0
             }
         }
     };
 }
-lstm_in_operations!(Flex);
+gated_windows!(Flex);
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-lstm_in_operations!(burn::backend::Cube);
+gated_windows!(burn::backend::Cube);
 #[cfg(feature = "ndarray")]
-lstm_in_operations!(burn::backend::NdArray);
+gated_windows!(burn::backend::NdArray);
 
 /// The backward half on the backends that run the forward one: `dL/da_t = (g_t + dL/da_{t+1} ·
 /// W1hᵀ) ⊙ (1 - h_t²)` from the last step down, for the contexts `h` and the gradients `g`

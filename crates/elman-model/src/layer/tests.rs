@@ -192,6 +192,62 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
     }
 }
 
+/// On Flex the gated cells' windows split a batch between the threads of the pool: a batch of
+/// 10 on two threads (parts of 5 and 5) gives the one-thread values and gradients, and both
+/// give the steps' (so a part's rows are the right sequences, forward and back).
+#[test]
+fn a_gated_window_split_between_threads_is_the_whole_batch() {
+    let device = Device::flex();
+    let on = |threads: usize, work: &(dyn Fn() -> Pass + Sync)| -> Pass {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(work)
+    };
+    for cell in [Cell::Lstm, Cell::Gru] {
+        let (batch, d_input, d_hidden) = (10, 2, 5);
+        let layer = ElmanLayerConfig::new(d_input, d_hidden)
+            .with_bias(true)
+            .with_cell(cell)
+            .init(5, &device);
+        let lengths = [4, 3];
+        let windows: Vec<Tensor<3>> = lengths
+            .iter()
+            .map(|&t| Tensor::random([batch, t, d_input], Distribution::Normal(0.0, 1.0), &device))
+            .collect();
+        let coef: Vec<Tensor<3>> = lengths
+            .iter()
+            .map(|&t| {
+                Tensor::random(
+                    [batch, t, d_hidden],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+            })
+            .collect();
+        let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
+        let run = |fused| pass(&layer, &windows, &coef, &h0, false, fused);
+        let (one, two, steps) = (
+            on(1, &|| run(true)),
+            on(2, &|| run(true)),
+            on(1, &|| run(false)),
+        );
+        for (what, a, b, c) in [
+            ("contexts", &one.contexts, &two.contexts, &steps.contexts),
+            ("last", &one.last, &two.last, &steps.last),
+            ("dW1", &one.grad_w1, &two.grad_w1, &steps.grad_w1),
+            ("dx", &one.grad_inputs, &two.grad_inputs, &steps.grad_inputs),
+            ("dh0", &one.grad_h0, &two.grad_h0, &steps.grad_h0),
+            ("dc0", &one.grad_c0, &two.grad_c0, &steps.grad_c0),
+        ] {
+            let what = format!("{cell:?}: {what}");
+            close(b, a, 1e-6, &format!("{what}, two threads against one"));
+            close(a, c, 1e-4, &format!("{what}, against the steps"));
+        }
+    }
+}
+
 /// Detaching between windows changes the gradients (so the carried case above tests the
 /// gradient through the context, not two copies of one window).
 #[test]

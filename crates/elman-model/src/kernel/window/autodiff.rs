@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata};
 
 use super::steps::rows;
-use super::{GruOps, LstmOps, RecurrenceBackward, RecurrenceOps, gru, lstm};
+use super::{GatedWindows, GruOps, LstmOps, RecurrenceBackward, RecurrenceOps, lstm};
 
 /// The node of one window's recurrence; its parents are `[x, w1, h0]`.
 #[derive(Debug)]
@@ -78,7 +78,7 @@ where
 #[derive(Debug)]
 struct LstmWindow;
 
-impl<B: Backend> Backward<B, 4> for LstmWindow {
+impl<B: GatedWindows> Backward<B, 4> for LstmWindow {
     /// `(x, w1, the output, the memories, the gates)` (see `lstm.rs`).
     type State = (
         FloatTensor<B>,
@@ -92,7 +92,7 @@ impl<B: Backend> Backward<B, 4> for LstmWindow {
         let grad = grads.consume::<B>(&ops.node);
         let (x, w1, out, memories, gates) = ops.state;
         let saved = lstm::Saved { memories, gates };
-        let found = lstm::backward::<B>(grad, [x, w1, out], saved);
+        let found = B::lstm_backward(grad, [x, w1, out], saved);
         for (node, grad) in ops.parents.into_iter().zip(found) {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
@@ -103,7 +103,7 @@ impl<B: Backend> Backward<B, 4> for LstmWindow {
 
 impl<B, C> LstmOps for Autodiff<B, C>
 where
-    B: Backend + LstmOps,
+    B: Backend + LstmOps + GatedWindows,
     C: CheckpointStrategy,
 {
     fn elman_lstm_recurrence(
@@ -115,7 +115,7 @@ where
         let nodes = [x.node(), w1.node(), h0.node(), c0.node()];
         let (x, w1) = (x.into_primitive(), w1.into_primitive());
         let (h0, c0) = (h0.into_primitive(), c0.into_primitive());
-        let (out, saved) = lstm::forward::<B>(x.clone(), w1.clone(), h0, c0);
+        let (out, saved) = B::lstm_forward(x.clone(), w1.clone(), h0, c0);
         match LstmWindow.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let state = (x, w1, out.clone(), saved.memories, saved.gates);
@@ -130,7 +130,7 @@ where
 #[derive(Debug)]
 struct GruWindow;
 
-impl<B: Backend> Backward<B, 3> for GruWindow {
+impl<B: GatedWindows> Backward<B, 3> for GruWindow {
     /// `(x, w1, the output, the gates)` (see `gru.rs`).
     type State = (
         FloatTensor<B>,
@@ -142,7 +142,7 @@ impl<B: Backend> Backward<B, 3> for GruWindow {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
         let (x, w1, out, gates) = ops.state;
-        let found = gru::backward::<B>(grad, [x, w1, out], gates);
+        let found = B::gru_backward(grad, [x, w1, out], gates);
         for (node, grad) in ops.parents.into_iter().zip(found) {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
@@ -153,7 +153,7 @@ impl<B: Backend> Backward<B, 3> for GruWindow {
 
 impl<B, C> GruOps for Autodiff<B, C>
 where
-    B: Backend + GruOps,
+    B: Backend + GruOps + GatedWindows,
     C: CheckpointStrategy,
 {
     fn elman_gru_recurrence(
@@ -163,7 +163,7 @@ where
     ) -> FloatTensor<Self> {
         let nodes = [x.node(), w1.node(), h0.node()];
         let (x, w1, h0) = (x.into_primitive(), w1.into_primitive(), h0.into_primitive());
-        let (out, gates) = gru::forward::<B>(x.clone(), w1.clone(), h0);
+        let (out, gates) = B::gru_forward(x.clone(), w1.clone(), h0);
         match GruWindow.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish((x, w1, out.clone(), gates), out),
             OpsKind::UnTracked(prep) => prep.finish(out),

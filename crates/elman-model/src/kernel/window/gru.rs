@@ -22,7 +22,7 @@ use super::steps::{columns, one_minus, rows, sigmoid_slope};
 
 /// Every step's activated gates `[z, r, n]`, `[T·B, 3d]`, what the backward pass reads beside
 /// the output.
-pub(super) type Gates<B> = FloatTensor<B>;
+pub(crate) type Gates<B> = FloatTensor<B>;
 
 /// The window forward: `[h0 ; h_1 … h_T]` and the gates.
 pub(super) fn forward<B: Backend>(
@@ -121,9 +121,25 @@ pub(super) fn backward<B: Backend>(
     rh.reverse();
     let d_a = B::float_cat(d_a, 0);
     let rh = B::float_cat(rh, 0);
+    tail::<B>(grad, [x, w1, out], d_a, rh, dh_rec)
+}
+
+/// The backward pass after its loop over the steps: from every step's `da` (`[T·B, 3d]`), every
+/// step's `r ⊙ h_prev` (`[T·B, d]`) and the recurrent gradient reaching `h0` (none for an empty
+/// window), the gradients `[dx, dW1, dh0]`.
+pub(super) fn tail<B: Backend>(
+    grad: FloatTensor<B>,
+    [x, w1, out]: [FloatTensor<B>; 3],
+    d_a: FloatTensor<B>,
+    rh: FloatTensor<B>,
+    dh_rec: Option<FloatTensor<B>>,
+) -> [FloatTensor<B>; 3] {
+    let d = out.shape()[1];
+    let (total, d_x) = (x.shape()[0], x.shape()[1]);
+    let batch = out.shape()[0] - total;
     let previous = rows::<B>(out, 0..total);
     let t = B::float_transpose;
-    let grad_w1x = B::float_matmul(t(x), d_a.clone());
+    let grad_w1x = B::float_matmul(t(x.clone()), d_a.clone());
     let grad_w1h_zr = B::float_matmul(t(previous), columns::<B>(d_a.clone(), 0..2 * d));
     let grad_w1h_n = B::float_matmul(t(rh), columns::<B>(d_a.clone(), 2 * d..3 * d));
     let grad_w1h = B::float_cat(vec![grad_w1h_zr, grad_w1h_n], 1);

@@ -28,9 +28,9 @@ fn block<B: Backend>(t: FloatTensor<B>, k: usize, d: usize) -> FloatTensor<B> {
 
 /// What the backward pass reads of a forward pass: the memories `[c0 ; c_1 … c_T]` and every
 /// step's activated gates `[i, f, g, o]`, `[T·B, 4d]`.
-pub(super) struct Saved<B: Backend> {
-    pub(super) memories: FloatTensor<B>,
-    pub(super) gates: FloatTensor<B>,
+pub(crate) struct Saved<B: Backend> {
+    pub(crate) memories: FloatTensor<B>,
+    pub(crate) gates: FloatTensor<B>,
 }
 
 /// The window forward: `[h0 ; h_1 … h_T ; c_T]`, and what the backward pass reads.
@@ -126,6 +126,21 @@ pub(super) fn backward<B: Backend>(
     }
     d_a.reverse();
     let d_a = B::float_cat(d_a, 0);
+    tail::<B>(grad, [x, w1, out], d_a, dh_rec, dc)
+}
+
+/// The backward pass after its loop over the steps: from every step's `da` (`[T·B, 4d]`), the
+/// recurrent gradient reaching `h0` (`da_1 · W1hᵀ`, none for an empty window) and `dc0`, the
+/// gradients `[dx, dW1, dh0, dc0]`.
+pub(super) fn tail<B: Backend>(
+    grad: FloatTensor<B>,
+    [x, w1, out]: [FloatTensor<B>; 3],
+    d_a: FloatTensor<B>,
+    dh_rec: Option<FloatTensor<B>>,
+    dc: FloatTensor<B>,
+) -> [FloatTensor<B>; 4] {
+    let (total, d_x) = (x.shape()[0], x.shape()[1]);
+    let batch = (out.shape()[0] - total) / 2;
     let previous = rows::<B>(out.clone(), 0..total);
     let layer = B::float_cat(vec![x, previous], 1);
     let grad_w1 = B::float_matmul(B::float_transpose(layer), d_a.clone());
