@@ -20,35 +20,11 @@
 
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
-use elman_model::{Cell, kernel};
+use elman_model::kernel;
 
+use crate::LossKind;
+use crate::layout::{Window, outputs, readout, split};
 use crate::optim::Optimizer;
-use crate::{LossKind, gru, lstm};
-
-/// `W1` split at the input layer's border: `(W1x, W1h)`.
-pub(crate) fn split(w1: &Tensor<2>, d_input: usize) -> (Tensor<2>, Tensor<2>) {
-    (
-        w1.clone().slice(s![0..d_input, ..]),
-        w1.clone().slice(s![d_input.., ..]),
-    )
-}
-
-/// `W2` split into the hidden layer's rows and, with a bias, its last row: `(W2h, b2)`.
-pub(crate) fn readout(w2: &Tensor<2>, d_hidden: usize) -> (Tensor<2>, Option<Tensor<2>>) {
-    let rows = w2.dims()[0];
-    let w2h = w2.clone().slice(s![0..d_hidden, ..]);
-    let b2 = (rows > d_hidden).then(|| w2.clone().slice(s![d_hidden..rows, ..]));
-    (w2h, b2)
-}
-
-/// The outputs `h · W2h (+ b2)`.
-pub(crate) fn outputs(h: Tensor<2>, w2h: &Tensor<2>, b2: &Option<Tensor<2>>) -> Tensor<2> {
-    let y = h.matmul(w2h.clone());
-    match b2 {
-        Some(b2) => y + b2.clone(),
-        None => y,
-    }
-}
 
 /// `dW2` from the hidden layer's part and, with a bias, `dL/dy` summed over the rows.
 fn grad_readout(grad_w2h: Tensor<2>, grad_b2: Option<Tensor<2>>) -> Tensor<2> {
@@ -56,18 +32,6 @@ fn grad_readout(grad_w2h: Tensor<2>, grad_b2: Option<Tensor<2>>) -> Tensor<2> {
         Some(grad_b2) => Tensor::cat(vec![grad_w2h, grad_b2], 0),
         None => grad_w2h,
     }
-}
-
-/// What one window gives: its loss (still on the device), the gradients and the last context.
-pub(crate) struct Window {
-    /// The window's loss as values that add up to it, still on the device: the loss's terms
-    /// (`[rows · d_output]`) from the kernels' read-out, which on a GPU leaves the sum to the
-    /// host (two launches fewer per window); `[1]` elsewhere.
-    pub loss: Tensor<1>,
-    /// `[dL/dW1, dL/dW2]`.
-    pub grads: [Tensor<2>; 2],
-    /// `h_T`, the context the next window starts from.
-    pub last: Tensor<2>,
 }
 
 /// The loss of one window of time-major inputs `x` (`[T·batch, d_input]`) and targets
@@ -216,44 +180,29 @@ fn summed_products(a: Tensor<2>, b: Tensor<2>, blocks: usize) -> Tensor<2> {
     a.matmul(b).sum_dim(0).reshape([m, n])
 }
 
-/// `[batch, T, d]` as time-major rows `[T·batch, d]`.
-pub(crate) fn time_major(t: Tensor<3>) -> Tensor<2> {
-    let [batch, steps, d] = t.dims();
-    t.swap_dims(0, 1).reshape([steps * batch, d])
-}
-
 /// The fewest sequences a thread's part of a batch holds: below it the parts' per-operation
-/// overhead outweighs the second core. The gated cells' windows run in plain loops with no such
-/// overhead, so a few sequences make a part worth a thread.
-fn min_part(cell: Cell) -> usize {
-    match cell {
-        Cell::Lstm | Cell::Gru => 4,
-        Cell::Elman => 32,
-    }
-}
+/// overhead outweighs the second core.
+const MIN_PART: usize = 32;
 
 /// How many parts a batch of `size` sequences is split into on `device`: one per thread of the
 /// current thread pool (`rayon::current_num_threads`, which `elman --threads` and the bench's
 /// `RAYON_NUM_THREADS` set) on a plain Flex device, as many as give every part at least
-/// [`min_part`] sequences; one elsewhere (a GPU runs the whole batch at once).
-fn parts_for(size: usize, cell: Cell, device: &Device) -> usize {
+/// [`MIN_PART`] sequences; one elsewhere (a GPU runs the whole batch at once).
+fn parts_for(size: usize, device: &Device) -> usize {
     if kernel::available(device) {
-        rayon::current_num_threads()
-            .min(size / min_part(cell))
-            .max(1)
+        rayon::current_num_threads().min(size / MIN_PART).max(1)
     } else {
         1
     }
 }
 
 /// A thread's part of a batch: its sequences' inputs and targets, time-major, and their
-/// context (and an LSTM's memory) carried from window to window.
+/// context carried from window to window.
 struct Part {
     size: usize,
     x: Tensor<2>,
     y: Tensor<2>,
     h: Tensor<2>,
-    c: Tensor<2>,
 }
 
 /// One epoch of hand-derived BPTT: mini-batches of the sequences `order`, each cut into windows
@@ -270,13 +219,12 @@ pub(crate) fn epoch(
     order: &[usize],
     train: &SequenceDataset,
     config: &crate::TrainConfig,
-    cell: Cell,
     device: &Device,
 ) -> ([Tensor<2>; 2], Vec<Tensor<1>>) {
     use rayon::prelude::*;
 
     let [mut w1, mut w2] = weights;
-    let d_hidden = w1.dims()[1] / cell.gates();
+    let d_hidden = w1.dims()[1];
     let bias = w2.dims()[0] > d_hidden;
     let batcher = SequenceBatcher::for_dataset(train);
     let seq_len = train.seq_len();
@@ -295,7 +243,7 @@ pub(crate) fn epoch(
     for indices in order.chunks(config.batch_size) {
         let items: Vec<_> = indices.iter().map(|&i| &train.items()[i]).collect();
         let size = indices.len();
-        let count = parts_for(size, cell, device);
+        let count = parts_for(size, device);
         // Each part's inputs and targets, laid out time-major on the host (on a GPU,
         // transposing a batch-major stack would cost a launch per tensor).
         let mut parts: Vec<Part> = (0..count)
@@ -310,13 +258,11 @@ pub(crate) fn epoch(
                 } else {
                     x
                 };
-                let h = zeros_for(part);
                 Part {
                     size: part,
                     x,
                     y,
-                    c: h.clone(),
-                    h,
+                    h: zeros_for(part),
                 }
             })
             .collect();
@@ -327,16 +273,7 @@ pub(crate) fn epoch(
                 let rows = s![start * part.size..end * part.size, ..];
                 let (x, y) = (part.x.clone().slice(rows), part.y.clone().slice(rows));
                 let h = part.h.clone();
-                let window = match cell {
-                    Cell::Lstm => {
-                        let (window, memory) =
-                            lstm::window(weights, x, y, [h, part.c.clone()], bias, config.loss);
-                        part.c = memory;
-                        window
-                    }
-                    Cell::Gru => gru::window(weights, x, y, h, bias, config.loss),
-                    Cell::Elman => window(weights, x, y, h, config.loss, config.kernels),
-                };
+                let window = window(weights, x, y, h, config.loss, config.kernels);
                 part.h = window.last.clone();
                 (part, window)
             };

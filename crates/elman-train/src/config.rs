@@ -50,9 +50,10 @@ pub struct TrainConfig {
     pub grad_clip: Option<f64>,
     /// Shuffle the sequences each epoch, with a seed derived from this one and the epoch.
     pub shuffle_seed: Option<u64>,
-    /// Compute the gradients by hand instead of through Burn's autodiff, for every batch size
-    /// and window: the fused one-step path in the tutorial's case (batch 1, `bptt = 1`),
-    /// hand-derived BPTT otherwise. See [`GradientPath`].
+    /// Compute the gradients by hand instead of through Burn's autodiff over the steps, for
+    /// every batch size and window: the fused one-step path in the tutorial's case (batch 1,
+    /// `bptt = 1`), hand-derived BPTT otherwise, and for the gated cells the layer's window
+    /// with its backward pass by hand. See [`GradientPath`].
     pub fused: bool,
     /// How the learning rate changes over the run.
     pub schedule: Schedule,
@@ -84,16 +85,17 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// [`TrainConfig::gradient_path`] for a network of `model`'s cell: the hand-derived paths
-    /// are written for the Elman cell (BPTT with or without biases, the one-step path without)
-    /// and hand-derived BPTT for the gated cells (`lstm.rs`, `gru.rs`, with or without biases, a
-    /// batch of one sequence and one-step windows included).
+    /// are written for the Elman cell (BPTT with or without biases, the one-step path without);
+    /// the gated cells train through the layer (`GradientPath::Layer`, with or without biases,
+    /// a batch of one sequence and one-step windows included).
     pub fn gradient_path_for(&self, model: &elman_model::ElmanConfig) -> GradientPath {
         use elman_model::Cell;
         match (model.cell, model.bias, self.gradient_path()) {
             (Cell::Elman, false, path) => path,
             (_, _, GradientPath::Autodiff) => GradientPath::Autodiff,
             // Hand-derived BPTT has the biases' gradients too; the one-step path does not.
-            (Cell::Elman | Cell::Lstm | Cell::Gru, _, _) => GradientPath::HandBptt,
+            (Cell::Elman, _, _) => GradientPath::HandBptt,
+            (Cell::Lstm | Cell::Gru, _, _) => GradientPath::Layer,
         }
     }
 
@@ -119,6 +121,10 @@ pub enum GradientPath {
     /// forward step by step, then backward from the window's last step, the weight gradients
     /// summed on the way (`bptt.rs`).
     HandBptt,
+    /// Burn's autodiff through the layer: a window's recurrence one operation whose backward
+    /// pass is written by hand (`elman_model::ElmanLayer`), the read-out and the loss recorded
+    /// (`autodiff.rs`).
+    Layer,
 }
 
 impl std::fmt::Display for GradientPath {
@@ -127,6 +133,7 @@ impl std::fmt::Display for GradientPath {
             GradientPath::Autodiff => "autodiff",
             GradientPath::Fused => "fused one-step gradients",
             GradientPath::HandBptt => "hand-derived BPTT",
+            GradientPath::Layer => "autodiff through the layer",
         })
     }
 }
@@ -138,10 +145,6 @@ impl GradientPath {
     /// kernels, elsewhere as tensor operations.
     pub fn on(self, device: &Device, d_hidden: usize, cell: elman_model::Cell) -> String {
         match self {
-            GradientPath::HandBptt if cell != elman_model::Cell::Elman => format!(
-                "{self}, the {} cell in plain loops on the host",
-                cell.name().to_uppercase()
-            ),
             GradientPath::Fused if kernel::available(device) => {
                 format!("{self}, in the Flex kernel")
             }
@@ -160,6 +163,10 @@ impl GradientPath {
             GradientPath::HandBptt if kernel::recurrence_available(device, d_hidden) => {
                 format!("{self}, the recurrence in GPU kernels")
             }
+            GradientPath::Layer => format!(
+                "{self}, the {} cell's window one operation",
+                cell.name().to_uppercase()
+            ),
             GradientPath::HandBptt | GradientPath::Autodiff => self.to_string(),
         }
     }
@@ -198,12 +205,8 @@ mod tests {
             "fused one-step gradients, as tensor operations"
         );
         assert_eq!(
-            GradientPath::HandBptt.on(&Device::flex(), 16, Cell::Lstm),
-            "hand-derived BPTT, the LSTM cell in plain loops on the host"
-        );
-        assert_eq!(
-            GradientPath::HandBptt.on(&Device::flex(), 16, Cell::Gru),
-            "hand-derived BPTT, the GRU cell in plain loops on the host"
+            GradientPath::Layer.on(&Device::flex(), 16, Cell::Lstm),
+            "autodiff through the layer, the LSTM cell's window one operation"
         );
     }
 
@@ -226,10 +229,11 @@ mod tests {
         for (config, cell, bias, path) in [
             (tutorial, Cell::Elman, false, GradientPath::Fused),
             (tutorial, Cell::Elman, true, GradientPath::HandBptt),
-            (tutorial, Cell::Lstm, false, GradientPath::HandBptt),
-            (batched, Cell::Lstm, true, GradientPath::HandBptt),
-            (tutorial, Cell::Gru, false, GradientPath::HandBptt),
-            (batched, Cell::Gru, true, GradientPath::HandBptt),
+            (batched, Cell::Elman, true, GradientPath::HandBptt),
+            (tutorial, Cell::Lstm, false, GradientPath::Layer),
+            (batched, Cell::Lstm, true, GradientPath::Layer),
+            (tutorial, Cell::Gru, false, GradientPath::Layer),
+            (batched, Cell::Gru, true, GradientPath::Layer),
             (
                 TrainConfig {
                     fused: false,

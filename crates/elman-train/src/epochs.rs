@@ -1,27 +1,24 @@
 //! The tutorial's epochs many at a time. Where the whole run is online SGD over one sequence
 //! in the kernels (`fused.rs`'s case, with nothing to validate), up to [`PER_CALL`] epochs go
 //! to the device in one call of [`kernel::sgd_epochs`], and their losses and weights come back
-//! at once; [`fit`](crate::fit) then reports them epoch by epoch, as if each had run alone. On
-//! Flex the call's overhead (a dispatch, the tensors in and out, a read) was most of an
-//! epoch's cost: 20 updates take about a microsecond.
+//! at once; [`Rounds`] then hands them to [`fit`](crate::fit) epoch by epoch, as if each had run
+//! alone. On Flex the call's overhead (a dispatch, the tensors in and out, a read) was most of
+//! an epoch's cost: 20 updates take about a microsecond.
+
+use std::collections::VecDeque;
 
 use burn::prelude::*;
 use elman_data::SequenceDataset;
-use elman_model::{ElmanConfig, ElmanWeights, kernel};
+use elman_model::{Elman, ElmanConfig, ElmanWeights, kernel};
 
 use crate::fused::Steps;
+use crate::layout::{on_device, set_weights, weights_of};
 use crate::optim::Optimizer;
 use crate::{GradientPath, TrainConfig};
 
 /// The most epochs of one call: the log's usual interval. A run stopped from its callback in the
 /// middle of a call has computed the rest of the call's epochs for nothing.
 pub(crate) const PER_CALL: usize = 10;
-
-/// One epoch of a call: its window losses (one per update) and the weights after it.
-pub(crate) struct Epoch {
-    pub losses: Vec<f32>,
-    pub weights: ElmanWeights,
-}
 
 /// Whether the run's epochs go many to a call: the fused path in the kernels with plain SGD,
 /// one training sequence and no validation (whose loss each epoch would need the weights on the
@@ -49,10 +46,80 @@ pub(crate) fn apply(
         )
 }
 
+/// One epoch of a call: its window losses (one per update) and the weights after it.
+struct Epoch {
+    losses: Vec<f32>,
+    weights: ElmanWeights,
+}
+
+/// The tutorial's epochs a call at a time, handed out one at a time. Between calls the model
+/// holds the weights after the last call; [`Rounds::settle`] puts back those of the epoch last
+/// handed out when the run ends inside a call.
+pub(crate) struct Rounds {
+    steps: Steps,
+    /// The shapes and kind of the weights that come back.
+    like: ElmanWeights,
+    /// The call's epochs not handed out yet.
+    pending: VecDeque<Epoch>,
+    /// The weights after the epoch last handed out.
+    last: Option<ElmanWeights>,
+}
+
+impl Rounds {
+    /// Rounds over the one sequence of `steps`, for weights like `like`.
+    pub(crate) fn new(steps: Steps, like: ElmanWeights) -> Self {
+        Self {
+            steps,
+            like,
+            pending: VecDeque::new(),
+            last: None,
+        }
+    }
+
+    /// Epoch `epoch`: its window losses and the weights after it, from the call under way, or
+    /// from a new call of up to [`PER_CALL`] epochs to the run's end, each at the schedule's
+    /// learning rate (a run in rounds validates nothing, so the schedule needs no validation
+    /// losses). The optimizer counts the epoch's updates.
+    pub(crate) fn epoch(
+        &mut self,
+        model: &mut Elman,
+        optim: &mut Optimizer,
+        epoch: usize,
+        config: &TrainConfig,
+    ) -> (Vec<f32>, ElmanWeights) {
+        if self.pending.is_empty() {
+            let count = PER_CALL.min(config.n_epochs - epoch);
+            let lrs: Vec<f64> = (epoch..epoch + count)
+                .map(|e| config.schedule.lr(config.lr, e, config.n_epochs, &[]))
+                .collect();
+            let (weights, ran) = run(weights_of(model), &self.steps, &lrs, config, &self.like);
+            set_weights(model, weights);
+            self.pending = ran.into();
+        }
+        let Epoch { losses, weights } = self
+            .pending
+            .pop_front()
+            .expect("a call runs at least one epoch");
+        optim.count_steps(losses.len());
+        self.last = Some(weights.clone());
+        (losses, weights)
+    }
+
+    /// At the run's end: a run stopped inside a call goes on from the epoch it stopped at, so
+    /// the model takes that epoch's weights.
+    pub(crate) fn settle(&mut self, model: &mut Elman) {
+        if let Some(last) = self.last.as_ref().filter(|_| !self.pending.is_empty()) {
+            let device = model.w1.device();
+            set_weights(model, on_device(last, &device));
+            self.pending.clear();
+        }
+    }
+}
+
 /// `lrs.len()` epochs of online SGD over `steps`, epoch `e` at learning rate `lrs[e]`, from
 /// `weights` (plain tensors) of a network like `like`: the weights after the last epoch, and
 /// every epoch's losses and weights.
-pub(crate) fn run(
+fn run(
     weights: [Tensor<2>; 2],
     steps: &Steps,
     lrs: &[f64],

@@ -105,7 +105,9 @@ pub fn evaluate_on(model: &Elman, data: &Sequences) -> f64 {
     let model = model.valid();
     let device = model.w1.device();
     let (d_hidden, d_output) = (model.d_hidden(), model.d_output());
-    let way = if !model.is_tutorial_cell() {
+    let way = if !model.is_tutorial_cell() && kernel::recurrence_differentiable(&device) {
+        Way::Layer
+    } else if !model.is_tutorial_cell() {
         Way::Steps
     } else if kernel::forward_squares_available(&device, d_hidden, d_output) {
         Way::OneLaunch
@@ -127,7 +129,10 @@ enum Way {
     OneLaunch,
     /// The recurrence in one launch, the projections as products over every step.
     Recurrence,
-    /// `Elman::forward`, step by step.
+    /// The layer's window in one operation, then the read-out ([`Elman::forward`]: a gated
+    /// cell's window fused on Flex).
+    Layer,
+    /// [`Elman::forward_steps`], step by step.
     Steps,
 }
 
@@ -148,8 +153,8 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
         match way {
             Way::Recurrence => {
                 let (x, targets) = (
-                    crate::bptt::time_major(inputs),
-                    crate::bptt::time_major(targets),
+                    crate::layout::time_major(inputs),
+                    crate::layout::time_major(targets),
                 );
                 let states = kernel::recurrence_forward(x, model.w1.val(), zeros().context);
                 // (The contexts after the zero one the sequences start from.)
@@ -167,6 +172,12 @@ fn evaluate_by(model: &Elman, data: &Sequences, way: Way, size: usize) -> f64 {
                     kernel::forward_squares(x, targets, model.w1.val(), model.w2.val(), n);
                 // Each sequence's sums, added up on the host: no launch to sum them.
                 squares.reshape([-1])
+            }
+            Way::Layer => {
+                let (outputs, _) = model
+                    .forward(inputs, None)
+                    .expect("the sequences were made for the network's widths");
+                (outputs - targets).square().sum()
             }
             Way::Steps => {
                 let (outputs, _) = model.forward_steps(inputs, zeros());
@@ -313,6 +324,34 @@ mod tests {
                         "{way:?}, slabs of {slab}, batches of {size}: {gpu} vs {cpu}"
                     );
                 }
+            }
+        }
+    }
+
+    /// A gated cell evaluates through the layer's window (fused on Flex) as through its steps:
+    /// the same MSE within float error, with and without biases, over more than one batch.
+    #[test]
+    fn a_gated_cell_evaluates_through_the_layer_as_through_its_steps() {
+        let data = crate::testing::sines(300, 9, 4);
+        let device = Device::flex();
+        for cell in [elman_model::Cell::Lstm, elman_model::Cell::Gru] {
+            for bias in [false, true] {
+                let config = ElmanConfig {
+                    cell,
+                    bias,
+                    d_hidden: 7,
+                    ..ElmanConfig::default()
+                };
+                let model = ElmanWeights::init(&config, 3).to_module(&device);
+                let sequences = Sequences::new(&data, &device);
+                let layer = evaluate_by(&model, &sequences, Way::Layer, BATCH);
+                let steps = evaluate_by(&model, &sequences, Way::Steps, BATCH);
+                assert!(steps > 1e-3, "{cell:?} {bias}: {steps}");
+                assert!(
+                    (layer - steps).abs() < 1e-5 * steps,
+                    "{cell:?} {bias}: layer {layer} vs steps {steps}"
+                );
+                assert_eq!(evaluate(&model, &data), layer, "{cell:?} {bias}");
             }
         }
     }

@@ -14,7 +14,7 @@
 use burn::prelude::*;
 use elman_model::{Cell, Elman, ElmanState, kernel};
 
-use crate::bptt::{outputs, readout, split};
+use crate::layout::{outputs, readout, split};
 
 /// Why a network cannot run on the values it was handed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -18,15 +18,16 @@
 //! |---|---|
 //! | `config.rs` | [`TrainConfig`], [`OptimizerKind`], [`LossKind`], [`GradientPath`] |
 //! | `error.rs` | [`TrainError`] |
-//! | `state.rs` | [`Start`], [`EpochReport`], [`Next`], [`Snapshot`], [`TrainReport`], [`TrainState`] |
+//! | `state.rs` | [`Start`], what a run carries, [`EpochReport`], [`Next`], [`Snapshot`], [`TrainReport`], [`TrainState`] |
 //! | `fit.rs` | the loop: [`fit`] and [`train`] |
+//! | `checks.rs` | the settings, weights and data checked before a run |
+//! | `paths.rs` | the gradient paths behind one call per epoch, chosen once before the loop |
 //! | `fused.rs` | the tutorial's case: one-step gradients by hand, on Flex in the kernel |
 //! | `epochs.rs` | the tutorial's epochs ten to a kernel call |
-//! | `bptt.rs` | backpropagation through time by hand, any batch and window |
-//! | `lstm.rs` | the same for the LSTM cell, in plain loops on the host |
-//! | `gru.rs` | the same for the GRU cell |
-//! | `host_loops.rs` | the activations and multiply-adds those loops are written with |
-//! | `autodiff.rs` | the gradients through Burn's autodiff |
+//! | `bptt.rs` | the Elman cell's backpropagation through time by hand, any batch and window |
+//! | `autodiff.rs` | the gradients through Burn's autodiff: the layer's window, or the steps |
+//! | `layout.rs` | the weights' and windows' layouts the hand-derived paths share |
+//! | `readback.rs` | values from the device to the host |
 //! | `optim.rs` | SGD and Adam with clipping, their state as plain tensors |
 //! | `loss.rs` | the losses' arithmetic |
 //! | `schedule.rs` | learning-rate schedules, early stopping, [`StopReason`] |
@@ -35,18 +36,19 @@
 
 mod autodiff;
 mod bptt;
+mod checks;
 mod config;
 mod epochs;
 mod error;
 mod evaluate;
 mod fit;
 mod fused;
-mod gru;
-mod host_loops;
 mod inference;
+mod layout;
 mod loss;
-mod lstm;
 mod optim;
+mod paths;
+mod readback;
 mod schedule;
 mod state;
 #[cfg(test)]

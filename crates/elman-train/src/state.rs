@@ -1,6 +1,8 @@
-//! Where a run starts ([`Start`]), what each epoch reports ([`EpochReport`], [`Snapshot`]),
-//! what a run returns ([`TrainReport`]) and what a checkpoint keeps ([`TrainState`]).
+//! Where a run starts ([`Start`]), what it carries from epoch to epoch ([`Progress`]), what
+//! each epoch reports ([`EpochReport`], [`Snapshot`]), what a run returns ([`TrainReport`]) and
+//! what a checkpoint keeps ([`TrainState`]).
 
+use burn::prelude::*;
 use elman_model::{Elman, ElmanWeights};
 
 use crate::optim::{Optimizer, SavedOptimizer};
@@ -30,6 +32,97 @@ impl Start {
         match self {
             Start::Fresh(_) => 0,
             Start::Resume(state) => state.next_epoch,
+        }
+    }
+}
+
+/// What a run carries from epoch to epoch: the network, the optimizer, the losses so far and
+/// the best network with its epoch.
+pub(crate) struct Progress {
+    pub model: Elman,
+    pub optim: Optimizer,
+    pub losses: Vec<f64>,
+    pub valid_losses: Vec<f64>,
+    pub best: Option<(usize, Elman)>,
+}
+
+impl Progress {
+    /// The run from `start` on `device` (an autodiff device): fresh, or as the saved state left
+    /// it.
+    pub(crate) fn new(start: Start, config: &crate::TrainConfig, device: &Device) -> Self {
+        match start {
+            Start::Fresh(weights) => Self {
+                model: weights.to_module(device),
+                optim: Optimizer::new(config),
+                losses: Vec::new(),
+                valid_losses: Vec::new(),
+                best: None,
+            },
+            Start::Resume(state) => Self {
+                model: state.weights.to_module(device),
+                optim: Optimizer::resume(config, &state.optimizer, device),
+                losses: state.losses,
+                valid_losses: state.valid_losses,
+                best: state
+                    .best
+                    .map(|(epoch, w)| (epoch, w.to_module(device).valid())),
+            },
+        }
+    }
+
+    /// Records epoch `epoch`'s losses, and keeps the network when its validation loss is the
+    /// lowest so far.
+    pub(crate) fn record(&mut self, epoch: usize, loss: f64, valid_loss: Option<f64>) {
+        self.losses.push(loss);
+        if let Some(valid_loss) = valid_loss {
+            self.valid_losses.push(valid_loss);
+            let valid_losses = &self.valid_losses;
+            if self
+                .best
+                .as_ref()
+                .is_none_or(|(b, _)| valid_loss < valid_losses[*b])
+            {
+                self.best = Some((epoch, self.model.valid()));
+            }
+        }
+    }
+
+    /// The run as it stands before epoch `next_epoch`, its weights those of `host` where an
+    /// epoch of several in one call left them there, else the model's.
+    pub(crate) fn snapshot<'a>(
+        &'a self,
+        next_epoch: usize,
+        host: Option<&'a ElmanWeights>,
+    ) -> Snapshot<'a> {
+        Snapshot {
+            next_epoch,
+            model: match host {
+                Some(weights) => SnapshotModel::Host(weights),
+                None => SnapshotModel::Device(&self.model),
+            },
+            optim: &self.optim,
+            losses: &self.losses,
+            valid_losses: &self.valid_losses,
+            best: &self.best,
+        }
+    }
+
+    /// What the run returns, its networks on `device`.
+    pub(crate) fn report(
+        self,
+        path: crate::GradientPath,
+        stop: crate::StopReason,
+        device: &Device,
+    ) -> TrainReport {
+        TrainReport {
+            losses: self.losses,
+            valid_losses: self.valid_losses,
+            model: self.model.valid().to_device(device),
+            best: self
+                .best
+                .map(|(epoch, best)| (epoch, best.to_device(device))),
+            path,
+            stop,
         }
     }
 }

@@ -5,8 +5,8 @@ use crate::util::*;
 
 /// The seasonal series with `cell` (and a bias): a run of 4 epochs equals one of 2 resumed to
 /// 4; the weights file names its tensors and says its cell; `predict` and `generate` use it.
-/// Every cell's hand-derived BPTT agrees with autodiff: `--autodiff` gives their losses within
-/// 1e-4.
+/// Every cell's default path (the gated cells' layer, the Elman cell's hand-derived BPTT) agrees
+/// with autodiff over the steps: `--autodiff` gives their losses within 1e-4.
 #[test]
 fn every_cell_trains_resumes_and_forecasts() {
     let cases = [
@@ -14,13 +14,13 @@ fn every_cell_trains_resumes_and_forecasts() {
             "lstm",
             true,
             4,
-            "gradients: hand-derived BPTT, the LSTM cell in plain loops",
+            "gradients: autodiff through the layer, the LSTM cell's window one operation",
         ),
         (
             "gru",
             false,
             3,
-            "gradients: hand-derived BPTT, the GRU cell in plain loops",
+            "gradients: autodiff through the layer, the GRU cell's window one operation",
         ),
         ("elman", true, 1, "gradients: hand-derived BPTT"),
     ];
@@ -132,7 +132,7 @@ fn an_unknown_cell_is_one_line() {
 }
 
 /// `--cell` overrides the config's cell: the tutorial trained as an LSTM goes through the LSTM's
-/// hand-derived BPTT;
+/// layer;
 /// a cell that is not one is one line naming the choices.
 #[test]
 fn the_cell_flag_overrides_the_config() {
@@ -143,7 +143,7 @@ fn the_cell_flag_overrides_the_config() {
     );
     assert!(lstm.status.success(), "{}", stderr(&lstm));
     assert!(
-        stderr(&lstm).contains("gradients: hand-derived BPTT, the LSTM cell"),
+        stderr(&lstm).contains("gradients: autodiff through the layer, the LSTM cell"),
         "{}",
         stderr(&lstm)
     );

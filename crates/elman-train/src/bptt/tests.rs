@@ -1,6 +1,7 @@
 //! Hand-derived BPTT against Burn's autodiff, on every backend.
 
 use super::*;
+use crate::layout::time_major;
 use crate::testing::{assert_close, fit_plain, sines, to_vec};
 use crate::{GradientPath, OptimizerKind, Start, TrainConfig};
 use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
@@ -308,10 +309,10 @@ fn hand_bptt_with_biases_matches_autodiff() {
     }
 }
 
-/// A batch split between two threads (on Flex, parts of at least `min_part` sequences) trains
+/// A batch split between two threads (on Flex, parts of at least `MIN_PART` sequences) trains
 /// as the whole batch on one: the same losses and weights after an epoch, within float error
-/// (the parts' gradients are summed in another order), for the Elman cell and the LSTM, both
-/// losses; and it is split: two parts at 64 sequences, one at 63 (an LSTM: two at 8).
+/// (the parts' gradients are summed in another order), with and without biases, both losses;
+/// and it is split: two parts at 64 sequences, one at 63.
 #[test]
 fn a_batch_split_between_threads_trains_as_one() {
     let device = Device::flex();
@@ -322,27 +323,16 @@ fn a_batch_split_between_threads_trains_as_one() {
             .unwrap()
             .install(f)
     };
-    let elman = elman_model::Cell::Elman;
-    assert_eq!(on(2, &|| parts_for(64, elman, &device)), 2);
-    assert_eq!(on(2, &|| parts_for(63, elman, &device)), 1);
-    assert_eq!(on(2, &|| parts_for(8, elman_model::Cell::Lstm, &device)), 2);
-    assert_eq!(on(2, &|| parts_for(8, elman_model::Cell::Gru, &device)), 2);
-    assert_eq!(on(1, &|| parts_for(256, elman, &device)), 1);
-    assert_eq!(
-        on(2, &|| parts_for(256, elman, &device.clone().autodiff())),
-        1
-    );
+    assert_eq!(on(2, &|| parts_for(64, &device)), 2);
+    assert_eq!(on(2, &|| parts_for(63, &device)), 1);
+    assert_eq!(on(1, &|| parts_for(256, &device)), 1);
+    assert_eq!(on(2, &|| parts_for(256, &device.clone().autodiff())), 1);
 
     let data = sines(64, 12, 4);
-    for cell in [
-        elman_model::Cell::Elman,
-        elman_model::Cell::Lstm,
-        elman_model::Cell::Gru,
-    ] {
+    for bias in [false, true] {
         let model = ElmanConfig {
             d_hidden: 8,
-            cell,
-            bias: cell != elman_model::Cell::Elman,
+            bias,
             ..ElmanConfig::default()
         };
         let weights = ElmanWeights::init(&model, 2);
@@ -370,15 +360,14 @@ fn a_batch_split_between_threads_trains_as_one() {
                             &order,
                             &data,
                             &config,
-                            cell,
                             &device,
                         );
-                        let losses = crate::fit::update_losses(losses);
+                        let losses = crate::readback::update_losses(losses);
                         (to_vec(w1), to_vec(w2), losses)
                     })
             };
             let (one, two) = (run(1), run(2));
-            let what = format!("{cell:?} {loss:?}");
+            let what = format!("bias {bias} {loss:?}");
             assert_close(&two.0, &one.0, &format!("W1, {what}"));
             assert_close(&two.1, &one.1, &format!("W2, {what}"));
             assert_close(&two.2, &one.2, &format!("losses, {what}"));

@@ -243,7 +243,7 @@ fn resume_continues_exactly() {
     );
 }
 
-/// An LSTM's run on a GPU computes on the host, where its BPTT loops run: the same losses,
+/// An LSTM's run on a GPU computes on the host, where its windows run: the same losses,
 /// validation losses and weights as on Flex to the last bit, and the networks it reports are on
 /// the GPU. (Computed on the GPU, Adam's updates there differ from Flex's in the last bits.)
 #[test]
@@ -262,7 +262,7 @@ fn an_lstm_on_a_gpu_runs_on_the_host() {
         fit(start, &train_set, Some(&valid), &config, device, |_, _| {}).unwrap()
     };
     let (on_gpu, on_cpu) = (run(&gpu), run(&Device::flex()));
-    assert_eq!(on_gpu.path, crate::GradientPath::HandBptt);
+    assert_eq!(on_gpu.path, crate::GradientPath::Layer);
     assert_eq!(on_gpu.losses, on_cpu.losses);
     assert_eq!(on_gpu.valid_losses, on_cpu.valid_losses);
     assert_eq!(on_gpu.model.w1.device(), gpu);
@@ -439,17 +439,4 @@ fn the_callback_can_stop_the_run() {
     assert_eq!(stopped.stop, StopReason::Stopped { epoch: 1 });
     assert_eq!(stopped.losses, whole.losses[..2]);
     assert_eq!(run(4).stop, StopReason::Completed);
-}
-
-/// Updates' losses from tensors of one value and of a window's terms: each update's values
-/// added up, in order.
-#[test]
-fn update_losses_add_each_update_s_terms() {
-    let device = Device::flex();
-    let losses = vec![
-        Tensor::<1>::from_floats([0.5], &device),
-        Tensor::<1>::from_floats([1.0, 2.0, 0.25], &device),
-        Tensor::<1>::from_floats([4.0], &device),
-    ];
-    assert_eq!(super::update_losses(losses), [0.5, 3.25, 4.0]);
 }
