@@ -14,6 +14,9 @@
 //!   tensor operations (`hand-ops`), and through autodiff) and inference in sequences per
 //!   second;
 //! - `batched-256`: the same with hidden 256;
+//! - `lstm`, `gru`, `lstm-256`, `gru-256` (asked for by `--workloads`): the same for `elman
+//!   train`'s gated cells with biases at hidden 64 and 256, through the path `fit` takes for
+//!   them (`elman`) and through autodiff over the steps (`autodiff`);
 //! - `layer-elman`, `layer-lstm`, `layer-gru` (asked for by `--workloads`; `layers.rs`): a
 //!   Burn user's model of a recurrent layer and a linear head, trained by Burn's autodiff and
 //!   Adam at hidden 64, around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
@@ -32,7 +35,7 @@ use std::time::Instant;
 use burn::prelude::Device;
 use elman_cli::backend::Backend;
 use elman_data::{SineDataset, SineWaves};
-use elman_model::{ElmanConfig, ElmanWeights};
+use elman_model::{Cell, ElmanConfig, ElmanWeights};
 use elman_train::{LossKind, OptimizerKind, Start, TrainConfig};
 use serde::Serialize;
 
@@ -180,24 +183,19 @@ fn another(done: usize, since: Instant) -> bool {
     done < MIN_REPEATS || (done < MAX_REPEATS && since.elapsed().as_secs_f64() <= BUDGET_S)
 }
 
-/// Full BPTT on batches of 256 waves of 64 steps: (training, inference) sequences per second,
+/// Full BPTT of a network like `model` on batches of 256 waves of 64 steps: (training,
+/// inference) sequences per second,
 /// each the best of at least [`MIN_REPEATS`] timed repetitions (an epoch of 1,024 waves in one
 /// run of `fit`, timed from one epoch's end to the next; then `evaluate_on` over the same waves,
 /// put on the device beforehand),
 /// after one untimed to warm up. The PyTorch and JAX scripts time theirs the same way.
-fn batched(device: &Device, d_hidden: usize, fused: bool, kernels: bool) -> (f64, f64) {
+fn batched(device: &Device, model: ElmanConfig, fused: bool, kernels: bool) -> (f64, f64) {
     let waves = SineWaves {
         n_series: 1024,
         seq_len: 64,
         ..SineWaves::default()
     }
     .generate();
-    let model = ElmanConfig {
-        d_hidden,
-        w1_std: 0.1,
-        w2_std: 0.1,
-        ..ElmanConfig::default()
-    };
     let weights = ElmanWeights::init(&model, 1);
     let config = TrainConfig {
         n_epochs: 1 + MAX_REPEATS,
@@ -270,15 +268,27 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
             };
             println!("{}", line(workload, backend, path, threads, us, "us/step"));
         }
-        "batched" | "batched-256" => {
-            let d_hidden = if workload == "batched" { 64 } else { 256 };
-            let (train, infer) = batched(&device, d_hidden, path != "autodiff", path != "hand-ops");
+        "batched" | "batched-256" | "lstm" | "lstm-256" | "gru" | "gru-256" => {
+            let (cell, bias) = match workload.split('-').next() {
+                Some("lstm") => (Cell::Lstm, true),
+                Some("gru") => (Cell::Gru, true),
+                _ => (Cell::Elman, false),
+            };
+            let model = ElmanConfig {
+                cell,
+                bias,
+                d_hidden: if workload.ends_with("-256") { 256 } else { 64 },
+                w1_std: 0.1,
+                w2_std: 0.1,
+                ..ElmanConfig::default()
+            };
+            let (train, infer) = batched(&device, model, path != "autodiff", path != "hand-ops");
             println!(
                 "{}",
                 line(workload, backend, path, threads, train, "train seq/s")
             );
             // Inference is the same for both training paths: reported once.
-            if path == "hand" {
+            if path == "hand" || path == "elman" {
                 println!(
                     "{}",
                     line(
@@ -448,6 +458,8 @@ fn run_all(args: &[&str]) -> Result<(), String> {
                 &["fused", "fused-ops", "live", "autodiff"]
             } else if layers::cell(workload).is_some() {
                 &["elman", "burn-nn"]
+            } else if workload.starts_with("lstm") || workload.starts_with("gru") {
+                &["elman", "autodiff"]
             } else {
                 &["hand", "hand-ops", "autodiff"]
             };
