@@ -138,13 +138,7 @@ fn run(
         .chunks(per_epoch.max(1))
         .zip(done.weights_after.chunks(n1 + n2))
         .map(|(residuals, after)| Epoch {
-            losses: residuals
-                .chunks(d_output)
-                .map(|r| {
-                    let squares: f32 = r.iter().map(|r| r * r).sum();
-                    config.loss.of_squares_host(squares, d_output)
-                })
-                .collect(),
+            losses: config.loss.of_residuals(residuals, d_output),
             weights: ElmanWeights {
                 w1: after[..n1].to_vec(),
                 w1_shape: like.w1_shape,

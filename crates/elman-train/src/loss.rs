@@ -21,6 +21,18 @@ impl LossKind {
         }
     }
 
+    /// Each update's loss from its residuals `y - target` on the host, `d_output` values an
+    /// update (the one-step paths' residuals, one step after another).
+    pub(crate) fn of_residuals(self, residuals: &[f32], d_output: usize) -> Vec<f32> {
+        residuals
+            .chunks(d_output)
+            .map(|r| {
+                let squares: f32 = r.iter().map(|r| r * r).sum();
+                self.of_squares_host(squares, d_output)
+            })
+            .collect()
+    }
+
     /// [`LossKind::of_squares`] on the host.
     pub(crate) fn of_squares_host(self, squares: f32, n: usize) -> f32 {
         match self {
@@ -80,6 +92,10 @@ mod tests {
         assert_eq!(value(LossKind::Mse.of_squares(squares, 4)), 2.5);
         assert_eq!(LossKind::HalfSumSquares.of_squares_host(10.0, 4), 5.0);
         assert_eq!(LossKind::Mse.of_squares_host(10.0, 4), 2.5);
+        assert_eq!(
+            LossKind::Mse.of_residuals(&[1.0, 3.0, 2.0, 0.0], 2),
+            [5.0, 2.0]
+        );
         assert_eq!(LossKind::HalfSumSquares.output_scale(4), 1.0);
         assert_eq!(LossKind::Mse.output_scale(4), 0.5);
         assert_eq!(LossKind::HalfSumSquares.epoch(&[1.0, 2.0, 3.0]), 6.0);

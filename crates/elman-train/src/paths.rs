@@ -102,13 +102,8 @@ impl Path {
                 );
                 set_weights(model, weights);
                 // Sync point: the epoch's residuals come to the host at once.
-                let losses = read(Tensor::cat(residuals, 0))
-                    .chunks(d_output)
-                    .map(|r| {
-                        let squares: f32 = r.iter().map(|r| r * r).sum();
-                        config.loss.of_squares_host(squares, d_output)
-                    })
-                    .collect();
+                let residuals = read(Tensor::cat(residuals, 0));
+                let losses = config.loss.of_residuals(&residuals, d_output);
                 (losses, None)
             }
             Path::Hand(plain) => {

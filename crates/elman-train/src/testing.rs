@@ -39,3 +39,20 @@ pub(crate) fn assert_close(hand: &[f32], autodiff: &[f32], what: &str) {
         );
     }
 }
+
+/// `n_epochs` of Adam over batches of 6 sequences in windows of 4 steps, shuffled with seed
+/// 11: the settings of the small runs on `sines(24, 8, 6)` of several test files.
+pub(crate) fn small_adam_run(n_epochs: usize) -> crate::TrainConfig {
+    crate::TrainConfig {
+        n_epochs,
+        lr: 0.01,
+        batch_size: 6,
+        bptt: 4,
+        optimizer: crate::OptimizerKind::Adam,
+        loss: crate::LossKind::Mse,
+        grad_clip: None,
+        shuffle_seed: Some(11),
+        fused: true,
+        ..crate::TrainConfig::default()
+    }
+}

@@ -33,6 +33,15 @@ fn devices() -> Vec<(&'static str, Device)> {
     devices
 }
 
+/// A standard normal `[batch, t, width]` tensor for each length `t` of `lengths`: windows of
+/// inputs, or the weighting of their contexts.
+fn normal(lengths: &[usize], batch: usize, width: usize, device: &Device) -> Vec<Tensor<3>> {
+    lengths
+        .iter()
+        .map(|&t| Tensor::random([batch, t, width], Distribution::Normal(0.0, 1.0), device))
+        .collect()
+}
+
 /// What one pass over `windows` gives: every window's contexts, the last state, and the
 /// gradients of `Σ coef ⊙ contexts` (a fixed random weighting, so that every step's context
 /// matters) with respect to `W1`, each window's input and the first context.
@@ -132,22 +141,8 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
             }
             .init(7, &device);
             let lengths = [5, 1, 4];
-            let windows: Vec<Tensor<3>> = lengths
-                .iter()
-                .map(|&t| {
-                    Tensor::random([batch, t, d_input], Distribution::Normal(0.0, 1.0), &device)
-                })
-                .collect();
-            let coef: Vec<Tensor<3>> = lengths
-                .iter()
-                .map(|&t| {
-                    Tensor::random(
-                        [batch, t, d_hidden],
-                        Distribution::Normal(0.0, 1.0),
-                        &device,
-                    )
-                })
-                .collect();
+            let windows = normal(&lengths, batch, d_input, &device);
+            let coef = normal(&lengths, batch, d_hidden, &device);
             let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
             for detach in [false, true] {
                 let what = format!("{name} {cell:?} hidden {d_hidden} bias {bias} detach {detach}");
@@ -212,20 +207,8 @@ fn a_gated_window_split_between_threads_is_the_whole_batch() {
             .with_cell(cell)
             .init(5, &device);
         let lengths = [4, 3];
-        let windows: Vec<Tensor<3>> = lengths
-            .iter()
-            .map(|&t| Tensor::random([batch, t, d_input], Distribution::Normal(0.0, 1.0), &device))
-            .collect();
-        let coef: Vec<Tensor<3>> = lengths
-            .iter()
-            .map(|&t| {
-                Tensor::random(
-                    [batch, t, d_hidden],
-                    Distribution::Normal(0.0, 1.0),
-                    &device,
-                )
-            })
-            .collect();
+        let windows = normal(&lengths, batch, d_input, &device);
+        let coef = normal(&lengths, batch, d_hidden, &device);
         let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
         let run = |fused| pass(&layer, &windows, &coef, &h0, false, fused);
         let (one, two, steps) = (

@@ -3,24 +3,8 @@
 use burn::prelude::*;
 use elman_model::{ElmanConfig, ElmanWeights};
 
-use crate::testing::{fit_plain, sines};
-use crate::{LossKind, OptimizerKind, Start, TrainConfig, fit};
-
-/// `n_epochs` of Adam over batches of 6 sequences in windows of 4 steps, shuffled with seed 11.
-fn small_adam_run(n_epochs: usize) -> TrainConfig {
-    TrainConfig {
-        n_epochs,
-        lr: 0.01,
-        batch_size: 6,
-        bptt: 4,
-        optimizer: OptimizerKind::Adam,
-        loss: LossKind::Mse,
-        grad_clip: None,
-        shuffle_seed: Some(11),
-        fused: true,
-        ..TrainConfig::default()
-    }
-}
+use crate::testing::{fit_plain, sines, small_adam_run};
+use crate::{Start, TrainConfig, fit};
 
 /// The gated cells train through the layer (one operation per window, its backward pass by
 /// hand) as through Burn's autodiff over the steps: the same losses within float error, with

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use elman_data::{SequenceDataset, SineDataset};
 use elman_model::{ElmanConfig, ElmanState, ElmanWeights};
 
-use crate::testing::{fit_plain, sines, to_vec};
+use crate::testing::{fit_plain, sines, small_adam_run, to_vec};
 use crate::{
     EarlyStopping, LossKind, OptimizerKind, Schedule, Start, StopReason, TrainConfig, TrainError,
     evaluate, fit, train,
@@ -183,23 +183,6 @@ fn adam_in_batches_learns_many_sines_and_keeps_the_best() {
     let lowest = report.valid_losses.iter().cloned().fold(f64::MAX, f64::min);
     assert_eq!(report.valid_losses[best_epoch], lowest);
     assert!((evaluate(&best, &valid) - lowest).abs() < 1e-6);
-}
-
-/// `n_epochs` of Adam over batches of 6 sequences in windows of 4 steps, shuffled with seed
-/// 11: the settings of the runs on `sines(24, 8, 6)` below.
-fn small_adam_run(n_epochs: usize) -> TrainConfig {
-    TrainConfig {
-        n_epochs,
-        lr: 0.01,
-        batch_size: 6,
-        bptt: 4,
-        optimizer: OptimizerKind::Adam,
-        loss: LossKind::Mse,
-        grad_clip: None,
-        shuffle_seed: Some(11),
-        fused: true,
-        ..TrainConfig::default()
-    }
 }
 
 /// Stopping after two epochs and resuming from the snapshot gives the same losses as the
