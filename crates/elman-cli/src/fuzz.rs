@@ -315,7 +315,7 @@ proptest! {
     ) {
         let bytes = apply(seasonal_csv().into_bytes(), &damages);
         if let Ok(table) = parse_csv(&bytes, &["y", "y"], missing) {
-            let spec = SeriesSpec { n_inputs: 1, window, stride, test_steps, season, difference, valid_fraction };
+            let spec = SeriesSpec { n_inputs: 1, window, stride, test_steps, season, transform: elman_data::Transform::lag(difference), valid_fraction };
             if let Ok(data) = (DataSource::Series { table, spec }).prepare() {
                 let one = data.one_step();
                 prop_assert_eq!(data.one_step_values(&vec![0.0; one.axis.len()]).len(), one.actual.len());

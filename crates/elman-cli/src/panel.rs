@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use elman_data::{RunData, mse};
+use elman_data::{RunData, mean, median, mse};
 use elman_model::Elman;
 use serde_json::{Map, Value, json};
 
@@ -35,22 +35,6 @@ fn line(
         points,
         color,
         mark: plot::Mark::Line(width),
-    }
-}
-
-/// The mean of `values` (NaN for none).
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
-}
-
-/// The median of `values` (NaN for none).
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
 }
 
@@ -231,17 +215,4 @@ pub fn write_forecasts(
     }
     metrics.insert("series".into(), per_series.into());
     Ok(metrics)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_and_median_by_hand() {
-        assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
-        assert_eq!(median(&[6.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
-    }
 }

@@ -121,8 +121,71 @@ pub struct CsvSection {
     /// Length of the seasonal cycle for the seasonal-naive baseline (0: repeat the last value).
     pub season: usize,
     /// Learn the change over this many steps, `y[t] - y[t - difference]`, instead of the level
-    /// (0: the level itself); predictions are turned back into levels.
-    pub difference: usize,
+    /// (0: the level itself), or over several lags in turn (`[1, 12]`: the seasonal change of
+    /// the first difference); predictions are turned back into levels.
+    pub difference: Lags,
+    /// Learn the natural log of the levels (before any difference; every value above 0).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub log: bool,
+    /// Take the seasonal pattern of `season` out before any difference (the classical
+    /// decomposition's, fitted on the rows before the held-out ones) and put it back into
+    /// predictions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deseasonalize: bool,
+}
+
+/// `csv.difference`: one lag (`12`) or several in turn (`[1, 12]`); `0` or `[]`: none. Written
+/// back as it is read: a number for one lag, a list for several.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lags(pub Vec<usize>);
+
+impl Serialize for Lags {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [] => serializer.serialize_u64(0),
+            [lag] => serializer.serialize_u64(*lag as u64),
+            lags => lags.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Lags {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Lags;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a lag (a whole number of steps, 0 for none) or a list of lags")
+            }
+            fn visit_i64<E: serde::de::Error>(self, lag: i64) -> Result<Lags, E> {
+                let lag = usize::try_from(lag).map_err(|_| E::custom("a lag is at least 0"))?;
+                Ok(Lags((lag > 0).then_some(lag).into_iter().collect()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, lag: u64) -> Result<Lags, E> {
+                self.visit_i64(i64::try_from(lag).map_err(|_| E::custom("a lag too large"))?)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lags, A::Error> {
+                let mut lags = Vec::new();
+                while let Some(lag) = seq.next_element::<usize>()? {
+                    lags.push(lag);
+                }
+                Ok(Lags(lags))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl CsvSection {
+    /// What the network learns instead of the levels: `log`, then `difference`'s lags.
+    pub fn transform(&self) -> elman_data::Transform {
+        elman_data::Transform {
+            log: self.log,
+            adjust: if self.deseasonalize { self.season } else { 0 },
+            lags: self.difference.0.clone(),
+            indices: Vec::new(),
+        }
+    }
 }
 
 /// `[train]`: the loop.
@@ -234,7 +297,9 @@ impl Default for CsvSection {
             stride: 8,
             test_steps: 0,
             season: 0,
-            difference: 0,
+            difference: Lags::default(),
+            log: false,
+            deseasonalize: false,
         }
     }
 }

@@ -36,15 +36,7 @@ impl RunConfig {
         let bytes = std::fs::read(&csv.path)
             .with_context(|| format!("cannot read data {}", csv.path.display()))?;
         let time = (!csv.time.is_empty()).then_some(csv.time.as_str());
-        let spec = SeriesSpec {
-            n_inputs: csv.inputs.len().max(1),
-            window: csv.window,
-            stride: csv.stride,
-            test_steps: csv.test_steps,
-            season: csv.season,
-            difference: csv.difference,
-            valid_fraction: self.train.valid_fraction,
-        };
+        let spec = self.series_spec(csv);
         let layout = if !csv.series.is_empty() {
             Some(Layout::Long {
                 id: &csv.series,
@@ -75,6 +67,19 @@ impl RunConfig {
             table,
             spec: SeriesSpec { n_inputs, ..spec },
         })
+    }
+
+    /// How the `[csv]` settings cut a series.
+    pub fn series_spec(&self, csv: &crate::settings::CsvSection) -> SeriesSpec {
+        SeriesSpec {
+            n_inputs: csv.inputs.len().max(1),
+            window: csv.window,
+            stride: csv.stride,
+            test_steps: csv.test_steps,
+            season: csv.season,
+            transform: csv.transform(),
+            valid_fraction: self.train.valid_fraction,
+        }
     }
 
     /// The name of the values' axis in pictures: the target column and its units for a series

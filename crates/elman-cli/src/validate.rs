@@ -125,10 +125,14 @@ impl RunConfig {
                 }
                 at_least_one("csv.window", csv.window)?;
                 at_least_one("csv.stride", csv.stride)?;
+                if csv.difference.0.contains(&0) {
+                    bail!("csv.difference lists a lag of 0: list only lags of at least 1");
+                }
+                let lags = csv.difference.0.iter().sum::<usize>();
                 for (key, value) in [
                     ("csv.test_steps", csv.test_steps),
                     ("csv.season", csv.season),
-                    ("csv.difference", csv.difference),
+                    ("csv.difference", lags),
                 ] {
                     if value > MAX_COUNT {
                         bail!("{key} must be at most {MAX_COUNT}, got {value}");

@@ -12,6 +12,9 @@ pub enum DataError {
     /// The settings leave no sequence to train on.
     #[error("{0}")]
     NoTrainingData(String),
+    /// A value the log transformation cannot take (at or below 0).
+    #[error("{0}")]
+    NotPositive(String),
     /// The time column holds a value that is not a time of its kind.
     #[error("{0}")]
     Time(String),

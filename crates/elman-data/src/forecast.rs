@@ -1,7 +1,7 @@
 //! Closed-loop forecasting's data: what the network warms up on, the truth it is judged
 //! against, the seasonal-naive baseline, and the way back from its outputs to the series' units.
 
-use crate::{Scaler, undifference};
+use crate::{Scaler, Transform};
 
 /// The seasonal-naive forecast of `horizon` steps after `history`: each step repeats the value
 /// one `season` before it (`season = 0`, or longer than the history: the last value).
@@ -33,8 +33,8 @@ pub struct ClosedLoop {
     pub scaler: Scaler,
     /// The output's feature in `scaler`.
     pub output_feature: usize,
-    /// The differencing lag the network learned (0: none).
-    pub difference: usize,
+    /// What the network learned instead of the levels.
+    pub transform: Transform,
     /// The seasonal-naive baseline's cycle (0: the last value).
     pub season: usize,
 }
@@ -59,7 +59,7 @@ impl ClosedLoop {
         let horizon = outputs.len();
         let changes = self.scaler.unscale_column(self.output_feature, outputs);
         Forecast {
-            predicted: undifference(&self.history, &changes, self.difference),
+            predicted: self.transform.levels_after(&self.history, &changes),
             actual: self.truth[..self.truth.len().min(horizon)].to_vec(),
             baseline: seasonal_naive(&self.history, self.season, horizon),
             naive: seasonal_naive(&self.history, 0, horizon),
@@ -95,7 +95,7 @@ mod tests {
                 std: vec![1.0, 2.0],
             },
             output_feature: 1,
-            difference: 2,
+            transform: Transform::lag(2),
             season: 0,
         };
         let forecast = closed.finish(&[0.0, 0.5]);

@@ -15,7 +15,7 @@
 //! Beyond the tutorial, [`SequenceDataset`] holds many equal-length sequences of
 //! `(inputs, targets)` steps and [`SequenceBatcher`] stacks them into `[batch, seq_len, features]`
 //! tensors. They come from [`SineWaves`] (many random sine waves from a seed) or from a user's own
-//! series: [`parse_csv`] reads CSV bytes, [`Series`] differences and splits it in time, [`Scaler`]
+//! series: [`parse_csv`] reads CSV bytes, [`Series`] transforms it ([`Transform`]: the log, differences) and splits it in time, [`Scaler`]
 //! standardizes it with statistics of the training split, and [`windows`] cuts it into training
 //! sequences. [`DataSource`] is the choice among the three, made once;
 //! [`DataSource::prepare`] gives the [`RunData`] a run trains on, which also says what to
@@ -29,7 +29,8 @@
 //! | `sines.rs` | many random waves |
 //! | `csv.rs` | reading a series from CSV |
 //! | `time.rs` | a series' time column: labels, axis positions, times past the file's end |
-//! | `series.rs` | differencing, the split in time, windows of a series |
+//! | `series.rs` | the split in time, windows of a series |
+//! | `transform.rs` | the log and differences a network learns instead of the levels, and back |
 //! | `scaler.rs` | standardization |
 //! | `sequences.rs` | sequences, windows and their batcher |
 //! | `panel.rs` | many series in one file: read in long or wide form, joined into one run's data |
@@ -37,11 +38,13 @@
 //! | `forecast.rs` | closed-loop forecasts and the seasonal-naive baseline |
 //! | `metrics.rs` | error measures |
 //! | `backtest.rs` | rolling-origin evaluation: the origins, the scores by step |
+//! | `choice.rs` | a forecast's own choices: the season, the candidates, the validation's origins, the ensemble's median and intervals |
 //! | `error.rs` | why data could not be made ready |
 //!
 //! This crate does no IO (callers hand it bytes) and knows no model.
 
 mod backtest;
+mod choice;
 mod csv;
 mod error;
 mod forecast;
@@ -53,9 +56,14 @@ mod series;
 mod sines;
 mod source;
 mod time;
+mod transform;
 mod tutorial;
 
 pub use backtest::{Case, Errors, MEASURES, origins, score};
+pub use choice::{
+    Ensemble, autocorrelation_season, candidate_windows, ensemble, mean, median, season_of,
+    transforms, validation_origins,
+};
 pub use csv::{CsvError, MissingValues, Table, parse_csv, parse_csv_with_time};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
@@ -63,8 +71,9 @@ pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
 pub use panel::{Layout, Member, parse_series};
 pub use scaler::Scaler;
 pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
-pub use series::{Series, SeriesSpec, difference, split_in_time, undifference};
+pub use series::{Series, SeriesSpec, split_in_time};
 pub use sines::SineWaves;
 pub use source::{DataSource, OneStep, RunData, Source};
 pub use time::{TimeColumn, decimal_year};
+pub use transform::Transform;
 pub use tutorial::{SineDataset, SineItem};

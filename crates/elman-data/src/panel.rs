@@ -234,7 +234,7 @@ mod tests {
             stride: 4,
             test_steps: 4,
             season: 0,
-            difference: 0,
+            transform: crate::Transform::none(),
             valid_fraction: 0.2,
         };
         let tables = vec![

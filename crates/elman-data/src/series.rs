@@ -1,7 +1,7 @@
-//! A user's series cut for training: differencing and its inverse, the split in time into
-//! training, validation and a held-out tail, and the scaled windows the network trains on.
+//! A user's series cut for training: its transformation (`transform.rs`), the split in time
+//! into training, validation and a held-out tail, and the scaled windows the network trains on.
 //!
-//! With `rows` rows after differencing, `test_steps` held out and a validation fraction `f`:
+//! With `rows` rows after the transformation, `test_steps` held out and a validation fraction `f`:
 //!
 //! ```text
 //! rows 0 .. valid_start            training (the scaler's statistics come from here alone)
@@ -9,7 +9,7 @@
 //! rows test_start .. rows          held out: never trained or validated on, forecast later
 //! ```
 
-use crate::{DataError, Scaler, SequenceDataset, Table, windows};
+use crate::{DataError, Scaler, SequenceDataset, Table, Transform, windows};
 
 /// The `[csv]` settings that shape a series into training data.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +24,8 @@ pub struct SeriesSpec {
     pub test_steps: usize,
     /// The seasonal-naive baseline's cycle (0: the last value).
     pub season: usize,
-    /// Learn the change over this many rows instead of the level (0: the level).
-    pub difference: usize,
+    /// What the network learns instead of the levels (the log, differences).
+    pub transform: Transform,
     /// Fraction of the rows before the held-out tail kept for validation, in `[0, 1)`.
     pub valid_fraction: f64,
 }
@@ -33,15 +33,15 @@ pub struct SeriesSpec {
 /// A user's series, unscaled, with where its parts end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Each input column, one value per row (differenced when `difference > 0`).
+    /// Each input column, one value per row, transformed as the target is.
     pub inputs: Vec<Vec<f32>>,
-    /// The target column as the network sees it (differenced when `difference > 0`), unscaled;
-    /// row `r` here is row `r + difference` of the file.
+    /// The target column as the network sees it (transformed), unscaled; row `r` here is row
+    /// `r + transform.span()` of the file.
     pub target: Vec<f32>,
     /// The target column as in the file (the levels), every row.
     pub levels: Vec<f32>,
-    /// The differencing lag (0: none).
-    pub difference: usize,
+    /// What the network learns instead of the levels.
+    pub transform: Transform,
     /// Rows `0..valid_start` are trained on.
     pub valid_start: usize,
     /// Rows `valid_start..test_start` are validated on; `test_start..` are held out.
@@ -52,38 +52,6 @@ pub struct Series {
     pub time: Option<crate::TimeColumn>,
     /// The target column's name.
     pub name: String,
-}
-
-/// `column[t] - column[t - lag]` for every `t` from `lag` on (the column itself for lag 0).
-pub fn difference(column: &[f32], lag: usize) -> Vec<f32> {
-    if lag == 0 {
-        return column.to_vec();
-    }
-    (lag..column.len())
-        .map(|t| column[t] - column[t - lag])
-        .collect()
-}
-
-/// Undoes [`difference`] going forward: after the levels `before`, each change adds to the
-/// level `lag` steps before it (one of `before`, or an earlier result once those run out).
-/// Returns one level per change.
-///
-/// # Panics
-///
-/// If `lag > 0` and `before` holds fewer than `lag` levels.
-pub fn undifference(before: &[f32], changes: &[f32], lag: usize) -> Vec<f32> {
-    if lag == 0 {
-        return changes.to_vec();
-    }
-    assert!(
-        before.len() >= lag,
-        "undifference needs `lag` levels before"
-    );
-    let mut extended = before.to_vec();
-    for change in changes {
-        extended.push(extended[extended.len() - lag] + change);
-    }
-    extended.split_off(before.len())
 }
 
 /// Where training ends and validation ends, for `rows` rows with `test_steps` held out and a
@@ -109,14 +77,24 @@ impl Series {
     pub fn new(table: &Table, spec: &SeriesSpec) -> Result<Self, DataError> {
         let n_inputs = spec.n_inputs;
         assert_eq!(table.columns.len(), n_inputs + 1, "inputs, then the target");
-        let lag = spec.difference;
+        let transform = &spec.transform;
+        let lag = transform.span();
         if lag > 0 && lag + 3 >= table.rows() {
             return Err(DataError::TooShort(format!(
-                "csv.difference = {lag} leaves too few rows ({})",
+                "csv.difference = {} leaves too few rows ({})",
+                lags_text(&transform.lags),
                 table.rows()
             )));
         }
-        let mut columns: Vec<Vec<f32>> = table.columns.iter().map(|c| difference(c, lag)).collect();
+        // The seasonal indices of each column come from the rows before the held-out ones.
+        let fit_rows = table.rows().saturating_sub(spec.test_steps);
+        let mut columns = Vec::with_capacity(table.columns.len());
+        let mut fitted = transform.clone();
+        for (column, name) in table.columns.iter().zip(&table.names) {
+            let logged = transform.logged(column, name)?;
+            fitted = transform.fitted(&logged[..fit_rows])?;
+            columns.push(fitted.apply(&logged));
+        }
         let target = columns.pop().expect("the target column");
         let (valid_start, test_start) =
             split_in_time(target.len(), spec.test_steps, spec.valid_fraction)?;
@@ -135,7 +113,7 @@ impl Series {
             inputs: columns,
             target,
             levels: table.columns[n_inputs].clone(),
-            difference: lag,
+            transform: fitted,
             valid_start,
             test_start,
             season: spec.season,
@@ -192,38 +170,24 @@ impl Series {
 
     /// The levels of the one-step-ahead predictions `predicted` (unscaled, in the network's
     /// terms) made from row 0 on: prediction `i` is for series row `i + 1`, file row
-    /// `i + 1 + difference`.
+    /// `i + 1 + transform.span()`, built on the true levels before it.
     pub fn levels_of(&self, predicted: &[f32]) -> Vec<f32> {
-        predicted
-            .iter()
-            .enumerate()
-            .map(|(i, &value)| match self.difference {
-                0 => value,
-                _ => self.levels[i + 1] + value,
-            })
-            .collect()
+        self.transform
+            .levels_at(&self.levels, 1 + self.transform.span(), predicted)
+    }
+}
+
+/// Lags as a config writes them: `2`, or `[1, 12]`.
+fn lags_text(lags: &[usize]) -> String {
+    match lags {
+        [lag] => lag.to_string(),
+        lags => format!("{lags:?}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Levels 1, 2, 4, 7, 11 change by 3, 5, 7 over two steps; adding the changes back onto
-    /// the first two levels gives the levels again, and a forecast beyond them builds on its
-    /// own results: after 7, 11 a change of 1, 1 gives 8, 12, then another 1 gives 9.
-    #[test]
-    fn differencing_by_hand() {
-        let levels = [1.0, 2.0, 4.0, 7.0, 11.0];
-        assert_eq!(difference(&levels, 2), [3.0, 5.0, 7.0]);
-        assert_eq!(difference(&levels, 0), levels);
-        assert_eq!(undifference(&levels[..2], &[3.0, 5.0, 7.0], 2), levels[2..]);
-        assert_eq!(
-            undifference(&[7.0, 11.0], &[1.0, 1.0, 1.0], 2),
-            [8.0, 12.0, 9.0]
-        );
-        assert_eq!(undifference(&[], &[0.5], 0), [0.5]);
-    }
 
     /// 100 rows, 10 held out, a quarter of the other 90 validated: floor(22.5) = 22 rows,
     /// so training ends at 68 and validation at 90.
@@ -258,7 +222,7 @@ mod tests {
             stride: 5,
             test_steps: 4,
             season: 0,
-            difference: 1,
+            transform: Transform::lag(1),
             valid_fraction: 0.0,
         };
         let series = Series::new(&table((0..20).map(|v| v as f32).collect()), &spec).unwrap();

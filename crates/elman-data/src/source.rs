@@ -47,8 +47,8 @@ pub enum Source {
     Tutorial(SineDataset),
     /// Generated waves.
     Waves,
-    /// A user's series.
-    Series(Series),
+    /// A user's series (boxed: it is much larger than the other variants).
+    Series(Box<Series>),
     /// Many series, one network: each series' own data. What the run shows and forecasts as
     /// one ([`RunData::one_step`], [`RunData::closed_loop`], ...) is the first series'.
     Panel(Vec<Member>),
@@ -120,7 +120,7 @@ impl DataSource {
                     train,
                     valid,
                     scaler,
-                    source: Source::Series(series),
+                    source: Source::Series(Box::new(series)),
                 })
             }
         }
@@ -182,7 +182,7 @@ impl RunData {
                 }
             }
             Source::Series(series) => {
-                let lag = series.difference;
+                let lag = series.transform.span();
                 let valid = series.valid_start - 1..series.test_start - 1;
                 let rows = 1 + lag..series.test_start + lag;
                 let (axis, labels) = match &series.time {
@@ -299,21 +299,27 @@ impl RunData {
         let (len, _) = self.forecast_span()?;
         assert!(origin > 0 && origin <= len, "an origin inside the span");
         let output_feature = self.train.d_input();
-        let (prefix, history, truth, difference, season) = match &self.source {
+        let (prefix, history, truth, transform, season) = match &self.source {
             Source::Series(series) => {
-                let split = origin + series.difference;
+                let split = origin + series.transform.span();
                 (
                     series.target[..origin].to_vec(),
                     series.levels[..split].to_vec(),
                     series.levels[split..].to_vec(),
-                    series.difference,
+                    series.transform.clone(),
                     series.season,
                 )
             }
             Source::Tutorial(_) | Source::Waves | Source::Panel(_) => {
                 let wave = self.wave();
                 let (history, truth) = wave.split_at(origin);
-                (history.to_vec(), history.to_vec(), truth.to_vec(), 0, 0)
+                (
+                    history.to_vec(),
+                    history.to_vec(),
+                    truth.to_vec(),
+                    crate::Transform::none(),
+                    0,
+                )
             }
         };
         Ok(ClosedLoop {
@@ -322,7 +328,7 @@ impl RunData {
             truth,
             scaler: self.scaler.clone(),
             output_feature,
-            difference,
+            transform,
             season,
         })
     }
@@ -401,7 +407,7 @@ mod tests {
             stride: 4,
             test_steps: 5,
             season: 0,
-            difference: 0,
+            transform: crate::Transform::none(),
             valid_fraction: 0.2,
         };
         let data = DataSource::Series { table, spec }.prepare().unwrap();

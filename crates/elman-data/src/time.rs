@@ -118,12 +118,15 @@ impl TimeColumn {
                     .iter()
                     .filter_map(|label| date(label, format))
                     .collect();
-                let days: Vec<f64> = dates
-                    .iter()
-                    .map(|d| f64::from(d.num_days_from_ce()))
-                    .collect();
-                let step = median_step(&days).round().max(1.0) as i64;
-                let date = dates[last] + chrono::Duration::days(step * k as i64);
+                let date = match calendar_step(&dates) {
+                    Step::Months(months) => {
+                        (dates[last]).checked_add_months(chrono::Months::new(months * k as u32))
+                    }
+                    Step::Days(days) => {
+                        dates[last].checked_add_signed(chrono::Duration::days(days * k as i64))
+                    }
+                }
+                .unwrap_or(dates[last]);
                 let label = match format {
                     Format::Digits => date.format("%Y%m%d").to_string(),
                     Format::Slashes => date.format("%Y/%m/%d").to_string(),
@@ -131,6 +134,54 @@ impl TimeColumn {
                 };
                 (decimal_year(date), label)
             }
+        }
+    }
+}
+
+/// How a column of dates steps: by whole months (monthly, quarterly and yearly dates, which
+/// land on the same day of the month), or by a number of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Months between rows.
+    Months(u32),
+    /// Days between rows.
+    Days(i64),
+}
+
+/// The median step between `dates`, in whole months where it is one month, three or twelve
+/// (28 to 31 days, 89 to 92, 365 or 366), else in days.
+fn calendar_step(dates: &[NaiveDate]) -> Step {
+    let days: Vec<f64> = dates
+        .iter()
+        .map(|d| f64::from(d.num_days_from_ce()))
+        .collect();
+    let step = median_step(&days).round().max(1.0) as i64;
+    match step {
+        28..=31 => Step::Months(1),
+        89..=92 => Step::Months(3),
+        365 | 366 => Step::Months(12),
+        days => Step::Days(days),
+    }
+}
+
+impl TimeColumn {
+    /// The seasonal cycle the calendar gives a column of dates: 12 for monthly dates, 4 for
+    /// quarterly, 52 for weekly, 7 for daily; none for yearly dates, other steps or numbers.
+    pub fn calendar_season(&self) -> Option<usize> {
+        if self.format == Format::Number {
+            return None;
+        }
+        let dates: Vec<NaiveDate> = self
+            .labels
+            .iter()
+            .filter_map(|label| date(label, self.format))
+            .collect();
+        match calendar_step(&dates) {
+            Step::Months(1) => Some(12),
+            Step::Months(3) => Some(4),
+            Step::Days(7) => Some(52),
+            Step::Days(1) => Some(7),
+            _ => None,
         }
     }
 }
@@ -243,8 +294,14 @@ mod tests {
         let iso = column(&["2000-01-01", "2000-02-01 06:00", "2000-03-01"]).unwrap();
         assert_eq!(iso.axis[0], 2000.0);
         assert_eq!(iso.axis[1], 2000.0 + 31.0 / 366.0);
-        // Steps of 31 and 29 days: the median (the upper of two) is 31.
-        assert_eq!(iso.span(3, 1).1, ["2000-04-01"]);
+        // Steps of 31 and 29 days: a month, so the column goes on by months.
+        assert_eq!(iso.span(3, 2).1, ["2000-04-01", "2000-05-01"]);
+        assert_eq!(iso.calendar_season(), Some(12));
+        let quarters = column(&["1960-01-01", "1960-04-01", "1960-07-01"]).unwrap();
+        assert_eq!(quarters.span(3, 2).1, ["1960-10-01", "1961-01-01"]);
+        assert_eq!(quarters.calendar_season(), Some(4));
+        assert_eq!(weeks.calendar_season(), Some(52));
+        assert_eq!(years.calendar_season(), None);
         assert_eq!(
             column(&["2000/01/01"]).unwrap().span(1, 1).1,
             ["2000/01/02"]

@@ -92,7 +92,7 @@ impl Painter {
         let forecast = match &data.shown().source {
             Source::Series(series) => data.closed_loop().ok().map(|closed| {
                 let (_, origin) = data.forecast_span().expect("a closed loop has a span");
-                let (axis, _) = data.span(origin + series.difference, closed.truth.len());
+                let (axis, _) = data.span(origin + series.transform.span(), closed.truth.len());
                 (closed, axis)
             }),
             Source::Tutorial(_) | Source::Waves | Source::Panel(_) => None,
