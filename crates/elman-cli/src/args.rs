@@ -95,6 +95,30 @@ pub struct ServeArgs {
     pub runs: PathBuf,
 }
 
+/// Options of `elman forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// The CSV file (a header line is required).
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+    /// The column to forecast.
+    #[arg(long, value_name = "COL")]
+    pub target: String,
+    /// The column of each row's time (dates or numbers), continued past the file's end.
+    #[arg(long, value_name = "COL")]
+    pub time: Option<String>,
+    /// The seasonal cycle in steps (default: the calendar's for monthly, quarterly, weekly or
+    /// daily dates, else the autocorrelation's; 0 for none).
+    #[arg(long, value_name = "M")]
+    pub season: Option<usize>,
+    /// Steps to forecast past the file's end.
+    #[arg(long, value_name = "H")]
+    pub horizon: usize,
+    /// Networks in the ensemble, each from its own seed (`--seed`, then the next ones).
+    #[arg(long, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub ensemble: u16,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -111,6 +135,10 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         horizon: Option<usize>,
     },
+    /// A forecast past a CSV file's end with no config: the season, the transformation and the
+    /// window chosen by rolling-origin validation, then an ensemble of networks from several
+    /// seeds, its median and its 80% and 95% intervals.
+    Forecast(ForecastArgs),
     /// A local web page to train networks and watch them learn, live.
     Serve(ServeArgs),
     /// Rolling-origin evaluation: closed-loop forecasts from the last origins of the series,

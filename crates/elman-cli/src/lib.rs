@@ -14,6 +14,7 @@
 //! | `source.rs` | the settings to the data, the series' file read |
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
 //! | `train.rs`, `predict.rs`, `generate.rs`, `backtest.rs` | one subcommand each (`trained.rs`: a run to use) |
+//! | `forecast/` | `elman forecast`: a CSV to a forecast, its choices made by validation |
 //! | `panel.rs` | many series in one run: their predictions, forecasts and metrics together |
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
@@ -28,6 +29,7 @@ pub mod backend;
 mod backtest;
 mod checkpoint;
 mod files;
+mod forecast;
 #[cfg(test)]
 mod fuzz;
 mod generate;
@@ -72,6 +74,7 @@ fn command(cli: Cli) -> anyhow::Result<()> {
             origins,
             horizon,
         }) => backtest::run(&cli.common, &from, origins, horizon),
+        Some(Command::Forecast(args)) => forecast::run(&cli.common, &args),
         Some(Command::Serve(args)) => serve::run(&cli.common, &args),
     }
 }

@@ -67,6 +67,9 @@ pub enum Mark {
     Points(i32),
     /// A line of this width in pixels.
     Line(u32),
+    /// A filled area of this opacity (0 to 1), its points the outline: an interval's upper
+    /// bound, then its lower bound backwards.
+    Band(f64),
 }
 
 /// A colour of the pictures.
@@ -224,6 +227,12 @@ where
                 )?
                 .label(s.label)
                 .legend(move |(x, y)| Circle::new((x + 10, y), size.min(8), color.filled()));
+            }
+            Mark::Band(opacity) => {
+                let style = color.mix(opacity).filled();
+                ctx.draw_series(std::iter::once(Polygon::new(s.points.clone(), style)))?
+                    .label(s.label)
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style));
             }
             Mark::Line(width) => {
                 let style = color.stroke_width(width);

@@ -4,6 +4,7 @@
 mod browser;
 mod cells;
 mod errors;
+mod forecast;
 mod panel;
 mod resume;
 mod series;

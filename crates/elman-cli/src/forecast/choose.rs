@@ -1,0 +1,354 @@
+//! The choices of `elman forecast`, by rolling-origin validation: each candidate's networks
+//! (a few seeds) train on the series up to the earliest of the last few horizons, then
+//! forecast each of those horizons in closed loop from the true values before it; the median
+//! of the seeds' forecasts is scored by MASE (the in-sample seasonal-naive scale, as the M4
+//! competition scores), averaged over the origins. First the transformations at the shorter
+//! window, then the longer window for the best of them. The forecast combines the candidates
+//! that validate within [`COMBINE_WITHIN`] of the best (at most [`COMBINE_MOST`]): one
+//! candidate's validation score is a noisy guide on a short series, and the median over the
+//! networks of a few good ones forecast better on the suite of `bench/forecast` than the best
+//! one's alone. Candidates and seeds train at once over the cores (rayon).
+
+use anyhow::{Result, bail};
+use burn::prelude::Device;
+use elman_data::{Forecast, Table, mase, mean, smape, validation_origins};
+use rayon::prelude::*;
+
+use super::recipe::{Candidate, Recipe};
+
+/// Seeds a candidate is validated with (at most; fewer for a smaller ensemble).
+const VALIDATION_SEEDS: usize = 3;
+
+/// A candidate joins the forecast when its validation MASE is at most this many times the
+/// best's.
+pub const COMBINE_WITHIN: f64 = 1.25;
+
+/// The most candidates a forecast combines.
+pub const COMBINE_MOST: usize = 4;
+
+/// One candidate's validation.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// What it tried.
+    pub candidate: Candidate,
+    /// The mean MASE over the origins (infinite where a forecast was not finite).
+    pub mase: f64,
+    /// The MASE of each origin.
+    pub mase_by_origin: Vec<f64>,
+    /// The mean sMAPE over the origins.
+    pub smape: f64,
+    /// Each seed's forecast from each origin, in levels.
+    forecasts: Vec<Vec<Vec<f32>>>,
+}
+
+/// What the validation tried and chose.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    /// The forecast origins (values before each are known), earliest first.
+    pub origins: Vec<usize>,
+    /// Seeds per candidate.
+    pub seeds: usize,
+    /// Every candidate, in the order tried.
+    pub tried: Vec<Scored>,
+    /// The indices in `tried` of the candidates the forecast combines, best first.
+    pub picked: Vec<usize>,
+    /// The combination's validation: the median over the picked candidates' seeds.
+    pub combined: Validation,
+}
+
+/// A forecast's validation scores and errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation {
+    /// The mean MASE over the origins.
+    pub mase: f64,
+    /// The mean sMAPE over the origins.
+    pub smape: f64,
+    /// Each origin's errors, truth minus forecast, one per step.
+    pub errors: Vec<Vec<f64>>,
+}
+
+impl Chosen {
+    /// The best candidate's validation.
+    pub fn best(&self) -> &Scored {
+        &self.tried[self.picked[0]]
+    }
+
+    /// The candidates the forecast combines, best first.
+    pub fn picked(&self) -> impl Iterator<Item = &Candidate> {
+        self.picked.iter().map(|&i| &self.tried[i].candidate)
+    }
+}
+
+/// Validates the candidates for a forecast of `horizon` steps and chooses among them.
+pub fn choose(
+    recipe: &Recipe,
+    table: &Table,
+    horizon: usize,
+    seeds: &[u64],
+    device: &Device,
+    count: usize,
+) -> Result<Chosen> {
+    let levels = &table.columns[1];
+    let season = recipe.season;
+    let transforms = elman_data::transforms(levels, season);
+    let widest = transforms.iter().map(|t| t.span()).max().unwrap_or(0);
+    // Before the earliest origin: the differences' span and a window of at least 8 steps with
+    // its next value, and no fewer values than the forecast has steps.
+    let min_train = (widest + 9).max(horizon);
+    let origins = validation_origins(levels.len(), horizon, count, min_train)
+        .map_err(|err| anyhow::anyhow!("`{}`: {err}", recipe.target))?;
+    let room = origins[0] - widest - 1;
+    let windows = elman_data::candidate_windows(season, horizon).map(|w| w.min(room));
+    let seeds = &seeds[..seeds.len().min(VALIDATION_SEEDS)];
+    eprintln!(
+        "elman: validating from {} of {} (origins {}), {} a candidate",
+        crate::words::count(origins.len(), "origin"),
+        crate::words::count(horizon, "step"),
+        origins
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::words::count(seeds.len(), "seed")
+    );
+
+    // A seasonal adjustment is fitted on the values before the earliest origin.
+    let first: Vec<Candidate> = transforms
+        .into_iter()
+        .filter(|t| t.adjust == 0 || origins[0] > 2 * t.adjust)
+        .map(|transform| Candidate {
+            transform,
+            window: windows[0],
+        })
+        .collect();
+    let mut tried = score_all(recipe, table, &first, &origins, horizon, seeds, device)?;
+    let best_transform = ranked(&tried)[0];
+    if windows[1] > windows[0] {
+        let longer = Candidate {
+            window: windows[1],
+            ..tried[best_transform].candidate.clone()
+        };
+        tried.extend(score_all(
+            recipe,
+            table,
+            &[longer],
+            &origins,
+            horizon,
+            seeds,
+            device,
+        )?);
+    }
+    let order = ranked(&tried);
+    let best = tried[order[0]].mase;
+    if !best.is_finite() {
+        bail!(
+            "`{}`: no candidate gave a finite forecast in validation",
+            recipe.target
+        );
+    }
+    let picked: Vec<usize> = order
+        .into_iter()
+        .take_while(|&i| tried[i].mase <= COMBINE_WITHIN * best)
+        .take(COMBINE_MOST)
+        .collect();
+    let combined = {
+        let forecasts: Vec<&Vec<Vec<f32>>> =
+            picked.iter().flat_map(|&i| &tried[i].forecasts).collect();
+        validate(recipe, table, &origins, horizon, &forecasts)
+    };
+    let names: Vec<String> = picked
+        .iter()
+        .map(|&i| tried[i].candidate.describe())
+        .collect();
+    eprintln!(
+        "elman: chose {} (MASE {:.3}); combined with {} within {COMBINE_WITHIN}x of it: MASE {:.3}",
+        names[0],
+        best,
+        match names.len() - 1 {
+            0 => "no other".to_string(),
+            _ => names[1..].join("; "),
+        },
+        combined.mase
+    );
+    Ok(Chosen {
+        origins,
+        seeds: seeds.len(),
+        tried,
+        picked,
+        combined,
+    })
+}
+
+/// The indices of `tried` from the lowest score up (equals in the order tried).
+fn ranked(tried: &[Scored]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..tried.len()).collect();
+    order.sort_by(|&a, &b| tried[a].mase.total_cmp(&tried[b].mase));
+    order
+}
+
+/// The validation of the median of `forecasts` (each a network's forecast from every origin,
+/// in levels).
+fn validate(
+    recipe: &Recipe,
+    table: &Table,
+    origins: &[usize],
+    horizon: usize,
+    forecasts: &[&Vec<Vec<f32>>],
+) -> Validation {
+    let levels = &table.columns[1];
+    let (mut mases, mut smapes, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for (o, &origin) in origins.iter().enumerate() {
+        let actual = &levels[origin..(origin + horizon).min(levels.len())];
+        let median: Vec<f32> = (0..actual.len())
+            .map(|h| {
+                let at: Vec<f64> = forecasts.iter().map(|f| f64::from(f[o][h])).collect();
+                elman_data::median(&at) as f32
+            })
+            .collect();
+        let finite = median.iter().all(|v| v.is_finite());
+        mases.push(
+            match mase(actual, &median, &levels[..origin], recipe.season) {
+                Some(score) if finite && score.is_finite() => score,
+                _ => f64::INFINITY,
+            },
+        );
+        smapes.push(smape(actual, &median));
+        errors.push(
+            actual
+                .iter()
+                .zip(&median)
+                .map(|(&a, &p)| f64::from(a) - f64::from(p))
+                .collect(),
+        );
+    }
+    Validation {
+        mase: mean(&mases),
+        smape: mean(&smapes),
+        errors,
+    }
+}
+
+/// Scores `candidates`, each with every seed, all at once; prints each score.
+fn score_all(
+    recipe: &Recipe,
+    table: &Table,
+    candidates: &[Candidate],
+    origins: &[usize],
+    horizon: usize,
+    seeds: &[u64],
+    device: &Device,
+) -> Result<Vec<Scored>> {
+    let jobs: Vec<(usize, u64)> = (0..candidates.len())
+        .flat_map(|c| seeds.iter().map(move |&s| (c, s)))
+        .collect();
+    let held_out = recipe.rows - origins[0];
+    // Each job: its forecast from each origin, in levels.
+    let forecasts = jobs
+        .par_iter()
+        .map(|&(c, seed)| {
+            let candidate = &candidates[c];
+            let config = recipe.config(candidate, held_out, seed);
+            let (data, model) = recipe.train(&config, table, device)?;
+            let span = candidate.transform.span();
+            origins
+                .iter()
+                .map(|&origin| {
+                    let closed = data.closed_loop_at(origin - span)?;
+                    let (_, outputs) = elman_train::generate(&model, &closed.prefix, horizon)?;
+                    Ok(closed.finish(&outputs).predicted)
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let scored: Vec<Scored> = candidates
+        .iter()
+        .enumerate()
+        .map(|(c, candidate)| {
+            let own: Vec<&Vec<Vec<f32>>> = jobs
+                .iter()
+                .zip(&forecasts)
+                .filter(|((job, _), _)| *job == c)
+                .map(|(_, f)| f)
+                .collect();
+            let validation = validate(recipe, table, origins, horizon, &own);
+            let mase_by_origin = origins
+                .iter()
+                .enumerate()
+                .map(|(o, _)| {
+                    let at = own_at(&own, o);
+                    let at: Vec<&Vec<Vec<f32>>> = at.iter().collect();
+                    validate(recipe, table, &origins[o..=o], horizon, &at).mase
+                })
+                .collect();
+            Scored {
+                candidate: candidate.clone(),
+                mase: validation.mase,
+                mase_by_origin,
+                smape: validation.smape,
+                forecasts: own.into_iter().cloned().collect(),
+            }
+        })
+        .collect();
+    for s in &scored {
+        eprintln!("elman:   {}: MASE {:.3}", s.candidate.describe(), s.mase);
+    }
+    Ok(scored)
+}
+
+/// Each network's forecast from origin `o` alone, as [`validate`] takes them for one origin.
+fn own_at(own: &[&Vec<Vec<f32>>], o: usize) -> Vec<Vec<Vec<f32>>> {
+    own.iter().map(|f| vec![f[o].clone()]).collect()
+}
+
+/// Trains the networks of the picked candidates on the whole series, one per seed and
+/// candidate, all at once, and returns each one's forecast of `horizon` steps past the end,
+/// in levels, with the candidate and the seed it came from.
+pub fn ensemble(
+    recipe: &Recipe,
+    table: &Table,
+    chosen: &Chosen,
+    horizon: usize,
+    seeds: &[u64],
+    device: &Device,
+) -> Result<Vec<Member>> {
+    let jobs: Vec<(&Candidate, u64)> = chosen
+        .picked()
+        .flat_map(|candidate| seeds.iter().map(move |&seed| (candidate, seed)))
+        .collect();
+    eprintln!(
+        "elman: training {} on the whole series",
+        crate::words::count(jobs.len(), "network")
+    );
+    jobs.par_iter()
+        .map(|&(candidate, seed)| {
+            let config = recipe.config(candidate, 0, seed);
+            let (data, model) = recipe.train(&config, table, device)?;
+            let closed = data.closed_loop()?;
+            let (_, outputs) = elman_train::generate(&model, &closed.prefix, horizon)?;
+            let Forecast { predicted, .. } = closed.finish(&outputs);
+            if predicted.iter().any(|v| !v.is_finite()) {
+                bail!(
+                    "the network of seed {seed} ({}) forecast a value that is not finite",
+                    candidate.describe()
+                );
+            }
+            Ok(Member {
+                candidate: candidate.clone(),
+                seed,
+                forecast: predicted.iter().map(|&v| f64::from(v)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// One network of the ensemble and its forecast.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The candidate it was trained as.
+    pub candidate: Candidate,
+    /// Its seed.
+    pub seed: u64,
+    /// Its forecast past the end, in levels.
+    pub forecast: Vec<f64>,
+}
