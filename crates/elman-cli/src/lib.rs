@@ -15,7 +15,7 @@
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
 //! | `train.rs`, `predict.rs`, `generate.rs`, `backtest.rs` | one subcommand each (`trained.rs`: a run to use) |
 //! | `forecast/` | `elman forecast`: a CSV to a forecast, its choices made by validation |
-//! | `panel.rs` | many series in one run: their predictions, forecasts and metrics together |
+//! | `results/` | the result files of a trained network, one series or a panel decided once: predictions, forecasts, an ensemble's forecast |
 //! | `checkpoint.rs`, `files.rs` | the file formats: checkpoint, weights, CSV, JSON |
 //! | `atomic.rs` | the one file writer |
 //! | `serve/` | `elman serve`: the live page, its server and its runs ([`serve`]) |
@@ -33,10 +33,10 @@ mod forecast;
 #[cfg(test)]
 mod fuzz;
 mod generate;
-mod panel;
 pub mod plot;
 mod predict;
 mod progress;
+mod results;
 mod run_folder;
 pub mod serve;
 mod settings;

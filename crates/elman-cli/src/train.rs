@@ -17,7 +17,7 @@ use crate::run_folder::RunFolder;
 use crate::settings::RunConfig;
 use crate::validate::available_memory;
 use crate::words::count;
-use crate::{atomic, files, plot, predict};
+use crate::{atomic, files, plot, results};
 
 /// Trains as the config and flags say, writing results (and a checkpoint as it goes).
 pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
@@ -334,7 +334,7 @@ fn write_results(
 
     // One-step-ahead predictions with the network a user would pick: the best, else the last.
     let model = report.best.as_ref().map_or(&report.model, |(_, best)| best);
-    let mut metrics = predict::write_predictions(out, config, data, model)?;
+    let mut metrics = results::predictions(out, config, data, model)?;
     metrics.insert("epochs".into(), report.losses.len().into());
     metrics.insert("train_loss".into(), report.losses.last().copied().into());
     match report.stop {

@@ -2,16 +2,16 @@
 //! the transformation and the window are chosen by rolling-origin validation over the last
 //! horizons of the series (`choose.rs`); then an ensemble of networks from consecutive seeds
 //! trains on the whole series for each chosen candidate, and their median, with 80% and 95%
-//! intervals, is the forecast; `write.rs` writes `forecast.csv`, `members.csv`,
-//! `forecast.png`, `metrics.json` and the `config.toml` of the best candidate, which
-//! `elman train --config` trains again.
+//! intervals, is the forecast; `report.rs` makes the metrics of the choice and the
+//! `config.toml` of the best candidate (which `elman train --config` trains again), and
+//! `results` writes them with `forecast.csv`, `members.csv` and `forecast.png`.
 //!
 //! Invariant: bad input is one error before any network trains; the output folder is taken
 //! (and checked empty) before the work and removed again if the work fails before writing.
 
 mod choose;
 mod recipe;
-mod write;
+mod report;
 
 use anyhow::{Context, Result, bail};
 use elman_data::{MissingValues, Table, TimeColumn, parse_csv_with_time};
@@ -134,13 +134,6 @@ fn forecast(
         VALIDATION_ORIGINS,
     )?;
     let members = choose::ensemble(recipe, table, &chosen, args.horizon, &seeds, device)?;
-    write::write(&write::Outcome {
-        out,
-        recipe,
-        table,
-        season_from,
-        horizon: args.horizon,
-        chosen: &chosen,
-        members: &members,
-    })
+    let report = report::report(recipe, table, season_from, args.horizon, &chosen, &members)?;
+    crate::results::ensemble_forecast(out, &report)
 }

@@ -10,8 +10,9 @@ use elman_data::{RunData, mean, median, mse};
 use elman_model::Elman;
 use serde_json::{Map, Value, json};
 
+use super::series;
 use crate::settings::RunConfig;
-use crate::{atomic, files, generate, plot, predict};
+use crate::{atomic, files, plot};
 
 /// The name of the time column the series share, or `step`.
 fn time_name(data: &RunData) -> &str {
@@ -38,16 +39,15 @@ fn line(
     }
 }
 
-/// [`predict::write_predictions`] for a panel: `predictions.png` of the first series,
+/// [`series::predictions`] for a panel: `predictions.png` of the first series,
 /// `predictions.csv` of all, the validation MSE of each series and their mean.
-pub fn write_predictions(
+pub fn predictions(
     out: &Path,
     config: &RunConfig,
     data: &RunData,
     model: &Elman,
 ) -> Result<Map<String, Value>> {
-    let mut metrics = predict::write_predictions(out, config, data.shown(), model)?;
-    metrics.remove("valid_mse_original_units");
+    let mut metrics = Map::new();
     let mut rows = Vec::new();
     let (mut per_series, mut valid_mses) = (Map::new(), Vec::new());
     let mut pictures = Vec::new();
@@ -123,17 +123,17 @@ pub fn write_predictions(
     Ok(metrics)
 }
 
-/// [`generate::write_forecast`] for a panel: `forecast.png` of the first series,
+/// [`series::forecast`] for a panel: `forecast.png` of the first series,
 /// `forecast.csv` of all, each series' errors against the truth, the mean MSE and the median
 /// MASE of the forecasts and of the baselines.
-pub fn write_forecasts(
+pub fn forecasts(
     out: &Path,
     config: &RunConfig,
     data: &RunData,
     model: &Elman,
     horizon: usize,
 ) -> Result<Map<String, Value>> {
-    let mut metrics = generate::write_forecast(out, config, data.shown(), model, horizon)?;
+    let mut metrics = series::forecast_setting(&data.shown().closed_loop()?, horizon);
     let mut rows = Vec::new();
     let mut per_series = Map::new();
     let mut pictures = Vec::new();
@@ -148,7 +148,7 @@ pub fn write_forecasts(
         if pictures.len() < SHOWN {
             pictures.push((
                 format!("{id}: closed-loop forecast"),
-                generate::forecast_series(member, &closed, &forecast),
+                series::forecast_series(member, &closed, &forecast),
             ));
         }
         for k in 0..horizon {
@@ -168,7 +168,7 @@ pub fn write_forecasts(
                 files::number(forecast.baseline[k].into()),
             ]);
         }
-        let own = generate::forecast_metrics(&closed, &forecast, horizon);
+        let own = series::forecast_metrics(&closed, &forecast, horizon);
         let get = |key: &str| own.get(key).and_then(Value::as_f64);
         if let (Some(f), Some(b)) = (get("forecast_mse"), get("baseline_mse")) {
             mses.push(f);
@@ -199,8 +199,6 @@ pub fn write_forecasts(
         })
         .collect();
     plot::png_grid(&out.join("forecast.png"), &panels)?;
-    // Overall: in place of the first series' own figures.
-    metrics.retain(|key, _| key == "horizon" || key == "baseline");
     metrics.insert("series_count".into(), data.members().len().into());
     if !mses.is_empty() {
         metrics.insert("forecast_mse".into(), mean(&mses).into());
