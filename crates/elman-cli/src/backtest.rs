@@ -1,7 +1,8 @@
 //! `elman backtest`: rolling-origin evaluation of a trained network, `--origins K` forecasts of
 //! `--horizon H` steps in closed loop from the last K origins of its series, scored step by step
-//! and overall (MAE, RMSE, sMAPE, MASE) beside the naive and seasonal-naive baselines:
-//! `backtest.csv`, `metrics.json` and `backtest.png`.
+//! and overall (MAE, RMSE, sMAPE, MASE) beside the naive and seasonal-naive baselines, and how
+//! often the model's 80% and 95% intervals (from its own errors before each origin) held the
+//! truth: `backtest.csv`, `metrics.json` and `backtest.png`.
 
 use anyhow::Result;
 use elman_data::{Case, MEASURES};
@@ -28,6 +29,7 @@ pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>
     // Origins before the held-out tail forecast values the network trained or validated on.
     let mut seen = 0;
     let all = trained.data.each_series();
+    let mut coverage = elman_data::Coverage::default();
     for &(id, data) in &all {
         let (len, held_out) = data.forecast_span()?;
         let these = elman_data::origins(len, horizon, count, 1).map_err(|err| match id {
@@ -45,6 +47,8 @@ pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>
                 forecasts: vec![forecast.predicted, forecast.naive, forecast.baseline],
             });
         }
+        let own = &cases[cases.len() - these.len()..];
+        coverage = coverage + elman_data::interval_coverage(own, &these, 0);
         seen += these.iter().filter(|&&o| o < held_out).count();
         origins.extend(these);
     }
@@ -84,6 +88,20 @@ pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>
             .collect();
         metrics.insert(forecaster.name.clone(), overall.into());
     }
+    // The model's 80% and 95% intervals, each from its errors before its origin (as
+    // `elman forecast` builds them from its validation's).
+    let share = |inside: usize| inside as f64 / coverage.values.max(1) as f64;
+    if coverage.forecasts > 0 {
+        metrics.insert(
+            "model_intervals".into(),
+            serde_json::json!({
+                "forecasts": coverage.forecasts,
+                "values": coverage.values,
+                "coverage_80": share(coverage.inside80),
+                "coverage_95": share(coverage.inside95),
+            }),
+        );
+    }
     files::write_json(&out.join("metrics.json"), &metrics)?;
     let colors = [plot::ORANGE, plot::GREY, plot::GREEN];
     let series: Vec<plot::Series<'_>> = errors
@@ -121,6 +139,19 @@ pub fn run(common: &Common, args: &UseArgs, count: usize, horizon: Option<usize>
         origins.len(),
         mase.join(", ")
     );
+    if coverage.forecasts > 0 {
+        eprintln!(
+            "elman: the model's intervals, from its errors before each origin, held {:.0}% of the truth at 80% and {:.0}% at 95% ({} of the forecasts)",
+            100.0 * share(coverage.inside80),
+            100.0 * share(coverage.inside95),
+            coverage.forecasts
+        );
+    } else {
+        eprintln!(
+            "elman: too few origins for intervals: each needs {} errors known before it",
+            elman_data::MIN_KNOWN_ERRORS
+        );
+    }
     if seen > 0 {
         eprintln!(
             "elman: {seen} of the origins come before the held-out part: their forecasts cover values the network trained or validated on"

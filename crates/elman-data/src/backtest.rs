@@ -120,6 +120,88 @@ pub fn score(cases: &[Case], names: &[&str], season: usize) -> Vec<Errors> {
         .collect()
 }
 
+/// How often a forecaster's intervals held the truth in a backtest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Forecasts that had intervals (enough known errors before their origin).
+    pub forecasts: usize,
+    /// True values scored.
+    pub values: usize,
+    /// Of those, inside the 80% interval.
+    pub inside80: usize,
+    /// Of those, inside the 95% interval.
+    pub inside95: usize,
+}
+
+/// Known errors a forecast needs before its origin for intervals of its own.
+pub const MIN_KNOWN_ERRORS: usize = 10;
+
+/// The coverage of the intervals forecaster `forecaster` would have had in `cases`, the
+/// forecasts of one series from the origins `origins` (earliest first): each forecast's
+/// intervals are [`crate::ensemble`]'s from the errors of the earlier forecasts at the steps
+/// whose truth was known at its origin (step `h` of a forecast from `o` is known from
+/// `o + h + 1` on), so that no interval uses a value after its own origin; a forecast with
+/// fewer than [`MIN_KNOWN_ERRORS`] such errors is not scored.
+///
+/// # Panics
+///
+/// If `cases` and `origins` differ in length.
+pub fn interval_coverage(cases: &[Case], origins: &[usize], forecaster: usize) -> Coverage {
+    assert_eq!(cases.len(), origins.len(), "an origin per case");
+    let errors: Vec<Vec<f64>> = cases
+        .iter()
+        .map(|c| {
+            c.actual
+                .iter()
+                .zip(&c.forecasts[forecaster])
+                .map(|(&a, &p)| f64::from(a) - f64::from(p))
+                .collect()
+        })
+        .collect();
+    let mut coverage = Coverage::default();
+    for (i, case) in cases.iter().enumerate() {
+        let known: Vec<Vec<f64>> = (0..i)
+            .map(|j| {
+                let steps = origins[i].saturating_sub(origins[j]);
+                errors[j][..steps.min(errors[j].len())].to_vec()
+            })
+            .filter(|e| !e.is_empty())
+            .collect();
+        if known.iter().map(Vec::len).sum::<usize>() < MIN_KNOWN_ERRORS {
+            continue;
+        }
+        let forecast: Vec<f64> = case.forecasts[forecaster]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let intervals = crate::ensemble(&[forecast], &known);
+        coverage.forecasts += 1;
+        for (h, &truth) in case.actual.iter().enumerate() {
+            let truth = f64::from(truth);
+            coverage.values += 1;
+            coverage.inside80 +=
+                usize::from(intervals.lo80[h] <= truth && truth <= intervals.hi80[h]);
+            coverage.inside95 +=
+                usize::from(intervals.lo95[h] <= truth && truth <= intervals.hi95[h]);
+        }
+    }
+    coverage
+}
+
+impl std::ops::Add for Coverage {
+    type Output = Coverage;
+
+    /// Both backtests' counts together.
+    fn add(self, other: Coverage) -> Coverage {
+        Coverage {
+            forecasts: self.forecasts + other.forecasts,
+            values: self.values + other.values,
+            inside80: self.inside80 + other.inside80,
+            inside95: self.inside95 + other.inside95,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +246,30 @@ mod tests {
         let expected_smape = 50.0 * (2.0 * 2.0 / 12.0 + 2.0 / 11.0);
         assert!((smape - expected_smape).abs() < 1e-9, "{smape}");
         assert_eq!((errors.overall[0], errors.overall[3]), (0.75, 0.75));
+    }
+
+    /// Origins 0, 1, 2 of two-step forecasts whose errors are always 1 then 2. The third
+    /// forecast knows the first's two errors (its origin is two steps later) and the second's
+    /// first: too few with the minimum of 10, so nothing is scored; with a series of a hundred
+    /// such origins every later forecast has intervals, each step's error the same as the
+    /// known ones, and inside them.
+    #[test]
+    fn coverage_uses_only_known_errors() {
+        let case = |o: usize| Case {
+            history: vec![0.0; o + 1],
+            actual: vec![1.0, 2.0],
+            forecasts: vec![vec![0.0, 0.0]],
+        };
+        let few: Vec<Case> = (0..3).map(case).collect();
+        assert_eq!(interval_coverage(&few, &[0, 1, 2], 0), Coverage::default());
+        let many: Vec<Case> = (0..100).map(case).collect();
+        let origins: Vec<usize> = (0..100).collect();
+        let coverage = interval_coverage(&many, &origins, 0);
+        // Origin i knows 2 (i - 1) + 1 errors: 10 or more from origin 6 on.
+        assert_eq!(coverage.forecasts, 94);
+        assert_eq!(coverage.values, 188);
+        // s² = mean(e²/h) = (1 + 4/2) / 2 = 1.5: step 1's 80% bound is 1.28 sqrt(1.5) = 1.57,
+        // above its error of 1; step 2's is 1.28 sqrt(3) = 2.22, above 2.
+        assert_eq!((coverage.inside80, coverage.inside95), (188, 188));
     }
 }

@@ -59,7 +59,9 @@ mod time;
 mod transform;
 mod tutorial;
 
-pub use backtest::{Case, Errors, MEASURES, origins, score};
+pub use backtest::{
+    Case, Coverage, Errors, MEASURES, MIN_KNOWN_ERRORS, interval_coverage, origins, score,
+};
 pub use choice::{
     Ensemble, autocorrelation_season, candidate_windows, ensemble, mean, median, season_of,
     transforms, validation_origins,

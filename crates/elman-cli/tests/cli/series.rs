@@ -140,6 +140,24 @@ fn backtest_scores_every_step_against_the_baselines() {
     assert_eq!(metrics["origins_before_held_out"], 0);
     assert!(metrics["naive"]["mase"].as_f64().unwrap() > 0.0);
     assert!(dir.path().join("bt/backtest.png").is_file());
+    // Intervals from the errors known before each origin: the fifth origin knows 4 + 3 + 2 + 1
+    // of the earlier forecasts' errors, the ten it needs; the first four have none of their own.
+    let intervals = &metrics["model_intervals"];
+    assert_eq!(intervals["forecasts"], 1, "{intervals}");
+    assert_eq!(intervals["values"], 6, "{intervals}");
+    let (c80, c95) = (
+        intervals["coverage_80"].as_f64().unwrap(),
+        intervals["coverage_95"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..=1.0).contains(&c80) && c80 <= c95 && c95 <= 1.0,
+        "{intervals}"
+    );
+    assert!(
+        stderr(&output).contains("the model's intervals, from its errors before each origin"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = elman(
         dir.path(),
