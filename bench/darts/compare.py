@@ -7,7 +7,7 @@ resident memory (elman's: its largest process; darts': this Python process, whic
 
 elman runs as its users run it (`elman train`, then `elman generate`, its own scaling and, for
 CO2, its differencing); darts runs `RNNModel` on the series scaled by its `Scaler`, its
-`input_chunk_length` our window.
+`input_chunk_length` our window and `training_length` twice that, as darts' own examples train it.
 
 Prints one JSON line per run, then the medians per series, side and cell:
 
@@ -80,7 +80,7 @@ def peak_mib(who):
 def ours(elman, config, seed, work):
     """`elman train` and `elman generate` on `config`: (MASE, seasonal-naive MASE, seconds,
     peak resident MiB of the larger of the two processes, measured by GNU time: a child of this
-    Python process would report the parent's memory as its own)."""
+    Python process would report the parent's memory as its own; MSE, seasonal-naive MSE)."""
     run, gen = os.path.join(work, f"run{seed}"), os.path.join(work, f"gen{seed}")
     rss_file = os.path.join(work, "rss")
     timed = os.path.exists("/usr/bin/time")
@@ -99,11 +99,12 @@ def ours(elman, config, seed, work):
     seconds = time.perf_counter() - started
     with open(os.path.join(gen, "metrics.json")) as f:
         metrics = json.load(f)
-    return metrics["forecast_mase"], metrics["baseline_mase"], seconds, peak
+    return (metrics["forecast_mase"], metrics["baseline_mase"], seconds, peak,
+            metrics["forecast_mse"], metrics["baseline_mse"])
 
 
 def darts_side(kind, s, values, seed):
-    """darts' RNNModel of cell `kind` on the same split: (MASE, seconds)."""
+    """darts' RNNModel of cell `kind` on the same split: (MASE, seconds, MSE)."""
     from darts import TimeSeries
     from darts.dataprocessing.transformers import Scaler
     from darts.models import RNNModel
@@ -115,7 +116,9 @@ def darts_side(kind, s, values, seed):
     model = RNNModel(
         model=kind,
         input_chunk_length=s["window"],
-        training_length=s["window"] + 1,
+        # darts' own examples train on twice the input chunk: its strongest ordinary form
+        # (with `window + 1` it trained on one target step per sequence).
+        training_length=2 * s["window"],
         hidden_dim=s["hidden"],
         n_rnn_layers=1,
         batch_size=s["batch"],
@@ -128,7 +131,9 @@ def darts_side(kind, s, values, seed):
     model.fit(train, verbose=False)
     predicted = scaler.inverse_transform(model.predict(s["test_steps"], verbose=False))
     seconds = time.perf_counter() - started
-    return mase(truth, predicted.values().ravel(), history, s["season"]), seconds
+    values = predicted.values().ravel()
+    mse = float(np.mean((truth - values) ** 2))
+    return mase(truth, values, history, s["season"]), seconds, mse
 
 
 def main():
@@ -148,30 +153,35 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             config = with_cell(s, args.cell, args.bias, work)
             for seed in range(1, args.seeds + 1):
-                score, naive, seconds, rss = ours(args.elman, config, seed, work)
-                for side, cell, value in (("elman", ours_cell, score), ("seasonal-naive", "-", naive)):
+                score, naive, seconds, rss, mse, naive_mse = ours(args.elman, config, seed, work)
+                for side, cell, value, err in (("elman", ours_cell, score, mse),
+                                               ("seasonal-naive", "-", naive, naive_mse)):
                     line = {"series": name, "side": side, "cell": cell, "seed": seed,
-                            "mase": value, "seconds": seconds if side == "elman" else 0.0,
+                            "mase": value, "mse": err,
+                            "seconds": seconds if side == "elman" else 0.0,
                             "peak_rss_mib": rss if side == "elman" else 0.0}
                     results.append(line)
                     print(json.dumps(line), flush=True)
         for kind in [k for k in args.models.split(",") if k]:
             for seed in range(1, args.seeds + 1):
-                score, seconds = darts_side(kind, s, values, seed)
+                score, seconds, mse = darts_side(kind, s, values, seed)
                 line = {"series": name, "side": "darts", "cell": kind, "seed": seed,
-                        "mase": score, "seconds": seconds,
+                        "mase": score, "mse": mse, "seconds": seconds,
                         "peak_rss_mib": peak_mib(resource.RUSAGE_SELF)}
                 results.append(line)
                 print(json.dumps(line), flush=True)
-    print("\n| series | side | cell | median MASE | median seconds | peak RSS MiB |", file=sys.stderr)
-    print("|---|---|---|---|---|---|", file=sys.stderr)
+    print("\n| series | side | cell | median MASE | median MSE | median seconds | peak RSS MiB |",
+          file=sys.stderr)
+    print("|---|---|---|---|---|---|---|", file=sys.stderr)
     keys = sorted({(r["series"], r["side"], r["cell"]) for r in results})
     for series, side, cell in keys:
         rows = [r for r in results if (r["series"], r["side"], r["cell"]) == (series, side, cell)]
         m = statistics.median(r["mase"] for r in rows)
+        e = statistics.median(r["mse"] for r in rows)
         t = statistics.median(r["seconds"] for r in rows)
         rss = max(r["peak_rss_mib"] for r in rows)
-        print(f"| {series} | {side} | {cell} | {m:.3f} | {t:.2f} | {rss:.0f} |", file=sys.stderr)
+        print(f"| {series} | {side} | {cell} | {m:.3f} | {e:.1f} | {t:.2f} | {rss:.0f} |",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
