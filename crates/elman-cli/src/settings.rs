@@ -112,27 +112,36 @@ pub struct CsvSection {
     pub inputs: Vec<String>,
     /// Empty fields: "error", "skip" (drop the row) or "interpolate" (linearly).
     pub missing: MissingValues,
-    /// Steps per training sequence cut from the series.
-    pub window: usize,
+    /// Steps per training sequence cut from the series (unwritten, for one series that is its
+    /// own only input: chosen by validation, see [`CsvSection::open_choices`]; else 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
     /// Steps between the starts of two training sequences.
     pub stride: usize,
     /// Steps at the end of the series held out for forecasting (never trained or validated on).
     pub test_steps: usize,
-    /// Length of the seasonal cycle for the seasonal-naive baseline (0: repeat the last value).
-    pub season: usize,
+    /// Length of the seasonal cycle (0: none; the seasonal-naive baseline repeats the last
+    /// value). Unwritten, for one series that is its own only input: the calendar's or the
+    /// autocorrelation's; else 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub season: Option<usize>,
     /// Learn the change over this many steps, `y[t] - y[t - difference]`, instead of the level
     /// (0: the level itself), or over several lags in turn (`[1, 12]`: the seasonal change of
     /// the first difference); predictions are turned back into levels.
-    pub difference: Lags,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difference: Option<Lags>,
     /// Learn the natural log of the levels (before any difference; every value above 0).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub log: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<bool>,
     /// Take the seasonal pattern of `season` out before any difference (the classical
     /// decomposition's, fitted on the rows before the held-out ones) and put it back into
     /// predictions.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub deseasonalize: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deseasonalize: Option<bool>,
 }
+
+/// The window a `[csv]` section takes where it writes none and nothing chooses one.
+pub const DEFAULT_WINDOW: usize = 64;
 
 /// `csv.difference`: one lag (`12`) or several in turn (`[1, 12]`); `0` or `[]`: none. Written
 /// back as it is read: a number for one lag, a list for several.
@@ -177,14 +186,78 @@ impl<'de> Deserialize<'de> for Lags {
 }
 
 impl CsvSection {
-    /// What the network learns instead of the levels: `log`, then `difference`'s lags.
+    /// What the network learns instead of the levels: `log`, the seasonal adjustment, then
+    /// `difference`'s lags (what is unwritten: none).
     pub fn transform(&self) -> elman_data::Transform {
         elman_data::Transform {
-            log: self.log,
-            adjust: if self.deseasonalize { self.season } else { 0 },
-            lags: self.difference.0.clone(),
+            log: self.log.unwrap_or(false),
+            adjust: if self.deseasonalize.unwrap_or(false) {
+                self.season()
+            } else {
+                0
+            },
+            lags: self.difference.as_ref().map_or(Vec::new(), |l| l.0.clone()),
             indices: Vec::new(),
         }
+    }
+
+    /// The season (unwritten: 0).
+    pub fn season(&self) -> usize {
+        self.season.unwrap_or(0)
+    }
+
+    /// The window (unwritten: [`DEFAULT_WINDOW`]).
+    pub fn window(&self) -> usize {
+        self.window.unwrap_or(DEFAULT_WINDOW)
+    }
+
+    /// Whether the section is one series that is its own only input: the kind of run whose
+    /// unwritten choices validation makes.
+    pub fn one_series(&self) -> bool {
+        self.series.is_empty()
+            && self.targets.is_empty()
+            && (self.inputs.is_empty() || self.inputs == [self.target.clone()])
+    }
+
+    /// What the section leaves to be chosen: the season, the transformation (none of
+    /// `difference`, `log` and `deseasonalize` written), the window.
+    pub fn open_choices(&self) -> OpenChoices {
+        OpenChoices {
+            season: self.season.is_none(),
+            transform: self.difference.is_none()
+                && self.log.is_none()
+                && self.deseasonalize.is_none(),
+            window: self.window.is_none(),
+        }
+    }
+
+    /// Every choice written: what is unwritten takes its default.
+    pub fn with_defaults(mut self) -> Self {
+        self.season = Some(self.season());
+        self.window = Some(self.window());
+        let transform = self.transform();
+        self.difference = Some(Lags(transform.lags));
+        self.log = Some(transform.log);
+        self.deseasonalize = Some(transform.adjust > 0);
+        self
+    }
+}
+
+/// The choices a `[csv]` section leaves open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenChoices {
+    /// No `season` written.
+    pub season: bool,
+    /// None of `difference`, `log` and `deseasonalize` written.
+    pub transform: bool,
+    /// No `window` written.
+    pub window: bool,
+}
+
+impl OpenChoices {
+    /// Whether anything is open.
+    pub fn any(self) -> bool {
+        self.season || self.transform || self.window
     }
 }
 
@@ -293,13 +366,13 @@ impl Default for CsvSection {
             units: String::new(),
             inputs: Vec::new(),
             missing: MissingValues::Error,
-            window: 64,
+            window: None,
             stride: 8,
             test_steps: 0,
-            season: 0,
-            difference: Lags::default(),
-            log: false,
-            deseasonalize: false,
+            season: None,
+            difference: None,
+            log: None,
+            deseasonalize: None,
         }
     }
 }

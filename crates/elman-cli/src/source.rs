@@ -73,10 +73,10 @@ impl RunConfig {
     pub fn series_spec(&self, csv: &crate::settings::CsvSection) -> SeriesSpec {
         SeriesSpec {
             n_inputs: csv.inputs.len().max(1),
-            window: csv.window,
+            window: csv.window(),
             stride: csv.stride,
             test_steps: csv.test_steps,
-            season: csv.season,
+            season: csv.season(),
             transform: csv.transform(),
             valid_fraction: self.train.valid_fraction,
         }

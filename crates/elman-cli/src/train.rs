@@ -46,6 +46,13 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         config.train.fused = false;
     }
     config.validate(available_memory())?;
+    let device = config.backend.device()?;
+    if resume.is_none() {
+        // What a [csv] section leaves open, chosen by validation (a resumed run's config has
+        // every choice written).
+        crate::forecast::settle(&mut config, &device)?;
+        config.validate(available_memory())?;
+    }
     let train_config = config.train_config();
 
     // Data, then where to start: a seeded draw on the host, a file, or the checkpoint.
@@ -79,7 +86,6 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         }
         (None, None) => Start::Fresh(ElmanWeights::init(&model_config, config.seed)),
     };
-    let device = config.backend.device()?;
     let folder = match &args.resume {
         Some(dir) => RunFolder::reopen(dir)?,
         None => RunFolder::create(common.out.as_deref(), config.backend.name())?,

@@ -123,15 +123,21 @@ impl RunConfig {
                         "csv.inputs is for one series: with many, each series is its own only input"
                     );
                 }
-                at_least_one("csv.window", csv.window)?;
+                at_least_one("csv.window", csv.window())?;
                 at_least_one("csv.stride", csv.stride)?;
-                if csv.difference.0.contains(&0) {
+                let lags = csv.transform().lags;
+                if lags.contains(&0) {
                     bail!("csv.difference lists a lag of 0: list only lags of at least 1");
                 }
-                let lags = csv.difference.0.iter().sum::<usize>();
+                if csv.deseasonalize == Some(true) && csv.season.is_some_and(|m| m < 2) {
+                    bail!(
+                        "csv.deseasonalize takes out the pattern of csv.season: set a season of at least 2"
+                    );
+                }
+                let lags = lags.iter().sum::<usize>();
                 for (key, value) in [
                     ("csv.test_steps", csv.test_steps),
-                    ("csv.season", csv.season),
+                    ("csv.season", csv.season()),
                     ("csv.difference", lags),
                 ] {
                     if value > MAX_COUNT {
@@ -191,7 +197,7 @@ impl RunConfig {
                 let seq_len = sines.seq_len as f64;
                 (seq_len, sines.n_series as f64 * (seq_len + 1.0) * 2.0)
             }
-            (None, Some(csv)) => (csv.window as f64, 0.0),
+            (None, Some(csv)) => (csv.window() as f64, 0.0),
             // The tutorial's loop keeps a few small tensors per step (about a kilobyte).
             (None, None) => (self.data.seq_len as f64, self.data.seq_len as f64 * 256.0),
         };
@@ -291,7 +297,7 @@ mod tests {
             csv: Some(CsvSection {
                 path: "x.csv".into(),
                 target: "y".into(),
-                window: 0,
+                window: Some(0),
                 ..CsvSection::default()
             }),
             ..RunConfig::default()

@@ -11,7 +11,7 @@
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
-use elman_data::{Forecast, Table, mase, mean, smape, validation_origins};
+use elman_data::{Forecast, Table, Transform, mase, mean, smape, validation_origins};
 use rayon::prelude::*;
 
 use super::recipe::{Candidate, Recipe};
@@ -79,7 +79,29 @@ impl Chosen {
     }
 }
 
-/// Validates the candidates for a forecast of `horizon` steps and chooses among them.
+/// What a choice tries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    /// The transformations, each at the first window.
+    pub transforms: Vec<Transform>,
+    /// The windows: the first for every transformation, the second (where longer) for the
+    /// best of them.
+    pub windows: [usize; 2],
+}
+
+impl Space {
+    /// Every transformation [`elman_data::transforms`] offers for `levels` with `season`, and
+    /// the windows [`elman_data::candidate_windows`] offers for a forecast of `horizon` steps.
+    pub fn all(levels: &[f32], season: usize, horizon: usize) -> Self {
+        Self {
+            transforms: elman_data::transforms(levels, season),
+            windows: elman_data::candidate_windows(season, horizon),
+        }
+    }
+}
+
+/// Validates the candidates of `space` for a forecast of `horizon` steps and chooses among
+/// them.
 pub fn choose(
     recipe: &Recipe,
     table: &Table,
@@ -87,10 +109,10 @@ pub fn choose(
     seeds: &[u64],
     device: &Device,
     count: usize,
+    space: &Space,
 ) -> Result<Chosen> {
     let levels = &table.columns[1];
-    let season = recipe.season;
-    let transforms = elman_data::transforms(levels, season);
+    let transforms = space.transforms.clone();
     let widest = transforms.iter().map(|t| t.span()).max().unwrap_or(0);
     // Before the earliest origin: the differences' span and a window of at least 8 steps with
     // its next value, and no fewer values than the forecast has steps.
@@ -98,7 +120,7 @@ pub fn choose(
     let origins = validation_origins(levels.len(), horizon, count, min_train)
         .map_err(|err| anyhow::anyhow!("`{}`: {err}", recipe.target))?;
     let room = origins[0] - widest - 1;
-    let windows = elman_data::candidate_windows(season, horizon).map(|w| w.min(room));
+    let windows = space.windows.map(|w| w.min(room));
     let seeds = &seeds[..seeds.len().min(VALIDATION_SEEDS)];
     eprintln!(
         "elman: validating from {} of {} (origins {}), {} a candidate",
@@ -156,19 +178,10 @@ pub fn choose(
             picked.iter().flat_map(|&i| &tried[i].forecasts).collect();
         validate(recipe, table, &origins, horizon, &forecasts)
     };
-    let names: Vec<String> = picked
-        .iter()
-        .map(|&i| tried[i].candidate.describe())
-        .collect();
     eprintln!(
-        "elman: chose {} (MASE {:.3}); combined with {} within {COMBINE_WITHIN}x of it: MASE {:.3}",
-        names[0],
-        best,
-        match names.len() - 1 {
-            0 => "no other".to_string(),
-            _ => names[1..].join("; "),
-        },
-        combined.mase
+        "elman: chose {} (MASE {:.3})",
+        tried[picked[0]].candidate.describe(),
+        best
     );
     Ok(Chosen {
         origins,

@@ -10,6 +10,7 @@
 //! (and checked empty) before the work and removed again if the work fails before writing.
 
 mod choose;
+mod defaults;
 mod recipe;
 mod report;
 
@@ -20,6 +21,7 @@ use crate::args::{Common, ForecastArgs};
 use crate::backend::Backend;
 use crate::run_folder::RunFolder;
 
+pub use defaults::settle;
 pub use recipe::Recipe;
 
 /// How many horizons at the end of the series the validation forecasts.
@@ -45,7 +47,7 @@ pub fn run(common: &Common, args: &ForecastArgs) -> Result<()> {
         );
     }
     let (recipe, table, season_from) = read(common, args)?;
-    let device = recipe.backend.device()?;
+    let device = recipe.base.backend.device()?;
     let folder = RunFolder::create(common.out.as_deref(), "forecast")?;
     let out = folder.path().to_path_buf();
     let done = forecast(&recipe, &table, season_from, args, common, &device, &out);
@@ -94,14 +96,14 @@ fn read(common: &Common, args: &ForecastArgs) -> Result<(Recipe, Table, &'static
             levels.len()
         );
     }
-    let recipe = Recipe {
+    let recipe = Recipe::forecast(
         path,
-        target: target.to_string(),
-        time: args.time.clone().unwrap_or_default(),
+        target,
+        args.time.as_deref().unwrap_or_default(),
         season,
-        rows: levels.len(),
-        backend: common.backend.unwrap_or(Backend::Flex),
-    };
+        levels.len(),
+        common.backend.unwrap_or(Backend::Flex),
+    );
     Ok((recipe, table, season_from))
 }
 
@@ -125,6 +127,7 @@ fn forecast(
         recipe.season,
         crate::words::count(args.horizon, "step")
     );
+    let space = choose::Space::all(&table.columns[1], recipe.season, args.horizon);
     let chosen = choose::choose(
         recipe,
         table,
@@ -132,7 +135,18 @@ fn forecast(
         &seeds,
         device,
         VALIDATION_ORIGINS,
+        &space,
     )?;
+    let others: Vec<String> = chosen.picked().skip(1).map(|c| c.describe()).collect();
+    eprintln!(
+        "elman: combined with {} within {}x of it: MASE {:.3}",
+        match others.len() {
+            0 => "no other".to_string(),
+            _ => others.join("; "),
+        },
+        choose::COMBINE_WITHIN,
+        chosen.combined.mase
+    );
     let members = choose::ensemble(recipe, table, &chosen, args.horizon, &seeds, device)?;
     let report = report::report(recipe, table, season_from, args.horizon, &chosen, &members)?;
     crate::results::ensemble_forecast(out, &report)

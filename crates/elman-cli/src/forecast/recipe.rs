@@ -1,6 +1,7 @@
-//! The recipe `elman forecast` trains every network with, and the config of one candidate:
-//! the network and the loop are fixed (those of `configs/sunspots.toml`, with fewer epochs),
-//! the transformation and the window are what the validation chooses.
+//! The recipe every candidate of one choice trains with, and the config of one candidate: a
+//! base config (for `elman forecast` the network and the loop of `configs/sunspots.toml` with
+//! fewer epochs; for a `[csv]` run the user's own), the transformation and the window being
+//! what the validation chooses.
 
 use std::path::PathBuf;
 
@@ -14,25 +15,26 @@ use crate::backend::Backend;
 use crate::settings::{CsvSection, Lags, ModelSection, RunConfig, TrainSection};
 use crate::validate::available_memory;
 
-/// Epochs every network trains: on the suite of `bench/forecast`, 30 forecast better than 60
-/// (the networks of short series overfit) in half the time.
+/// Epochs every network of `elman forecast` trains: on the suite of `bench/forecast`, 30
+/// forecast better than 60 (the networks of short series overfit) in half the time.
 const EPOCHS: usize = 30;
 
-/// What every candidate of one forecast shares.
+/// What every candidate of one choice shares.
 #[derive(Debug, Clone)]
 pub struct Recipe {
-    /// The CSV file, absolute, so that the written config finds it from anywhere.
+    /// The CSV file, absolute, so that a written config finds it from anywhere.
     pub path: PathBuf,
     /// The forecast column.
     pub target: String,
-    /// The time column (empty: none).
-    pub time: String,
     /// The seasonal cycle (0: none).
     pub season: usize,
     /// Values in the series.
     pub rows: usize,
-    /// Where the networks train.
-    pub backend: Backend,
+    /// The config every candidate's is made from.
+    pub base: RunConfig,
+    /// Whether a candidate backpropagates through its whole window (`elman forecast`), or
+    /// keeps the base's `train.bptt`.
+    pub bptt_is_window: bool,
 }
 
 /// One candidate: what the network learns and the window it trains on.
@@ -85,14 +87,20 @@ impl Candidate {
 }
 
 impl Recipe {
-    /// The config of `candidate` trained with `seed` on every value but the last `held_out`.
-    pub fn config(&self, candidate: &Candidate, held_out: usize, seed: u64) -> RunConfig {
-        // Long series in windows at most about 256 a pass, so that an epoch costs about the
-        // same at any length.
-        let stride = (self.rows / 256).max(1);
-        RunConfig {
-            backend: self.backend,
-            seed,
+    /// `elman forecast`'s recipe for the series `target` of the file `path` (`time` its time
+    /// column, or empty), of `rows` values: an Elman network of 16 neurons with biases, Adam
+    /// at 0.01 with clipping, batches of 8, 30 epochs, windows that start about 256 times
+    /// over the series (at every step of a shorter one).
+    pub fn forecast(
+        path: PathBuf,
+        target: &str,
+        time: &str,
+        season: usize,
+        rows: usize,
+        backend: Backend,
+    ) -> Self {
+        let base = RunConfig {
+            backend,
             model: ModelSection {
                 d_hidden: 16,
                 w1_std: 0.15,
@@ -101,16 +109,10 @@ impl Recipe {
                 bias: true,
             },
             csv: Some(CsvSection {
-                path: self.path.clone(),
-                target: self.target.clone(),
-                time: self.time.clone(),
-                window: candidate.window,
-                stride,
-                test_steps: held_out,
-                season: self.season,
-                difference: Lags(candidate.transform.lags.clone()),
-                log: candidate.transform.log,
-                deseasonalize: candidate.transform.adjust > 0,
+                path: path.clone(),
+                target: target.to_string(),
+                time: time.to_string(),
+                stride: (rows / 256).max(1),
                 ..CsvSection::default()
             }),
             train: TrainSection {
@@ -118,7 +120,6 @@ impl Recipe {
                 lr: 0.01,
                 log_every: 0,
                 batch_size: 8,
-                bptt: candidate.window,
                 optimizer: OptimizerKind::Adam,
                 loss: LossKind::Mse,
                 grad_clip: 1.0,
@@ -127,7 +128,36 @@ impl Recipe {
                 ..TrainSection::default()
             },
             ..RunConfig::default()
+        };
+        Self {
+            path,
+            target: target.to_string(),
+            season,
+            rows,
+            base,
+            bptt_is_window: true,
         }
+    }
+
+    /// The config of `candidate` trained with `seed` on every value but the last `held_out`:
+    /// the base with the candidate's choices written.
+    pub fn config(&self, candidate: &Candidate, held_out: usize, seed: u64) -> RunConfig {
+        let mut config = self.base.clone();
+        config.seed = seed;
+        if self.bptt_is_window {
+            config.train.bptt = candidate.window;
+        }
+        let csv = config
+            .csv
+            .as_mut()
+            .expect("a recipe's base has a [csv] section");
+        csv.window = Some(candidate.window);
+        csv.test_steps = held_out;
+        csv.season = Some(self.season);
+        csv.difference = Some(Lags(candidate.transform.lags.clone()));
+        csv.log = Some(candidate.transform.log);
+        csv.deseasonalize = Some(candidate.transform.adjust > 0);
+        config
     }
 
     /// Trains `config` on `table` (the file's target column, read once) and returns its data

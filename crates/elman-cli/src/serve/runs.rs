@@ -78,12 +78,13 @@ impl Registry {
 
     /// Checks `form`, prepares its data and starts it training.
     pub fn start(&self, form: Form, catalog: &Catalog) -> Result<Arc<Run>, Refused> {
-        let config = catalog.config(&form, &self.limits).map_err(Refused::bad)?;
+        let mut config = catalog.config(&form, &self.limits).map_err(Refused::bad)?;
+        let device = config.backend.device().map_err(Refused::bad)?;
+        crate::forecast::settle(&mut config, &device).map_err(Refused::bad)?;
         let data = config.prepare_data().map_err(Refused::bad)?;
         self.limits
             .check_work(&config, &data)
             .map_err(Refused::bad)?;
-        let device = config.backend.device().map_err(Refused::bad)?;
         let painter_device = crate::backend::cpu().map_err(Refused::bad)?;
 
         // The slot: checked and taken under one lock, so two requests cannot both get the last.

@@ -316,3 +316,65 @@ fn bad_input_is_one_error_and_nothing_written() {
         assert!(!out.exists(), "{all:?} left {}", out.display());
     }
 }
+
+/// A `[csv]` section of one monthly series that writes no season, no transformation and no
+/// window has them chosen as `elman forecast` chooses them, with the run's own network, over
+/// the rows before the held-out year; the run's `config.toml` writes what was chosen. One that
+/// writes them (the seasonal test config) chooses nothing.
+#[test]
+fn a_csv_section_leaves_its_open_choices_to_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise = normals(5, 120);
+    let values: Vec<f64> = (0..120)
+        .map(|t| {
+            50.0 + 0.2 * t as f64 + 5.0 * (std::f64::consts::TAU * t as f64 / 12.0).sin() + noise[t]
+        })
+        .collect();
+    monthly_csv(dir.path(), "sales.csv", &values);
+    std::fs::write(
+        dir.path().join("open.toml"),
+        "backend = \"flex\"\n[model]\nd_hidden = 8\nbias = true\n[csv]\npath = \"sales.csv\"\ntarget = \"y\"\ntime = \"date\"\nstride = 1\ntest_steps = 12\n[train]\nn_epochs = 5\nbatch_size = 8\noptimizer = \"adam\"\nloss = \"mse\"\nlr = 0.01\n",
+    )
+    .unwrap();
+    let output = elman(
+        dir.path(),
+        &["train", "--config", "open.toml", "--out", "run"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("[csv] leaves the transformation and the window open: choosing by validation, with season 12 (calendar)"),
+        "{err}"
+    );
+    assert!(err.contains("elman: chose "), "{err}");
+    let written = std::fs::read_to_string(dir.path().join("run/config.toml")).unwrap();
+    let settled: toml::Table = written.parse().unwrap();
+    let csv = settled["csv"].as_table().unwrap();
+    assert_eq!(csv["season"].as_integer(), Some(12), "{written}");
+    for key in ["window", "difference", "log", "deseasonalize"] {
+        assert!(csv.contains_key(key), "{key} not written: {written}");
+    }
+    // The chosen window is one of the candidates: two seasons, or four.
+    assert!(
+        [24, 48].contains(&csv["window"].as_integer().unwrap()),
+        "{written}"
+    );
+    // The held-out year is still held out, and the run forecasts it.
+    let generate = elman(dir.path(), &["generate", "--from", "run", "--out", "gen"]);
+    assert!(generate.status.success(), "{}", stderr(&generate));
+    assert_eq!(
+        csv_column(&dir.path().join("gen/forecast.csv"), "actual").len(),
+        12
+    );
+
+    // Everything written: nothing chosen.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("series.csv"), seasonal_csv()).unwrap();
+    std::fs::write(other.path().join("seasonal.toml"), SEASONAL).unwrap();
+    let output = elman(
+        other.path(),
+        &["train", "--config", "seasonal.toml", "--out", "run"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("choosing"), "{}", stderr(&output));
+}
