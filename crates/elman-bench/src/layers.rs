@@ -65,12 +65,11 @@ pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64
     }
     .generate();
     let batcher = SequenceBatcher::for_dataset(&waves);
-    let batches: Vec<(Tensor<3>, Tensor<3>)> = waves
-        .items()
+    let all: Vec<_> = waves.iter().collect();
+    let batches: Vec<(Tensor<3>, Tensor<3>)> = all
         .chunks(256)
         .map(|chunk| {
-            let batch =
-                burn::data::dataloader::batcher::Batcher::batch(&batcher, chunk.to_vec(), &device);
+            let batch = batcher.stack(chunk, &device);
             (batch.inputs, batch.targets)
         })
         .collect();
@@ -110,5 +109,5 @@ pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64
         }
         epochs += 1;
     }
-    waves.items().len() as f64 / best
+    waves.len() as f64 / best
 }

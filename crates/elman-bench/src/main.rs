@@ -210,7 +210,7 @@ fn batched(device: &Device, model: ElmanConfig, fused: bool, kernels: bool) -> (
         kernels,
         ..TrainConfig::default()
     };
-    let items = waves.items().len() as f64;
+    let items = waves.len() as f64;
     // The first epoch warms up (kernels, allocations); each later epoch is one repetition,
     // its end marked when `fit` reports it (the epoch's losses read back: one sync point).
     let all = Instant::now();

@@ -101,7 +101,7 @@ pub fn run(common: &Common, args: &TrainArgs) -> Result<()> {
         count(config.train.n_epochs, "epoch"),
         config.train.lr,
         config.backend,
-        count(data.train.items().len(), "training sequence"),
+        count(data.train.len(), "training sequence"),
         data.train.seq_len(),
         train_config.gradient_path_for(&model_config).on(
             &device,
@@ -214,7 +214,7 @@ pub(crate) fn execute(
     }
     let first_epoch = start.epoch();
     let train_config = config.train_config();
-    let updates_per_epoch = data.train.items().len().div_ceil(config.train.batch_size)
+    let updates_per_epoch = data.train.len().div_ceil(config.train.batch_size)
         * data.train.seq_len().div_ceil(config.train.bptt);
     let started = Instant::now();
     let mut checkpoint_error = None;

@@ -32,7 +32,8 @@
 //! | `series.rs` | the split in time, windows of a series |
 //! | `transform.rs` | the log and differences a network learns instead of the levels, and back |
 //! | `scaler.rs` | standardization |
-//! | `sequences.rs` | sequences, windows and their batcher |
+//! | `sequences.rs` | sequences and windows, stored once and read as views |
+//! | `batcher.rs` | sequences stacked into tensors |
 //! | `panel.rs` | many series in one file: read in long or wide form, joined into one run's data |
 //! | `source.rs` | the data source, chosen once, and what it predicts and forecasts |
 //! | `forecast.rs` | closed-loop forecasts and the seasonal-naive baseline |
@@ -44,6 +45,7 @@
 //! This crate does no IO (callers hand it bytes) and knows no model.
 
 mod backtest;
+mod batcher;
 mod choice;
 mod csv;
 mod error;
@@ -62,6 +64,7 @@ mod tutorial;
 pub use backtest::{
     Case, Coverage, Errors, MEASURES, MIN_KNOWN_ERRORS, interval_coverage, origins, score,
 };
+pub use batcher::{SequenceBatch, SequenceBatcher};
 pub use choice::{
     Ensemble, autocorrelation_season, candidate_windows, ensemble, mean, median, season_of,
     transforms, validation_origins,
@@ -72,7 +75,7 @@ pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
 pub use panel::{Layout, Member, parse_series};
 pub use scaler::Scaler;
-pub use sequences::{SequenceBatch, SequenceBatcher, SequenceDataset, SequenceItem, windows};
+pub use sequences::{SequenceDataset, SequenceItem, SequenceRef, windows, windows_ahead};
 pub use series::{Series, SeriesSpec, split_in_time};
 pub use sines::SineWaves;
 pub use source::{DataSource, OneStep, RunData, Source};

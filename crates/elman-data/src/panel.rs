@@ -129,25 +129,13 @@ pub(crate) fn prepare(
     let Some(first) = members.first() else {
         return Err(DataError::NoTrainingData("the file holds no series".into()));
     };
-    // Every series' sequences together; where a short series has shorter ones, all
-    // are cut to the shortest (consecutive pieces, the rest of a sequence dropped).
+    // Every series' sequences together, read from the series' own stores; where a short
+    // series has shorter ones, all are cut to the shortest (consecutive pieces, the rest of a
+    // sequence dropped).
     let joined = |part: fn(&RunData) -> Option<&SequenceDataset>| {
         let parts: Vec<&SequenceDataset> = members.iter().filter_map(|m| part(&m.data)).collect();
         let steps = parts.iter().map(|d| d.seq_len()).min()?;
-        let (d_input, d_output) = (parts[0].d_input(), parts[0].d_output());
-        let items = parts
-            .iter()
-            .flat_map(|d| d.items())
-            .flat_map(|item| {
-                let pieces = item.inputs.len() / d_input / steps;
-                (0..pieces).map(move |p| crate::SequenceItem {
-                    inputs: item.inputs[p * steps * d_input..(p + 1) * steps * d_input].to_vec(),
-                    targets: item.targets[p * steps * d_output..(p + 1) * steps * d_output]
-                        .to_vec(),
-                })
-            })
-            .collect();
-        Some(SequenceDataset::new(items, steps, d_input, d_output))
+        Some(SequenceDataset::join(&parts, steps))
     };
     Ok(RunData {
         train: joined(|d| Some(&d.train)).expect("every series has training windows"),
@@ -256,8 +244,8 @@ mod tests {
             4 * valid(long).len() + valid(short).len()
         );
         assert_eq!(
-            valid(&data).items()[1].inputs,
-            valid(long).items()[0].inputs[2..4]
+            valid(&data).get_ref(1).inputs,
+            &valid(long).get_ref(0).inputs[2..4]
         );
         // Each scaled on its own: the short series' values, 50 times larger, scale alike.
         assert!(short.scaler.std[1] / long.scaler.std[1] > 10.0);

@@ -1,8 +1,13 @@
-//! Many equal-length sequences of `(inputs, targets)` steps, and their batcher.
+//! Many equal-length sequences of `(inputs, targets)` steps (`batcher.rs` stacks them).
+//!
+//! A dataset stores each series' (or wave's) values once, step-major, and a sequence is a view
+//! into them: the store and the step it starts at. A window of a series is then 8 bytes, not
+//! a copy of its values; a batch gathers its sequences' steps from the stores when it is made,
+//! straight into the layout it is used in ([`SequenceBatcher::time_major`]).
 
-use burn::data::dataloader::batcher::Batcher;
+use std::sync::Arc;
+
 use burn::data::dataset::{Dataset, DatasetError};
-use burn::prelude::*;
 
 use crate::SineDataset;
 
@@ -15,17 +20,59 @@ pub struct SequenceItem {
     pub targets: Vec<f32>,
 }
 
+/// One sequence read in place from its dataset's store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SequenceRef<'a> {
+    /// `[seq_len * d_input]`, step-major.
+    pub inputs: &'a [f32],
+    /// `[seq_len * d_output]`, step-major.
+    pub targets: &'a [f32],
+}
+
+impl SequenceRef<'_> {
+    /// The sequence as owned values.
+    pub fn to_item(&self) -> SequenceItem {
+        SequenceItem {
+            inputs: self.inputs.to_vec(),
+            targets: self.targets.to_vec(),
+        }
+    }
+}
+
+/// The values sequences are read from.
+#[derive(Debug, Clone, PartialEq)]
+enum Store {
+    /// A series that is its own only input and target: step `t` feeds `values[t]` and
+    /// predicts `values[t + 1]` (one input and one target a step), stored once.
+    Ahead(Vec<f32>),
+    /// Inputs and targets apart, step-major.
+    Apart {
+        /// `d_input` values a step.
+        inputs: Vec<f32>,
+        /// `d_output` values a step.
+        targets: Vec<f32>,
+    },
+}
+
+/// A sequence: the store it reads and the step it starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct View {
+    store: u32,
+    start: u32,
+}
+
 /// Sequences that all have the same length and feature counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SequenceDataset {
-    items: Vec<SequenceItem>,
+    stores: Vec<Arc<Store>>,
+    views: Vec<View>,
     seq_len: usize,
     d_input: usize,
     d_output: usize,
 }
 
 impl SequenceDataset {
-    /// Wraps `items`.
+    /// Wraps `items`, each its own store.
     ///
     /// # Panics
     ///
@@ -36,8 +83,23 @@ impl SequenceDataset {
             assert_eq!(item.inputs.len(), seq_len * d_input, "item {i}: inputs");
             assert_eq!(item.targets.len(), seq_len * d_output, "item {i}: targets");
         }
+        let views = (0..items.len())
+            .map(|i| View {
+                store: index(i),
+                start: 0,
+            })
+            .collect();
         Self {
-            items,
+            stores: items
+                .into_iter()
+                .map(|item| {
+                    Arc::new(Store::Apart {
+                        inputs: item.inputs,
+                        targets: item.targets,
+                    })
+                })
+                .collect(),
+            views,
             seq_len,
             d_input,
             d_output,
@@ -70,45 +132,112 @@ impl SequenceDataset {
 
     /// The number of sequences.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.views.len()
     }
 
     /// Whether there are no sequences.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.views.is_empty()
     }
 
-    /// The sequences.
-    pub fn items(&self) -> &[SequenceItem] {
-        &self.items
+    /// Sequence `i`, read in place.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is out of range.
+    pub fn get_ref(&self, i: usize) -> SequenceRef<'_> {
+        let View { store, start } = self.views[i];
+        let start = start as usize;
+        let steps = start..start + self.seq_len;
+        match &*self.stores[store as usize] {
+            Store::Ahead(values) => SequenceRef {
+                inputs: &values[steps.clone()],
+                targets: &values[steps.start + 1..steps.end + 1],
+            },
+            Store::Apart { inputs, targets } => SequenceRef {
+                inputs: &inputs[steps.start * self.d_input..steps.end * self.d_input],
+                targets: &targets[steps.start * self.d_output..steps.end * self.d_output],
+            },
+        }
+    }
+
+    /// Every sequence in order, read in place.
+    pub fn iter(&self) -> impl Iterator<Item = SequenceRef<'_>> {
+        (0..self.len()).map(|i| self.get_ref(i))
     }
 
     /// Splits off the last `ceil(fraction * len)` sequences as a validation set (none when
-    /// `fraction` is 0). Sequences keep their order, so a time-ordered set splits in time.
+    /// `fraction` is 0). Sequences keep their order, so a time-ordered set splits in time; both
+    /// halves read the same stores.
     pub fn split(mut self, fraction: f64) -> (Self, Self) {
-        let n_valid = ((self.items.len() as f64) * fraction.clamp(0.0, 1.0)).ceil() as usize;
-        let valid = self.items.split_off(self.items.len() - n_valid);
+        let n_valid = ((self.views.len() as f64) * fraction.clamp(0.0, 1.0)).ceil() as usize;
+        let valid = self.views.split_off(self.views.len() - n_valid);
         let valid = Self {
-            items: valid,
+            views: valid,
             ..self.clone()
         };
         (self, valid)
     }
+
+    /// The sequences of `parts` (of one feature layout) together, each cut into consecutive
+    /// pieces of `steps` steps (the rest of a sequence dropped); the stores are shared, not
+    /// copied.
+    ///
+    /// # Panics
+    ///
+    /// If `parts` is empty, their feature counts differ, or a part's sequences are shorter
+    /// than `steps`.
+    pub fn join(parts: &[&SequenceDataset], steps: usize) -> Self {
+        let (d_input, d_output) = (parts[0].d_input, parts[0].d_output);
+        let mut stores = Vec::new();
+        let mut views = Vec::new();
+        for part in parts {
+            assert_eq!((part.d_input, part.d_output), (d_input, d_output));
+            assert!(part.seq_len >= steps, "pieces of at most a sequence");
+            let offset = stores.len();
+            stores.extend(part.stores.iter().cloned());
+            let pieces = part.seq_len / steps;
+            for view in &part.views {
+                for p in 0..pieces {
+                    views.push(View {
+                        store: index(offset + view.store as usize),
+                        start: view.start + index(p * steps),
+                    });
+                }
+            }
+        }
+        Self {
+            stores,
+            views,
+            seq_len: steps,
+            d_input,
+            d_output,
+        }
+    }
+}
+
+/// An index or a step as a view stores it.
+///
+/// # Panics
+///
+/// Past `u32::MAX` (four billion sequences or steps of one series).
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("at most u32::MAX stores and steps")
 }
 
 impl Dataset<SequenceItem> for SequenceDataset {
     fn get(&self, index: usize) -> Result<SequenceItem, DatasetError> {
-        Ok(self.items[index].clone())
+        Ok(self.get_ref(index).to_item())
     }
 
     fn len(&self) -> usize {
-        self.items.len()
+        self.views.len()
     }
 }
 
 /// Sequences cut from one long series: `windows` of `window` steps, starting every `stride`
 /// steps, where step `t` has inputs `inputs[t]` (`d_input` values) and targets `targets[t]`
-/// (`d_output` values).
+/// (`d_output` values). The series is stored once; each window is a view into it.
 ///
 /// # Panics
 ///
@@ -121,96 +250,55 @@ pub fn windows(
     window: usize,
     stride: usize,
 ) -> SequenceDataset {
+    let steps = inputs.len() / d_input;
+    assert_eq!(steps, targets.len() / d_output, "inputs and targets steps");
+    let store = Store::Apart {
+        inputs: inputs.to_vec(),
+        targets: targets.to_vec(),
+    };
+    cut(store, steps, d_input, d_output, window, stride)
+}
+
+/// [`windows`] of a series that predicts its own next value: step `t` feeds `values[t]` and
+/// predicts `values[t + 1]`, for the `values.len() - 1` steps that have a next value; stored
+/// once, inputs and targets alike.
+///
+/// # Panics
+///
+/// If `window` or `stride` is 0, or `values` holds fewer than two values.
+pub fn windows_ahead(values: Vec<f32>, window: usize, stride: usize) -> SequenceDataset {
+    assert!(values.len() >= 2, "a step needs a value and the next");
+    let steps = values.len() - 1;
+    cut(Store::Ahead(values), steps, 1, 1, window, stride)
+}
+
+/// The windows of `window` steps every `stride` steps over a store of `steps` steps.
+fn cut(
+    store: Store,
+    steps: usize,
+    d_input: usize,
+    d_output: usize,
+    window: usize,
+    stride: usize,
+) -> SequenceDataset {
     assert!(
         window > 0 && stride > 0,
         "window and stride must be positive"
     );
-    let steps = inputs.len() / d_input;
-    assert_eq!(steps, targets.len() / d_output, "inputs and targets steps");
-    let items = (0..)
+    let views = (0..)
         .map(|k| k * stride)
         .take_while(|start| start + window <= steps)
-        .map(|start| SequenceItem {
-            inputs: inputs[start * d_input..(start + window) * d_input].to_vec(),
-            targets: targets[start * d_output..(start + window) * d_output].to_vec(),
+        .map(|start| View {
+            store: 0,
+            start: index(start),
         })
         .collect();
-    SequenceDataset::new(items, window, d_input, d_output)
-}
-
-/// Sequences stacked into tensors.
-#[derive(Debug, Clone)]
-pub struct SequenceBatch {
-    /// `[batch, seq_len, d_input]`.
-    pub inputs: Tensor<3>,
-    /// `[batch, seq_len, d_output]`.
-    pub targets: Tensor<3>,
-}
-
-/// Stacks [`SequenceItem`]s of one shape into a [`SequenceBatch`].
-#[derive(Debug, Clone, Copy)]
-pub struct SequenceBatcher {
-    /// Steps per sequence.
-    pub seq_len: usize,
-    /// Inputs per step.
-    pub d_input: usize,
-    /// Targets per step.
-    pub d_output: usize,
-}
-
-impl SequenceBatcher {
-    /// The batcher for `data`'s sequences.
-    pub fn for_dataset(data: &SequenceDataset) -> Self {
-        Self {
-            seq_len: data.seq_len,
-            d_input: data.d_input,
-            d_output: data.d_output,
-        }
-    }
-
-    /// `items` stacked time-major, `(inputs [seq_len · batch, d_input], targets [seq_len · batch,
-    /// d_output])`: step `t` of every sequence in rows `t · batch .. (t + 1) · batch`, as the
-    /// recurrence reads them. Laid out here, on the host, so that a device gets them in that
-    /// order instead of transposing a batch-major stack (on a GPU a launch per tensor).
-    pub fn time_major(&self, items: &[&SequenceItem], device: &Device) -> (Tensor<2>, Tensor<2>) {
-        let rows = self.seq_len * items.len();
-        let stack = |width: usize, values: fn(&SequenceItem) -> &[f32]| {
-            let mut stacked = Vec::with_capacity(rows * width);
-            for t in 0..self.seq_len {
-                for item in items {
-                    stacked.extend_from_slice(&values(item)[t * width..(t + 1) * width]);
-                }
-            }
-            Tensor::from_data(TensorData::new(stacked, [rows, width]), device)
-        };
-        (
-            stack(self.d_input, |item| &item.inputs),
-            stack(self.d_output, |item| &item.targets),
-        )
-    }
-}
-
-impl Batcher<SequenceItem, SequenceBatch> for SequenceBatcher {
-    fn batch(&self, items: Vec<SequenceItem>, device: &Device) -> SequenceBatch {
-        let batch = items.len();
-        let inputs: Vec<f32> = items
-            .iter()
-            .flat_map(|i| i.inputs.iter().copied())
-            .collect();
-        let targets: Vec<f32> = items
-            .iter()
-            .flat_map(|i| i.targets.iter().copied())
-            .collect();
-        SequenceBatch {
-            inputs: Tensor::from_data(
-                TensorData::new(inputs, [batch, self.seq_len, self.d_input]),
-                device,
-            ),
-            targets: Tensor::from_data(
-                TensorData::new(targets, [batch, self.seq_len, self.d_output]),
-                device,
-            ),
-        }
+    SequenceDataset {
+        stores: vec![Arc::new(store)],
+        views,
+        seq_len: window,
+        d_input,
+        d_output,
     }
 }
 
@@ -226,9 +314,45 @@ mod tests {
         let targets: Vec<f32> = (1..11).map(|v| v as f32).collect();
         let data = windows(&inputs, 1, &targets, 1, 4, 3);
         assert_eq!(data.len(), 3);
-        assert_eq!(data.items()[1].inputs, [3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(data.items()[1].targets, [4.0, 5.0, 6.0, 7.0]);
-        assert_eq!(data.items()[2].inputs, [6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(data.get_ref(1).inputs, [3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(data.get_ref(1).targets, [4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(data.get_ref(2).inputs, [6.0, 7.0, 8.0, 9.0]);
+        // The same windows of the series 0..=10 predicting itself, stored once.
+        let ahead = windows_ahead((0..11).map(|v| v as f32).collect(), 4, 3);
+        assert_eq!(ahead.len(), 3);
+        for i in 0..3 {
+            assert_eq!(ahead.get_ref(i), data.get_ref(i));
+        }
+    }
+
+    /// Views read the same values as copies would: every window of a two-input series at
+    /// every window and stride, and pieces of joined datasets.
+    #[test]
+    fn views_read_what_copies_held() {
+        let inputs: Vec<f32> = (0..40).map(|v| v as f32 * 0.5).collect();
+        let targets: Vec<f32> = (0..20).map(|v| -(v as f32)).collect();
+        for window in 1..=20 {
+            for stride in 1..=7 {
+                let data = windows(&inputs, 2, &targets, 1, window, stride);
+                let starts: Vec<usize> = (0..)
+                    .map(|k| k * stride)
+                    .take_while(|s| s + window <= 20)
+                    .collect();
+                assert_eq!(data.len(), starts.len());
+                for (i, &s) in starts.iter().enumerate() {
+                    let view = data.get_ref(i);
+                    assert_eq!(view.inputs, &inputs[2 * s..2 * (s + window)]);
+                    assert_eq!(view.targets, &targets[s..s + window]);
+                }
+            }
+        }
+        let a = windows(&inputs, 2, &targets, 1, 6, 6);
+        let b = windows(&inputs[..20], 2, &targets[..10], 1, 4, 2);
+        let joined = SequenceDataset::join(&[&a, &b], 3);
+        // a: 3 windows of 6, 2 pieces each; b: 4 windows of 4, 1 piece each.
+        assert_eq!(joined.len(), 3 * 2 + 4);
+        assert_eq!(joined.get_ref(1).inputs, &inputs[6..12]);
+        assert_eq!(joined.get_ref(7).targets, &targets[2..5]);
     }
 
     #[test]
@@ -237,51 +361,8 @@ mod tests {
         let data = windows(&inputs, 1, &inputs, 1, 2, 2);
         let (train, valid) = data.split(0.3);
         assert_eq!((train.len(), valid.len()), (3, 2));
-        assert_eq!(valid.items()[0].inputs, [6.0, 7.0]);
+        assert_eq!(valid.get_ref(0).inputs, [6.0, 7.0]);
         let (train, valid) = train.split(0.0);
         assert_eq!((train.len(), valid.len()), (3, 0));
-    }
-
-    /// Two sequences of two steps, two inputs and one target a step, and their batcher.
-    fn two_sequences() -> (Vec<SequenceItem>, SequenceBatcher) {
-        let items = vec![
-            SequenceItem {
-                inputs: vec![1.0, 2.0, 3.0, 4.0],
-                targets: vec![5.0, 6.0],
-            },
-            SequenceItem {
-                inputs: vec![7.0, 8.0, 9.0, 10.0],
-                targets: vec![11.0, 12.0],
-            },
-        ];
-        let batcher = SequenceBatcher {
-            seq_len: 2,
-            d_input: 2,
-            d_output: 1,
-        };
-        (items, batcher)
-    }
-
-    #[test]
-    fn batcher_stacks_batch_step_feature() {
-        let (items, batcher) = two_sequences();
-        let batch = batcher.batch(items, &Device::flex());
-        assert_eq!(batch.inputs.dims(), [2, 2, 2]);
-        assert_eq!(batch.targets.dims(), [2, 2, 1]);
-        // Sequence 1, step 0, feature 1.
-        let value = batch.inputs.slice(s![1, 0, 1]).into_scalar::<f32>();
-        assert_eq!(value, 8.0);
-    }
-
-    /// Time-major rows: step 0 of both sequences, then step 1 of both.
-    #[test]
-    fn time_major_batch_by_hand() {
-        let (items, batcher) = two_sequences();
-        let items: Vec<&SequenceItem> = items.iter().collect();
-        let (inputs, targets) = batcher.time_major(&items, &Device::flex());
-        let values = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().unwrap();
-        assert_eq!(inputs.dims(), [4, 2]);
-        assert_eq!(values(inputs), [1.0, 2.0, 7.0, 8.0, 3.0, 4.0, 9.0, 10.0]);
-        assert_eq!(values(targets), [5.0, 11.0, 6.0, 12.0]);
     }
 }

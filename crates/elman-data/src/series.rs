@@ -9,7 +9,7 @@
 //! rows test_start .. rows          held out: never trained or validated on, forecast later
 //! ```
 
-use crate::{DataError, Scaler, SequenceDataset, Table, Transform, windows};
+use crate::{DataError, Scaler, SequenceDataset, Table, Transform, windows, windows_ahead};
 
 /// The `[csv]` settings that shape a series into training data.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,13 +155,23 @@ impl Series {
         stride: usize,
     ) -> (SequenceDataset, Option<SequenceDataset>) {
         let d_input = self.inputs.len();
+        // A series that is its own only input, scaled alike as input and as target, is stored
+        // once: each step's target is the next step's input.
+        let ahead = d_input == 1
+            && self.inputs[0] == self.target
+            && scaler.mean[0] == scaler.mean[1]
+            && scaler.std[0] == scaler.std[1];
         let part = |start: usize, end: usize| -> Option<SequenceDataset> {
             if end < start + 2 {
                 return None;
             }
+            let window = window.min(end - 1 - start);
+            if ahead {
+                let values = scaler.scale_column(d_input, &self.target[start..end]);
+                return Some(windows_ahead(values, window, stride.min(window)));
+            }
             let x = self.scaled_inputs(scaler, start..end - 1);
             let y = scaler.scale_column(d_input, &self.target[start + 1..end]);
-            let window = window.min(end - 1 - start);
             Some(windows(&x, d_input, &y, 1, window, stride.min(window)))
         };
         let train = part(0, self.valid_start).expect("checked by Series::new");
@@ -234,7 +244,7 @@ mod tests {
         assert!(valid.is_none());
         // 14 steps (rows 0..14 predicting rows 1..15) in windows of 5 every 5: two.
         assert_eq!(train.len(), 2);
-        assert_eq!(train.items()[0].targets, vec![0.0; 5]);
+        assert_eq!(train.get_ref(0).targets, vec![0.0; 5]);
         assert_eq!(series.levels_of(&[1.0, 1.5]), [2.0, 3.5]);
 
         let long_window = SeriesSpec { window: 15, ..spec };
@@ -243,5 +253,50 @@ mod tests {
             err.unwrap_err().to_string(),
             "the training part has 15 rows, fewer than csv.window + 1 = 16"
         );
+    }
+
+    /// A series that is its own only input is stored once, yet every training and validation
+    /// window reads, bit for bit, the values the separate copies of its inputs and targets
+    /// held (so every run's losses stay the same).
+    #[test]
+    fn windows_stored_once_read_what_copies_held() {
+        let values: Vec<f32> = (0..97)
+            .map(|t| (t as f32 * 0.37).sin() * 3.0 + t as f32 * 0.1)
+            .collect();
+        for (window, stride) in [(8, 1), (12, 5), (30, 30)] {
+            let spec = SeriesSpec {
+                n_inputs: 1,
+                window,
+                stride,
+                test_steps: 7,
+                season: 0,
+                transform: Transform::lag(1),
+                valid_fraction: 0.2,
+            };
+            let series = Series::new(&table(values.clone()), &spec).unwrap();
+            let scaler = series.scaler();
+            let (train, valid) = series.datasets(&scaler, window, stride);
+            let copies = |start: usize, end: usize| {
+                let x = series.scaled_inputs(&scaler, start..end - 1);
+                let y = scaler.scale_column(1, &series.target[start + 1..end]);
+                let window = window.min(end - 1 - start);
+                windows(&x, 1, &y, 1, window, stride.min(window))
+            };
+            for (views, copied) in [
+                (train, copies(0, series.valid_start)),
+                (
+                    valid.unwrap(),
+                    copies(series.valid_start, series.test_start),
+                ),
+            ] {
+                assert_eq!(views.len(), copied.len());
+                for i in 0..views.len() {
+                    let (a, b) = (views.get_ref(i), copied.get_ref(i));
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(a.inputs), bits(b.inputs), "window {i}");
+                    assert_eq!(bits(a.targets), bits(b.targets), "window {i}");
+                }
+            }
+        }
     }
 }

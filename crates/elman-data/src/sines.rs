@@ -84,7 +84,7 @@ mod tests {
         };
         let data = waves.generate();
         assert_eq!(data.len(), 3);
-        for item in data.items() {
+        for item in data.iter() {
             let s = &item.inputs;
             for t in 1..9 {
                 let lhs = f64::from(s[t + 1]) + f64::from(s[t - 1]);

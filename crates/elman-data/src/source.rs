@@ -154,9 +154,9 @@ impl RunData {
 
     /// The sequence shown for generated waves: the first validation wave, else the first
     /// training one.
-    fn shown_wave(&self) -> &crate::SequenceItem {
+    fn shown_wave(&self) -> crate::SequenceRef<'_> {
         let data = self.valid.as_ref().unwrap_or(&self.train);
-        &data.items()[0]
+        data.get_ref(0)
     }
 
     /// The one-step-ahead predictions to make: over the tutorial's wave, over one generated
@@ -174,10 +174,10 @@ impl RunData {
             Source::Waves => {
                 let item = self.shown_wave();
                 OneStep {
-                    inputs: item.inputs.clone(),
+                    inputs: item.inputs.to_vec(),
                     axis: (1..=item.targets.len()).map(|s| s as f64).collect(),
                     labels: None,
-                    actual: item.targets.clone(),
+                    actual: item.targets.to_vec(),
                     valid: None,
                 }
             }
@@ -278,7 +278,7 @@ impl RunData {
     /// The wave a closed loop runs over: the tutorial's, or the shown generated one, as points.
     fn wave(&self) -> Vec<f32> {
         let item = match &self.source {
-            Source::Tutorial(_) => &self.train.items()[0],
+            Source::Tutorial(_) => self.train.get_ref(0),
             _ => self.shown_wave(),
         };
         std::iter::once(item.inputs[0])
@@ -377,7 +377,7 @@ mod tests {
         );
         assert_eq!(
             data.one_step().inputs,
-            data.valid.unwrap().items()[0].inputs
+            data.valid.unwrap().get_ref(0).inputs
         );
         let err = DataSource::Waves {
             waves,

@@ -4,7 +4,6 @@
 //! by hand in `elman-model`), or, as the tutorial teaches, the steps one by one
 //! ([`Elman::forward_steps`], every operation recorded).
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
 use elman_model::{Elman, ElmanState};
@@ -38,8 +37,8 @@ pub(crate) fn epoch(
     let d_hidden = model.d_hidden();
     let mut window_losses = Vec::new();
     for indices in order.chunks(config.batch_size) {
-        let items = indices.iter().map(|&i| train.items()[i].clone()).collect();
-        let batch = batcher.batch(items, &device);
+        let items: Vec<_> = indices.iter().map(|&i| train.get_ref(i)).collect();
+        let batch = batcher.stack(&items, &device);
         let size = indices.len();
         let mut state = ElmanState::zeros(size, d_hidden, &device);
         for window in (0..seq_len).step_by(config.bptt) {

@@ -241,7 +241,7 @@ pub(crate) fn epoch(
         z
     };
     for indices in order.chunks(config.batch_size) {
-        let items: Vec<_> = indices.iter().map(|&i| &train.items()[i]).collect();
+        let items: Vec<_> = indices.iter().map(|&i| train.get_ref(i)).collect();
         let size = indices.len();
         let count = parts_for(size, device);
         // Each part's inputs and targets, laid out time-major on the host (on a GPU,

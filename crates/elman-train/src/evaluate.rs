@@ -2,7 +2,6 @@
 //! sequences, and [`Sequences`], a dataset put on a device once so that a run's validation
 //! (every epoch) or a caller's repeated evaluation does not copy it there each time.
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use elman_data::{SequenceBatcher, SequenceDataset};
 use elman_model::{Elman, ElmanState, kernel};
@@ -61,11 +60,13 @@ impl Sequences {
     fn in_slabs(data: &SequenceDataset, device: &Device, slab: usize) -> Self {
         let batcher = SequenceBatcher::for_dataset(data);
         Self {
-            slabs: data
-                .items()
-                .chunks(slab)
-                .map(|items| {
-                    let batch = batcher.batch(items.to_vec(), device);
+            slabs: (0..data.len())
+                .step_by(slab)
+                .map(|first| {
+                    let items: Vec<_> = (first..(first + slab).min(data.len()))
+                        .map(|i| data.get_ref(i))
+                        .collect();
+                    let batch = batcher.stack(&items, device);
                     (batch.inputs, batch.targets)
                 })
                 .collect(),

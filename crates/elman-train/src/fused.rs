@@ -57,8 +57,7 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
             .collect()
     };
     let d_input = data.d_input();
-    data.items()
-        .iter()
+    data.iter()
         .map(|item| {
             let padded: Vec<f32> = item
                 .inputs
@@ -68,12 +67,12 @@ pub(crate) fn steps(data: &SequenceDataset, d_hidden: usize, device: &Device) ->
             Steps {
                 d_input,
                 sequence: [
-                    whole(&item.inputs, d_input),
-                    whole(&item.targets, data.d_output()),
+                    whole(item.inputs, d_input),
+                    whole(item.targets, data.d_output()),
                 ],
-                inputs: cut(&item.inputs, d_input),
+                inputs: cut(item.inputs, d_input),
                 padded: cut(&padded, d_input + d_hidden),
-                targets: cut(&item.targets, data.d_output()),
+                targets: cut(item.targets, data.d_output()),
             }
         })
         .collect()

@@ -253,7 +253,7 @@ impl Limits {
     /// The multiply-adds of training `config` on `data`, forward and backward: three products
     /// of each step's input layer with `W1` and of its context with `W2`, every epoch.
     pub fn work(config: &RunConfig, data: &RunData) -> f64 {
-        let steps = data.train.items().len() as f64 * data.train.seq_len() as f64;
+        let steps = data.train.len() as f64 * data.train.seq_len() as f64;
         let (d_in, d_out) = (data.train.d_input() as f64, data.train.d_output() as f64);
         let h = config.model.d_hidden as f64;
         3.0 * config.train.n_epochs as f64 * steps * h * (d_in + h + d_out)

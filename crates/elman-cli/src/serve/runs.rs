@@ -115,7 +115,7 @@ impl Registry {
         let summary = format!(
             "{}: {} of {} steps, {} on {}",
             form.data,
-            crate::words::count(data.train.items().len(), "sequence"),
+            crate::words::count(data.train.len(), "sequence"),
             data.train.seq_len(),
             config
                 .train_config()

@@ -126,7 +126,7 @@ fn one_window_is_full_bptt() {
     // The same gradient, by hand: six steps, no detach, one backward.
     let ad = device.clone().autodiff();
     let model = weights.to_module(&ad);
-    let item = &data.items()[0];
+    let item = data.get_ref(0);
     let mut state = ElmanState::zeros(1, 6, &ad);
     let mut loss = Tensor::<1>::zeros([1], &ad);
     for t in 0..6 {
