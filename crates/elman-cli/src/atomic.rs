@@ -3,13 +3,21 @@
 //! whole new one, never a part; a killed process leaves at most a hidden temporary file
 //! (`.NAME.XXXXXX.tmp`), which [`remove_leftovers`] clears.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 /// Writes `bytes` to `path` atomically and durably.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |file| Ok(file.write_all(bytes)?))
+}
+
+/// Writes what `fill` writes to `path` atomically and durably, streamed through a buffer
+/// (for files too large to build in memory first). An error from `fill` leaves no file.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -18,14 +26,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
     let prefix = format!(".{}.", name.to_string_lossy());
-    let result = (|| -> std::io::Result<()> {
+    let result = (|| -> Result<()> {
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(TEMPORARY_SUFFIX);
         // Results are for reading: rw-r--r-- (less the umask), not the temporary file's rw-------.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let mut file = builder.tempfile_in(dir)?;
-        file.write_all(bytes)?;
+        let file = builder.tempfile_in(dir)?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, file);
+        fill(&mut buffered)?;
+        let file = buffered.into_inner().map_err(|err| err.into_error())?;
         file.as_file().sync_all()?;
         file.persist(path).map_err(|err| err.error)?;
         Ok(())

@@ -136,6 +136,16 @@ fn names<'a>(file: &'a SafeTensors<'a>) -> Vec<&'a str> {
     names
 }
 
+/// A CSV writer into `out` with `header` written: rows go straight to `out` as they come.
+pub fn csv_into<'a>(
+    out: &'a mut dyn std::io::Write,
+    header: &[&str],
+) -> Result<csv::Writer<&'a mut dyn std::io::Write>> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(header)?;
+    Ok(writer)
+}
+
 /// CSV text of `rows` under `header`.
 pub fn text_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());

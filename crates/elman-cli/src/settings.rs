@@ -133,11 +133,34 @@ pub struct CsvSection {
     /// Learn the natural log of the levels (before any difference; every value above 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<bool>,
+    /// Many series: whose one-step predictions `predictions.csv` holds, "shown" (the series
+    /// the pictures show) or "all" (every series, streamed to the file); every series'
+    /// metrics are computed either way.
+    #[serde(skip_serializing_if = "Predictions::is_shown")]
+    pub predictions: Predictions,
     /// Take the seasonal pattern of `season` out before any difference (the classical
     /// decomposition's, fitted on the rows before the held-out ones) and put it back into
     /// predictions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deseasonalize: Option<bool>,
+}
+
+/// Whose one-step predictions a run over many series writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Predictions {
+    /// The series the pictures show.
+    #[default]
+    Shown,
+    /// Every series.
+    All,
+}
+
+impl Predictions {
+    /// Whether it is the default (left out of a written config).
+    fn is_shown(&self) -> bool {
+        *self == Predictions::Shown
+    }
 }
 
 /// The window a `[csv]` section takes where it writes none and nothing chooses one.
@@ -373,6 +396,7 @@ impl Default for CsvSection {
             difference: None,
             log: None,
             deseasonalize: None,
+            predictions: Predictions::Shown,
         }
     }
 }

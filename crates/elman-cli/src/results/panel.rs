@@ -11,7 +11,7 @@ use elman_model::Elman;
 use serde_json::{Map, Value, json};
 
 use super::series;
-use crate::settings::RunConfig;
+use crate::settings::{Predictions, RunConfig};
 use crate::{atomic, files, plot};
 
 /// The name of the time column the series share, or `step`.
@@ -40,7 +40,8 @@ fn line(
 }
 
 /// [`series::predictions`] for a panel: `predictions.png` of the first series,
-/// `predictions.csv` of all, the validation MSE of each series and their mean.
+/// `predictions.csv` of those (of every series with `csv.predictions = "all"`, streamed), the
+/// validation MSE of each series and their mean.
 pub fn predictions(
     out: &Path,
     config: &RunConfig,
@@ -48,52 +49,60 @@ pub fn predictions(
     model: &Elman,
 ) -> Result<Map<String, Value>> {
     let mut metrics = Map::new();
-    let mut rows = Vec::new();
     let (mut per_series, mut valid_mses) = (Map::new(), Vec::new());
     let mut pictures = Vec::new();
-    for (id, member) in data.each_series() {
-        let one = member.one_step();
-        let outputs = elman_train::predict(model, &one.inputs)?;
-        let values = member.one_step_values(&outputs);
-        if pictures.len() < SHOWN {
-            // The last stretch of each series, as a one-series run shows its own.
-            let from = one.axis.len().saturating_sub(400);
-            let points = |values: &[f32]| -> Vec<(f64, f64)> {
-                one.axis[from..]
-                    .iter()
-                    .zip(&values[from..])
-                    .map(|(&x, &y)| (x, f64::from(y)))
-                    .collect()
-            };
-            pictures.push((
-                format!("{id}: one step ahead"),
-                points(&one.actual),
-                points(&values),
-            ));
-        }
-        if let Some(valid) = &one.valid {
-            let error = mse(&one.actual[valid.clone()], &values[valid.clone()]);
-            valid_mses.push(error);
-            per_series.insert(id.into(), json!({ "valid_mse_original_units": error }));
-        }
-        for (i, (&actual, &predicted)) in one.actual.iter().zip(&values).enumerate() {
-            let when = match &one.labels {
-                Some(labels) => labels[i].clone(),
-                None => files::number(one.axis[i]),
-            };
-            rows.push(vec![
-                id.to_string(),
-                when,
-                files::number(actual.into()),
-                files::number(predicted.into()),
-            ]);
-        }
-    }
+    let every = config
+        .csv
+        .as_ref()
+        .is_some_and(|csv| csv.predictions == Predictions::All);
     let header = ["series", time_name(data), "actual", "predicted"];
-    atomic::write(
-        &out.join("predictions.csv"),
-        &files::text_csv(&header, rows.into_iter())?,
-    )?;
+    // Each series' rows go to the file as they are made, never all held at once.
+    atomic::write_with(&out.join("predictions.csv"), |file| {
+        let mut rows = files::csv_into(file, &header)?;
+        for (k, (id, member)) in data.each_series().into_iter().enumerate() {
+            let one = member.one_step();
+            let outputs = elman_train::predict(model, &one.inputs)?;
+            let values = member.one_step_values(&outputs);
+            if pictures.len() < SHOWN {
+                // The last stretch of each series, as a one-series run shows its own.
+                let from = one.axis.len().saturating_sub(400);
+                let points = |values: &[f32]| -> Vec<(f64, f64)> {
+                    one.axis[from..]
+                        .iter()
+                        .zip(&values[from..])
+                        .map(|(&x, &y)| (x, f64::from(y)))
+                        .collect()
+                };
+                pictures.push((
+                    format!("{id}: one step ahead"),
+                    points(&one.actual),
+                    points(&values),
+                ));
+            }
+            if let Some(valid) = &one.valid {
+                let error = mse(&one.actual[valid.clone()], &values[valid.clone()]);
+                valid_mses.push(error);
+                per_series.insert(id.into(), json!({ "valid_mse_original_units": error }));
+            }
+            if !every && k >= SHOWN {
+                continue;
+            }
+            for (i, (&actual, &predicted)) in one.actual.iter().zip(&values).enumerate() {
+                let when = match &one.labels {
+                    Some(labels) => labels[i].clone(),
+                    None => files::number(one.axis[i]),
+                };
+                rows.write_record([
+                    id.to_string(),
+                    when,
+                    files::number(actual.into()),
+                    files::number(predicted.into()),
+                ])?;
+            }
+        }
+        rows.flush()?;
+        Ok(())
+    })?;
     let y_label = config.value_label();
     let panels: Vec<_> = pictures
         .iter()
@@ -134,57 +143,58 @@ pub fn forecasts(
     horizon: usize,
 ) -> Result<Map<String, Value>> {
     let mut metrics = series::forecast_setting(&data.shown().closed_loop()?, horizon);
-    let mut rows = Vec::new();
     let mut per_series = Map::new();
     let mut pictures = Vec::new();
     // Each series' forecast and baseline MSE, and MASE where it is defined.
     let (mut mses, mut baseline_mses) = (Vec::new(), Vec::new());
     let (mut mases, mut baseline_mases) = (Vec::new(), Vec::new());
-    for (id, member) in data.each_series() {
-        let closed = member.closed_loop()?;
-        let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
-        let forecast = closed.finish(&outputs);
-        let (axis, labels) = member.span(closed.history.len(), horizon);
-        if pictures.len() < SHOWN {
-            pictures.push((
-                format!("{id}: closed-loop forecast"),
-                series::forecast_series(member, &closed, &forecast),
-            ));
-        }
-        for k in 0..horizon {
-            let when = match &labels {
-                Some(labels) => labels[k].clone(),
-                None => files::number(axis[k]),
-            };
-            let actual = forecast
-                .actual
-                .get(k)
-                .map_or(String::new(), |&a| files::number(a.into()));
-            rows.push(vec![
-                id.to_string(),
-                when,
-                actual,
-                files::number(forecast.predicted[k].into()),
-                files::number(forecast.baseline[k].into()),
-            ]);
-        }
-        let own = series::forecast_metrics(&closed, &forecast, horizon);
-        let get = |key: &str| own.get(key).and_then(Value::as_f64);
-        if let (Some(f), Some(b)) = (get("forecast_mse"), get("baseline_mse")) {
-            mses.push(f);
-            baseline_mses.push(b);
-        }
-        if let (Some(f), Some(b)) = (get("forecast_mase"), get("baseline_mase")) {
-            mases.push(f);
-            baseline_mases.push(b);
-        }
-        per_series.insert(id.into(), own.into());
-    }
     let header = ["series", time_name(data), "actual", "predicted", "baseline"];
-    atomic::write(
-        &out.join("forecast.csv"),
-        &files::text_csv(&header, rows.into_iter())?,
-    )?;
+    // Each series' rows go to the file as they are made, never all held at once.
+    atomic::write_with(&out.join("forecast.csv"), |file| {
+        let mut rows = files::csv_into(file, &header)?;
+        for (id, member) in data.each_series() {
+            let closed = member.closed_loop()?;
+            let (_, outputs) = elman_train::generate(model, &closed.prefix, horizon)?;
+            let forecast = closed.finish(&outputs);
+            let (axis, labels) = member.span(closed.history.len(), horizon);
+            if pictures.len() < SHOWN {
+                pictures.push((
+                    format!("{id}: closed-loop forecast"),
+                    series::forecast_series(member, &closed, &forecast),
+                ));
+            }
+            for k in 0..horizon {
+                let when = match &labels {
+                    Some(labels) => labels[k].clone(),
+                    None => files::number(axis[k]),
+                };
+                let actual = forecast
+                    .actual
+                    .get(k)
+                    .map_or(String::new(), |&a| files::number(a.into()));
+                rows.write_record([
+                    id.to_string(),
+                    when,
+                    actual,
+                    files::number(forecast.predicted[k].into()),
+                    files::number(forecast.baseline[k].into()),
+                ])?;
+            }
+            let own = series::forecast_metrics(&closed, &forecast, horizon);
+            let get = |key: &str| own.get(key).and_then(Value::as_f64);
+            if let (Some(f), Some(b)) = (get("forecast_mse"), get("baseline_mse")) {
+                mses.push(f);
+                baseline_mses.push(b);
+            }
+            if let (Some(f), Some(b)) = (get("forecast_mase"), get("baseline_mase")) {
+                mases.push(f);
+                baseline_mases.push(b);
+            }
+            per_series.insert(id.into(), own.into());
+        }
+        rows.flush()?;
+        Ok(())
+    })?;
     let y_label = config.value_label();
     let panels: Vec<_> = pictures
         .iter()

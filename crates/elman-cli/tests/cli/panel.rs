@@ -176,3 +176,42 @@ fn panel_errors_are_one_line() {
         assert_one_line_error(&output, needle);
     }
 }
+
+/// Six series: `predictions.csv` holds the four the pictures show unless
+/// `predictions = "all"` asks for every one; the metrics hold all six either way.
+#[test]
+fn a_panel_writes_the_shown_series_predictions_unless_asked_for_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = String::from("id,month,value\n");
+    for s in 0..6 {
+        for t in 0..120 {
+            let month = format!("{}-{:02}-01", 2000 + t / 12, 1 + t % 12);
+            long.push_str(&format!("s{s},{month},{}\n", value(s % 3, t) + s as f64));
+        }
+    }
+    std::fs::write(dir.path().join("long.csv"), long).unwrap();
+    let csv = "path = \"long.csv\"\nseries = \"id\"\ntarget = \"value\"\n";
+    std::fs::write(dir.path().join("shown.toml"), config(csv)).unwrap();
+    std::fs::write(
+        dir.path().join("all.toml"),
+        config(&format!("{csv}predictions = \"all\"\n")),
+    )
+    .unwrap();
+    for (name, want) in [("shown", 4), ("all", 6)] {
+        let config = format!("{name}.toml");
+        let train = elman(dir.path(), &["train", "--config", &config, "--out", name]);
+        assert!(train.status.success(), "{}", stderr(&train));
+        let text = std::fs::read_to_string(dir.path().join(name).join("predictions.csv")).unwrap();
+        let ids: std::collections::BTreeSet<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        assert_eq!(ids.len(), want, "{name}: {ids:?}");
+        let metrics: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(name).join("metrics.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(metrics["series"].as_object().unwrap().len(), 6, "{name}");
+    }
+}
