@@ -9,7 +9,7 @@
 //! | file | its job |
 //! |---|---|
 //! | `args.rs` | the command line |
-//! | `settings.rs`, `settings_file.rs`, `validate.rs` | the settings, their TOML file, their checks |
+//! | `settings.rs`, `csv_settings.rs`, `settings_file.rs`, `validate.rs` | the settings (the `[csv]` section's lags, panel predictions and open choices apart), their TOML file, their checks |
 //! | `backend.rs` | backend names to Burn devices |
 //! | `source.rs` | the settings to the data, the series' file read |
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
@@ -28,6 +28,7 @@ mod atomic;
 pub mod backend;
 mod backtest;
 mod checkpoint;
+mod csv_settings;
 mod files;
 mod forecast;
 #[cfg(test)]

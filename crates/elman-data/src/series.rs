@@ -9,6 +9,8 @@
 //! rows test_start .. rows          held out: never trained or validated on, forecast later
 //! ```
 
+use std::sync::Arc;
+
 use crate::{DataError, Scaler, SequenceDataset, Table, Transform, windows, windows_ahead};
 
 /// The `[csv]` settings that shape a series into training data.
@@ -30,16 +32,17 @@ pub struct SeriesSpec {
     pub valid_fraction: f64,
 }
 
-/// A user's series, unscaled, with where its parts end.
+/// A user's series, unscaled, with where its parts end. Columns that hold the same values
+/// (an input that is the target, a target learned as it is) share one array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Each input column, one value per row, transformed as the target is.
-    pub inputs: Vec<Vec<f32>>,
+    pub inputs: Vec<Arc<[f32]>>,
     /// The target column as the network sees it (transformed), unscaled; row `r` here is row
     /// `r + transform.span()` of the file.
-    pub target: Vec<f32>,
+    pub target: Arc<[f32]>,
     /// The target column as in the file (the levels), every row.
-    pub levels: Vec<f32>,
+    pub levels: Arc<[f32]>,
     /// What the network learns instead of the levels.
     pub transform: Transform,
     /// Rows `0..valid_start` are trained on.
@@ -88,14 +91,30 @@ impl Series {
         }
         // The seasonal indices of each column come from the rows before the held-out ones.
         let fit_rows = table.rows().saturating_sub(spec.test_steps);
-        let mut columns = Vec::with_capacity(table.columns.len());
+        let levels: Arc<[f32]> = table.columns[n_inputs].as_slice().into();
+        let mut columns: Vec<Arc<[f32]>> = Vec::with_capacity(table.columns.len());
         let mut fitted = transform.clone();
-        for (column, name) in table.columns.iter().zip(&table.names) {
+        for (i, (column, name)) in table.columns.iter().zip(&table.names).enumerate() {
+            // A column the same as the target (a series that is its own input) is one array.
+            if i < n_inputs && column == &table.columns[n_inputs] && name == &table.names[n_inputs]
+            {
+                columns.push(Arc::from([]));
+                continue;
+            }
             let logged = transform.logged(column, name)?;
             fitted = transform.fitted(&logged[..fit_rows])?;
-            columns.push(fitted.apply(&logged));
+            columns.push(if transform.is_identity() {
+                levels.clone()
+            } else {
+                fitted.apply(&logged).into()
+            });
         }
         let target = columns.pop().expect("the target column");
+        for column in &mut columns {
+            if column.is_empty() {
+                *column = target.clone();
+            }
+        }
         let (valid_start, test_start) =
             split_in_time(target.len(), spec.test_steps, spec.valid_fraction)?;
         if valid_start < spec.window + 1 {
@@ -112,7 +131,7 @@ impl Series {
         Ok(Self {
             inputs: columns,
             target,
-            levels: table.columns[n_inputs].clone(),
+            levels,
             transform: fitted,
             valid_start,
             test_start,
@@ -158,7 +177,7 @@ impl Series {
         // A series that is its own only input, scaled alike as input and as target, is stored
         // once: each step's target is the next step's input.
         let ahead = d_input == 1
-            && self.inputs[0] == self.target
+            && Arc::ptr_eq(&self.inputs[0], &self.target)
             && scaler.mean[0] == scaler.mean[1]
             && scaler.std[0] == scaler.std[1];
         let part = |start: usize, end: usize| -> Option<SequenceDataset> {
@@ -236,7 +255,7 @@ mod tests {
             valid_fraction: 0.0,
         };
         let series = Series::new(&table((0..20).map(|v| v as f32).collect()), &spec).unwrap();
-        assert_eq!(series.target, vec![1.0; 19]);
+        assert_eq!(*series.target, [1.0; 19]);
         assert_eq!((series.valid_start, series.test_start), (15, 15));
         let scaler = series.scaler();
         assert_eq!((scaler.mean[1], scaler.std[1]), (1.0, 1.0));
