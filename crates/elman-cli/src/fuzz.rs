@@ -297,7 +297,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = files::weights_from_safetensors(&bytes);
         let _ = checkpoint::from_bytes(&bytes);
-        let _ = parse_csv(&bytes, &["y"], MissingValues::Interpolate);
+        let _ = parse_csv(&bytes[..], &["y"], MissingValues::Interpolate);
     }
 
     /// A CSV series, damaged, read with every policy and, when it reads, cut into training
@@ -314,7 +314,7 @@ proptest! {
         valid_fraction in 0.0f64..1.0,
     ) {
         let bytes = apply(seasonal_csv().into_bytes(), &damages);
-        if let Ok(table) = parse_csv(&bytes, &["y", "y"], missing) {
+        if let Ok(table) = parse_csv(&bytes[..], &["y", "y"], missing) {
             let spec = SeriesSpec { n_inputs: 1, window, stride, test_steps, season, transform: elman_data::Transform::lag(difference), valid_fraction };
             if let Ok(data) = (DataSource::Series { table, spec }).prepare() {
                 let one = data.one_step();

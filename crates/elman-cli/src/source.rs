@@ -33,8 +33,7 @@ impl RunConfig {
                 data.seq_len,
             )));
         };
-        let bytes = std::fs::read(&csv.path)
-            .with_context(|| format!("cannot read data {}", csv.path.display()))?;
+        let reader = open_data(&csv.path)?;
         let time = (!csv.time.is_empty()).then_some(csv.time.as_str());
         let spec = self.series_spec(csv);
         let layout = if !csv.series.is_empty() {
@@ -50,7 +49,7 @@ impl RunConfig {
             None
         };
         if let Some(layout) = layout {
-            let tables = parse_series(&bytes, layout, time, csv.missing)
+            let tables = parse_series(reader, layout, time, csv.missing)
                 .with_context(|| format!("data {}", csv.path.display()))?;
             return Ok(DataSource::Panel { tables, spec });
         }
@@ -61,7 +60,7 @@ impl RunConfig {
         };
         let n_inputs = picked.len();
         picked.push(&csv.target);
-        let table = parse_csv_with_time(&bytes, &picked, time, csv.missing)
+        let table = parse_csv_with_time(reader, &picked, time, csv.missing)
             .with_context(|| format!("data {}", csv.path.display()))?;
         Ok(DataSource::Series {
             table,
@@ -110,4 +109,15 @@ impl RunConfig {
         };
         self.data_source()?.prepare().context(origin)
     }
+}
+
+/// The data file at `path`, opened to be read once, streamed (an error naming it where it
+/// cannot be opened or is not a file).
+pub(crate) fn open_data(path: &std::path::Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let context = || format!("cannot read data {}", path.display());
+    let file = std::fs::File::open(path).with_context(context)?;
+    if !file.metadata().with_context(context)?.is_file() {
+        return Err(anyhow::anyhow!("it is not a file")).with_context(context);
+    }
+    Ok(std::io::BufReader::with_capacity(1 << 16, file))
 }

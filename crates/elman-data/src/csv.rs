@@ -1,8 +1,13 @@
 //! A reader for a user's own series in CSV, through the `csv` crate (quoted fields, a UTF-8
-//! byte-order mark, CRLF lines): a header is required, columns are picked by name, and every
-//! bad row is an error that names its line.
+//! byte-order mark, CRLF lines) in one streamed pass (`rows.rs`): a header is required,
+//! columns are picked by name, and every bad row is an error that names its line.
+
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
+
+use crate::Labels;
+use crate::rows::for_each_row;
 
 /// What to do with an empty field in a picked column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -27,7 +32,7 @@ pub struct Table {
     /// For each kept row, its line number in the file (1-based).
     pub lines: Vec<usize>,
     /// The time column, when one was asked for: its name and each kept row's text.
-    pub time: Option<(String, Vec<String>)>,
+    pub time: Option<(String, Labels)>,
 }
 
 impl Table {
@@ -103,46 +108,25 @@ pub enum CsvError {
     NoRows,
 }
 
-/// The 1-based line where the record at byte `offset` of `bytes` begins. The `csv` crate puts a
-/// record's position where the one before it ended, before the line break and any blank lines
-/// between them, so those are skipped first.
-fn line_at(bytes: &[u8], newlines: &[usize], offset: u64) -> usize {
-    let mut at = usize::try_from(offset)
-        .unwrap_or(bytes.len())
-        .min(bytes.len());
-    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-        at += 1;
-    }
-    newlines.partition_point(|&newline| newline < at) + 1
-}
-
-/// The error of the `csv` crate as one of ours, with its line.
-fn malformed(err: &::csv::Error, bytes: &[u8], newlines: &[usize]) -> CsvError {
-    let line = err
-        .position()
-        .map_or(0, |position| line_at(bytes, newlines, position.byte()));
-    let message = match err.kind() {
-        ::csv::ErrorKind::Utf8 { .. } => "the text is not UTF-8".to_string(),
-        _ => err.to_string(),
-    };
-    CsvError::Malformed { line, message }
-}
-
-/// Reads the columns `picked` from the CSV file `bytes` (comma-separated, header first; blank
-/// lines are skipped, fields trimmed).
-pub fn parse_csv(bytes: &[u8], picked: &[&str], missing: MissingValues) -> Result<Table, CsvError> {
-    parse_csv_with_time(bytes, picked, None, missing)
+/// Reads the columns `picked` from the CSV text `reader` gives (comma-separated, header first;
+/// blank lines are skipped, fields trimmed), in one pass.
+pub fn parse_csv<R: Read>(
+    reader: R,
+    picked: &[&str],
+    missing: MissingValues,
+) -> Result<Table, CsvError> {
+    parse_csv_with_time(reader, picked, None, missing)
 }
 
 /// [`parse_csv`], and the column `time` as text (every kept row needs one; with
 /// [`MissingValues::Skip`] a row without is dropped).
-pub fn parse_csv_with_time(
-    bytes: &[u8],
+pub fn parse_csv_with_time<R: Read>(
+    reader: R,
     picked: &[&str],
     time: Option<&str>,
     missing: MissingValues,
 ) -> Result<Table, CsvError> {
-    let raw = read_raw(bytes, picked, time.as_slice(), missing)?;
+    let raw = read_raw(reader, picked, time.as_slice(), missing)?;
     let columns = raw
         .columns
         .iter()
@@ -162,122 +146,33 @@ pub fn parse_csv_with_time(
 /// columns, and each kept row's line.
 pub(crate) struct Raw {
     pub columns: Vec<Vec<Option<f32>>>,
-    pub texts: Vec<Vec<String>>,
+    pub texts: Vec<Labels>,
     pub lines: Vec<usize>,
 }
 
-/// Reads the numeric columns `picked` and the text columns `texts` of every row, dropping rows
-/// with an empty field under [`MissingValues::Skip`] and refusing them under
-/// [`MissingValues::Error`] (an empty text field is refused unless skipped).
-pub(crate) fn read_raw(
-    bytes: &[u8],
+/// Reads the numeric columns `picked` and the text columns `texts` of every row (see
+/// [`crate::rows::for_each_row`]).
+pub(crate) fn read_raw<R: Read>(
+    reader: R,
     picked: &[&str],
     texts: &[&str],
     missing: MissingValues,
 ) -> Result<Raw, CsvError> {
-    // Lines are counted here from the records' byte offsets: blank lines, CRLF and quoted line
-    // breaks all count as the file shows them.
-    let newlines: Vec<usize> = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(::csv::Trim::All)
-        .from_reader(bytes);
-    let mut records = reader.records();
-    let header = match records.next() {
-        None => return Err(CsvError::Empty),
-        Some(record) => record.map_err(|err| malformed(&err, bytes, &newlines))?,
-    };
-    let names: Vec<&str> = header.iter().collect();
-    if names.iter().all(|n| n.parse::<f64>().is_ok()) {
-        return Err(CsvError::NoHeader(names.join(",")));
-    }
-    let indices = picked
-        .iter()
-        .chain(texts)
-        .map(|column| {
-            names
-                .iter()
-                .position(|n| n == column)
-                .ok_or_else(|| CsvError::UnknownColumn {
-                    column: column.to_string(),
-                    available: names.join(", "),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let (indices, text_indices) = indices.split_at(picked.len());
-
     let mut raw = Raw {
         columns: vec![Vec::new(); picked.len()],
-        texts: vec![Vec::new(); texts.len()],
+        texts: vec![Labels::default(); texts.len()],
         lines: Vec::new(),
     };
-    for record in records {
-        let record = record.map_err(|err| malformed(&err, bytes, &newlines))?;
-        let line = record
-            .position()
-            .map_or(0, |p| line_at(bytes, &newlines, p.byte()));
-        if record.len() != names.len() {
-            return Err(CsvError::FieldCount {
-                line,
-                expected: names.len(),
-                found: record.len(),
-            });
-        }
-        let mut values = Vec::with_capacity(indices.len());
-        for (&index, column) in indices.iter().zip(picked) {
-            let field = &record[index];
-            if field.is_empty() {
-                if missing == MissingValues::Error {
-                    return Err(CsvError::Missing {
-                        line,
-                        column: column.to_string(),
-                        hint: "choose `skip` or `interpolate` for missing values",
-                    });
-                }
-                values.push(None);
-                continue;
-            }
-            match field.parse::<f32>() {
-                Ok(v) if v.is_finite() => values.push(Some(v)),
-                _ => {
-                    return Err(CsvError::NotANumber {
-                        line,
-                        column: column.to_string(),
-                        value: field.chars().take(40).collect(),
-                    });
-                }
-            }
-        }
-        let labels: Vec<&str> = text_indices.iter().map(|&index| &record[index]).collect();
-        if missing == MissingValues::Skip
-            && (values.iter().any(Option::is_none) || labels.iter().any(|l| l.is_empty()))
-        {
-            continue;
-        }
-        if let Some(empty) = labels.iter().position(|l| l.is_empty()) {
-            return Err(CsvError::Missing {
-                line,
-                column: texts[empty].to_string(),
-                hint: "this column needs a value in every row, or `skip` for missing values",
-            });
-        }
-        for (column, value) in raw.columns.iter_mut().zip(values) {
+    for_each_row(reader, picked, texts, missing, |row| {
+        for (column, &value) in raw.columns.iter_mut().zip(row.values) {
             column.push(value);
         }
-        for (column, label) in raw.texts.iter_mut().zip(labels) {
-            column.push(label.to_string());
+        for (column, label) in raw.texts.iter_mut().zip(row.texts) {
+            column.push(label);
         }
-        raw.lines.push(line);
-    }
-    if raw.lines.is_empty() {
-        return Err(CsvError::NoRows);
-    }
+        raw.lines.push(row.line);
+        Ok(())
+    })?;
     Ok(raw)
 }
 
@@ -321,18 +216,21 @@ mod tests {
     /// error, or dropped with `skip`.
     #[test]
     fn a_time_column_as_text() {
-        let text = b"date,co2\n2000-01-01,1\n2000-01-08,\n2000-01-15,3\n";
+        let text: &[u8] = b"date,co2\n2000-01-01,1\n2000-01-08,\n2000-01-15,3\n";
         let table =
             parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Interpolate).unwrap();
         assert_eq!(table.columns[0], [1.0, 2.0, 3.0]);
         let (name, times) = table.time.unwrap();
         assert_eq!((name.as_str(), times.len()), ("date", 3));
-        assert_eq!(times[1], "2000-01-08");
+        assert_eq!(times.get(1), "2000-01-08");
         let skipped =
             parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Skip).unwrap();
-        assert_eq!(skipped.time.unwrap().1, ["2000-01-01", "2000-01-15"]);
+        assert_eq!(
+            skipped.time.unwrap().1.to_vec(),
+            ["2000-01-01", "2000-01-15"]
+        );
 
-        let text = b"date,co2\n2000-01-01,1\n,2\n";
+        let text: &[u8] = b"date,co2\n2000-01-01,1\n,2\n";
         let err =
             parse_csv_with_time(text, &["co2"], Some("date"), MissingValues::Error).unwrap_err();
         assert_eq!(
@@ -350,7 +248,7 @@ mod tests {
     /// A gap of two between 1 and 4 fills as 2 and 3.
     #[test]
     fn interpolation_by_hand() {
-        let text = b"date,co2\n1,1\n2,\n3,\n4,4\n";
+        let text: &[u8] = b"date,co2\n1,1\n2,\n3,\n4,4\n";
         let table = parse_csv(text, &["co2"], MissingValues::Interpolate).unwrap();
         assert_eq!(table.column("co2").unwrap(), [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(table.lines, [2, 3, 4, 5]);
@@ -363,7 +261,7 @@ mod tests {
     /// as the plain file does.
     #[test]
     fn quotes_bom_and_crlf() {
-        let plain = parse_csv(b"note,y\nab,1\ncd,2\n", &["y"], MissingValues::Error).unwrap();
+        let plain = parse_csv(&b"note,y\nab,1\ncd,2\n"[..], &["y"], MissingValues::Error).unwrap();
         let fancy = "\u{feff}\"note\",\"y\"\r\n\"a, b\",1\r\n\r\n\"c \"\"d\"\"\",\"2\"\r\n";
         let table = parse_csv(fancy.as_bytes(), &["y"], MissingValues::Error).unwrap();
         assert_eq!(table.columns, plain.columns);
@@ -401,7 +299,7 @@ mod tests {
         );
         assert_eq!(err("", MissingValues::Error), "the file is empty");
         assert_eq!(err("x,y\n", MissingValues::Error), "no data rows");
-        let latin1 = parse_csv(b"x,y\n1,\xe9\n", &["y"], MissingValues::Error).unwrap_err();
+        let latin1 = parse_csv(&b"x,y\n1,\xe9\n"[..], &["y"], MissingValues::Error).unwrap_err();
         assert_eq!(latin1.to_string(), "line 2: the text is not UTF-8");
     }
 }

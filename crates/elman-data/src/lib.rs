@@ -28,7 +28,9 @@
 //! | `tutorial.rs` | the tutorial's wave |
 //! | `sines.rs` | many random waves |
 //! | `csv.rs` | reading a series from CSV |
+//! | `rows.rs` | one streamed pass over a CSV file's rows, with each row's line |
 //! | `time.rs` | a series' time column: labels, axis positions, times past the file's end |
+//! | `labels.rs` | a time column's texts, a first value and a step where they are regular |
 //! | `series.rs` | the split in time, windows of a series |
 //! | `transform.rs` | the log and differences a network learns instead of the levels, and back |
 //! | `scaler.rs` | standardization |
@@ -50,8 +52,10 @@ mod choice;
 mod csv;
 mod error;
 mod forecast;
+mod labels;
 mod metrics;
 mod panel;
+mod rows;
 mod scaler;
 mod sequences;
 mod series;
@@ -72,6 +76,7 @@ pub use choice::{
 pub use csv::{CsvError, MissingValues, Table, parse_csv, parse_csv_with_time};
 pub use error::DataError;
 pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
+pub use labels::Labels;
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
 pub use panel::{Layout, Member, parse_series};
 pub use scaler::Scaler;

@@ -1,10 +1,14 @@
 //! Many series in one file, one network: reading them in long or wide form ([`parse_series`])
 //! and joining their prepared data into one run's ([`prepare`]).
 
-use crate::csv::{fill_gaps, read_raw};
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::csv::fill_gaps;
+use crate::rows::for_each_row;
 use crate::{
-    CsvError, DataError, DataSource, MissingValues, RunData, Scaler, SequenceDataset, SeriesSpec,
-    Source, Table, parse_csv_with_time,
+    CsvError, DataError, DataSource, Labels, MissingValues, RunData, Scaler, SequenceDataset,
+    SeriesSpec, Source, Table, parse_csv_with_time,
 };
 
 /// Many series in one file, each as a table of its one column `target` (and its time):
@@ -26,10 +30,13 @@ pub enum Layout<'a> {
     },
 }
 
-/// Reads the series of a file in `layout`: each one's values (gaps filled within the series),
-/// lines and time column. A row with no series name is an error (dropped with `skip`).
-pub fn parse_series(
-    bytes: &[u8],
+/// Reads the series of a file in `layout`, in one pass over the text `reader` gives: each
+/// one's values (gaps filled within the series), lines and time column. In long form the rows
+/// go straight to their series as they are read, a series' name kept once and its times as a
+/// first value and a step where they are regular ([`Labels`]). A row with no series name is an
+/// error (dropped with `skip`).
+pub fn parse_series<R: Read>(
+    reader: R,
     layout: Layout<'_>,
     time: Option<&str>,
     missing: MissingValues,
@@ -37,7 +44,7 @@ pub fn parse_series(
     match layout {
         Layout::Wide { targets } => {
             let picked: Vec<&str> = targets.iter().map(String::as_str).collect();
-            let table = parse_csv_with_time(bytes, &picked, time, missing)?;
+            let table = parse_csv_with_time(reader, &picked, time, missing)?;
             Ok(table
                 .names
                 .iter()
@@ -54,37 +61,44 @@ pub fn parse_series(
                 .collect())
         }
         Layout::Long { id, target } => {
-            let texts: Vec<&str> = std::iter::once(id).chain(time).collect();
-            let raw = read_raw(bytes, &[target], &texts, missing)?;
-            let mut order: Vec<String> = Vec::new();
-            let mut rows: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-            for (row, name) in raw.texts[0].iter().enumerate() {
-                rows.entry(name.as_str())
-                    .or_insert_with(|| {
-                        order.push(name.clone());
-                        Vec::new()
-                    })
-                    .push(row);
+            /// One series' rows as they are read.
+            #[derive(Default)]
+            struct Rows {
+                values: Vec<Option<f32>>,
+                labels: Labels,
+                lines: Vec<usize>,
             }
+            let texts: Vec<&str> = std::iter::once(id).chain(time).collect();
+            let mut order: Vec<(String, Rows)> = Vec::new();
+            let mut index: HashMap<String, usize> = HashMap::new();
+            for_each_row(reader, &[target], &texts, missing, |row| {
+                let name = row.texts[0];
+                let k = match index.get(name) {
+                    Some(&k) => k,
+                    None => {
+                        index.insert(name.to_string(), order.len());
+                        order.push((name.to_string(), Rows::default()));
+                        order.len() - 1
+                    }
+                };
+                let rows = &mut order[k].1;
+                rows.values.push(row.values[0]);
+                if let Some(label) = row.texts.get(1) {
+                    rows.labels.push(label);
+                }
+                rows.lines.push(row.line);
+                Ok(())
+            })?;
             order
-                .iter()
-                .map(|name| {
-                    let rows = &rows[name.as_str()];
-                    let lines: Vec<usize> = rows.iter().map(|&r| raw.lines[r]).collect();
-                    let values: Vec<Option<f32>> =
-                        rows.iter().map(|&r| raw.columns[0][r]).collect();
+                .into_iter()
+                .map(|(name, rows)| {
                     let table = Table {
                         names: vec![target.to_string()],
-                        columns: vec![fill_gaps(&values, target, &lines)?],
-                        time: time.map(|time| {
-                            (
-                                time.to_string(),
-                                rows.iter().map(|&r| raw.texts[1][r].clone()).collect(),
-                            )
-                        }),
-                        lines,
+                        columns: vec![fill_gaps(&rows.values, target, &rows.lines)?],
+                        time: time.map(|time| (time.to_string(), rows.labels)),
+                        lines: rows.lines,
                     };
-                    Ok((name.clone(), table))
+                    Ok((name, table))
                 })
                 .collect()
         }
@@ -153,7 +167,7 @@ mod tests {
     /// its own series; wide form: a table per column; a row with no series name is named.
     #[test]
     fn many_series_long_and_wide() {
-        let long = b"id,t,v\na,1,1\nb,1,10\na,2,\nb,2,20\na,3,3\n";
+        let long: &[u8] = b"id,t,v\na,1,1\nb,1,10\na,2,\nb,2,20\na,3,3\n";
         let layout = Layout::Long {
             id: "id",
             target: "v",
@@ -164,9 +178,9 @@ mod tests {
         assert_eq!(series[0].1.columns[0], [1.0, 2.0, 3.0]);
         assert_eq!(series[0].1.lines, [2, 4, 6]);
         assert_eq!(series[1].1.columns[0], [10.0, 20.0]);
-        assert_eq!(series[1].1.time.as_ref().unwrap().1, ["1", "2"]);
+        assert_eq!(series[1].1.time.as_ref().unwrap().1.to_vec(), ["1", "2"]);
 
-        let wide = b"t,a,b\n1,1,10\n2,2,20\n";
+        let wide: &[u8] = b"t,a,b\n1,1,10\n2,2,20\n";
         let targets = ["b".to_string(), "a".to_string()];
         let series = parse_series(
             wide,
@@ -179,7 +193,7 @@ mod tests {
         assert_eq!(series[0].1.columns, [vec![10.0, 20.0]]);
         assert_eq!(series[1].1.names, ["a"]);
 
-        let unnamed = b"id,v\na,1\n,2\n";
+        let unnamed: &[u8] = b"id,v\na,1\n,2\n";
         let err = parse_series(unnamed, layout_v(), None, MissingValues::Error).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -14,7 +14,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::DataError;
+use crate::{DataError, Labels};
 
 /// How a time column writes its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,36 +36,41 @@ pub struct TimeColumn {
     /// The column's name in the file's header.
     pub name: String,
     /// Each row's time as the file writes it.
-    pub labels: Vec<String>,
-    /// Each row's place on an axis: the decimal year of a date, else the number.
-    pub axis: Vec<f64>,
+    pub labels: Labels,
+    /// Each row's place on an axis (the decimal year of a date, else the number), where the
+    /// labels do not give it: empty when they are numbers a step apart.
+    axis: Vec<f64>,
     format: Format,
 }
 
 impl TimeColumn {
     /// Reads a time column: `labels[r]` is row `r`'s text, `lines[r]` its line in the file (for
     /// the error that names a value that is not a time of the column's kind).
-    pub fn parse(name: &str, labels: Vec<String>, lines: &[usize]) -> Result<Self, DataError> {
-        let Some(first) = labels.first() else {
+    pub fn parse(name: &str, labels: Labels, lines: &[usize]) -> Result<Self, DataError> {
+        if labels.is_empty() {
             return Err(DataError::Time(format!("column `{name}` has no rows")));
-        };
-        let format = detect(first);
-        let axis = labels
-            .iter()
-            .zip(lines)
-            .map(|(label, line)| {
-                place(label, format).ok_or_else(|| {
-                    DataError::Time(format!(
-                        "line {line}: column `{name}`: `{}` is not a {} like the first row's `{first}`",
-                        label.chars().take(40).collect::<String>(),
-                        match format {
-                            Format::Number => "number",
-                            _ => "date",
-                        },
-                    ))
+        }
+        let first = labels.get(0).into_owned();
+        let format = detect(&first);
+        let axis = match (&labels, format) {
+            (Labels::Steps { .. }, Format::Number) => Vec::new(),
+            _ => labels
+                .iter()
+                .zip(lines)
+                .map(|(label, line)| {
+                    place(&label, format).ok_or_else(|| {
+                        DataError::Time(format!(
+                            "line {line}: column `{name}`: `{}` is not a {} like the first row's `{first}`",
+                            label.chars().take(40).collect::<String>(),
+                            match format {
+                                Format::Number => "number",
+                                _ => "date",
+                            },
+                        ))
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         Ok(Self {
             name: name.to_string(),
             labels,
@@ -74,11 +79,41 @@ impl TimeColumn {
         })
     }
 
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Row `r`'s place on the axis.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is out of range.
+    pub fn position(&self, r: usize) -> f64 {
+        match (&self.labels, self.axis.is_empty()) {
+            (Labels::Steps { first, step, len }, true) => {
+                assert!(r < *len, "row {r} of {len}");
+                *first as f64 + *step as f64 * r as f64
+            }
+            _ => self.axis[r],
+        }
+    }
+
+    /// Every row's place on the axis.
+    pub fn positions(&self) -> Vec<f64> {
+        (0..self.len()).map(|r| self.position(r)).collect()
+    }
+
     /// The rows `from..` of this column (after differencing, say).
     pub fn skip(&self, from: usize) -> Self {
         Self {
             name: self.name.clone(),
-            labels: self.labels[from.min(self.labels.len())..].to_vec(),
+            labels: self.labels.slice(from, self.labels.len()),
             axis: self.axis[from.min(self.axis.len())..].to_vec(),
             format: self.format,
         }
@@ -92,8 +127,8 @@ impl TimeColumn {
         let rows = self.labels.len();
         for r in start..start + count {
             if r < rows {
-                axis.push(self.axis[r]);
-                labels.push(self.labels[r].clone());
+                axis.push(self.position(r));
+                labels.push(self.labels.get(r).into_owned());
             } else {
                 let (position, label) = self.beyond(r + 1 - rows);
                 axis.push(position);
@@ -108,15 +143,18 @@ impl TimeColumn {
         let last = self.labels.len() - 1;
         match self.format {
             Format::Number => {
-                let step = median_step(&self.axis);
-                let value = self.axis[last] + step * k as f64;
+                let step = match &self.labels {
+                    Labels::Steps { step, .. } if self.axis.is_empty() => *step as f64,
+                    _ => median_step(&self.axis),
+                };
+                let value = self.position(last) + step * k as f64;
                 (value, number_label(value))
             }
             format => {
                 let dates: Vec<NaiveDate> = self
                     .labels
                     .iter()
-                    .filter_map(|label| date(label, format))
+                    .filter_map(|label| date(&label, format))
                     .collect();
                 let date = match calendar_step(&dates) {
                     Step::Months(months) => {
@@ -174,7 +212,7 @@ impl TimeColumn {
         let dates: Vec<NaiveDate> = self
             .labels
             .iter()
-            .filter_map(|label| date(label, self.format))
+            .filter_map(|label| date(&label, self.format))
             .collect();
         match calendar_step(&dates) {
             Step::Months(1) => Some(12),
@@ -258,7 +296,7 @@ mod tests {
 
     fn column(labels: &[&str]) -> Result<TimeColumn, DataError> {
         let lines: Vec<usize> = (2..2 + labels.len()).collect();
-        TimeColumn::parse("t", labels.iter().map(|s| s.to_string()).collect(), &lines)
+        TimeColumn::parse("t", labels.iter().collect(), &lines)
     }
 
     /// Decimal years by hand: 1 January is the year itself, 2 July 2000 (leap year, day 183 of
@@ -275,7 +313,7 @@ mod tests {
     #[test]
     fn kinds_placed_and_continued() {
         let years = column(&["1700", "1701", "1702"]).unwrap();
-        assert_eq!(years.axis, [1700.0, 1701.0, 1702.0]);
+        assert_eq!(years.positions(), [1700.0, 1701.0, 1702.0]);
         assert_eq!(
             years.span(2, 3),
             (
@@ -286,14 +324,14 @@ mod tests {
 
         // Weekly dates as YYYYMMDD, with one gap of two weeks: the median step is a week.
         let weeks = column(&["19991218", "19991225", "20000101", "20000115"]).unwrap();
-        assert_eq!(weeks.axis[2], 2000.0);
+        assert_eq!(weeks.position(2), 2000.0);
         let (axis, labels) = weeks.span(3, 3);
         assert_eq!(labels, ["20000115", "20000122", "20000129"]);
         assert_eq!(axis[1], 2000.0 + 21.0 / 366.0);
 
         let iso = column(&["2000-01-01", "2000-02-01 06:00", "2000-03-01"]).unwrap();
-        assert_eq!(iso.axis[0], 2000.0);
-        assert_eq!(iso.axis[1], 2000.0 + 31.0 / 366.0);
+        assert_eq!(iso.position(0), 2000.0);
+        assert_eq!(iso.position(1), 2000.0 + 31.0 / 366.0);
         // Steps of 31 and 29 days: a month, so the column goes on by months.
         assert_eq!(iso.span(3, 2).1, ["2000-04-01", "2000-05-01"]);
         assert_eq!(iso.calendar_season(), Some(12));

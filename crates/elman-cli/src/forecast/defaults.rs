@@ -137,6 +137,6 @@ fn head(table: &Table, rows: usize) -> Table {
         time: table
             .time
             .as_ref()
-            .map(|(name, labels)| (name.clone(), labels[..rows.min(labels.len())].to_vec())),
+            .map(|(name, labels)| (name.clone(), labels.slice(0, rows))),
     }
 }

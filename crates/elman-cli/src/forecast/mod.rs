@@ -62,11 +62,10 @@ pub fn run(common: &Common, args: &ForecastArgs) -> Result<()> {
 fn read(common: &Common, args: &ForecastArgs) -> Result<(Recipe, Table, &'static str)> {
     let path = std::fs::canonicalize(&args.csv)
         .with_context(|| format!("cannot read data {}", args.csv.display()))?;
-    let bytes =
-        std::fs::read(&path).with_context(|| format!("cannot read data {}", path.display()))?;
+    let bytes = crate::source::open_data(&path)?;
     let target = args.target.as_str();
     let table = parse_csv_with_time(
-        &bytes,
+        bytes,
         &[target, target],
         args.time.as_deref(),
         MissingValues::Error,

@@ -47,7 +47,7 @@ pub fn write(out: &Path, forecast: &EnsembleForecast<'_>) -> Result<()> {
     let (history_axis, axis, labels, time_name) = match &time {
         Some(time) => {
             let (axis, labels) = time.span(levels.len(), horizon);
-            (time.axis.clone(), axis, labels, time.name.as_str())
+            (time.positions(), axis, labels, time.name.as_str())
         }
         None => {
             let axis: Vec<f64> = (levels.len()..levels.len() + horizon)
