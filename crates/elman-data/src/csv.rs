@@ -6,8 +6,8 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Labels;
 use crate::rows::for_each_row;
+use crate::{Labels, Lines};
 
 /// What to do with an empty field in a picked column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Table {
     /// One vector per column, one value per kept row.
     pub columns: Vec<Vec<f32>>,
     /// For each kept row, its line number in the file (1-based).
-    pub lines: Vec<usize>,
+    pub lines: Lines,
     /// The time column, when one was asked for: its name and each kept row's text.
     pub time: Option<(String, Labels)>,
 }
@@ -127,27 +127,28 @@ pub fn parse_csv_with_time<R: Read>(
     missing: MissingValues,
 ) -> Result<Table, CsvError> {
     let raw = read_raw(reader, picked, time.as_slice(), missing)?;
+    let lines = raw.lines;
     let columns = raw
         .columns
-        .iter()
+        .into_iter()
         .zip(picked)
-        .map(|(column, name)| fill_gaps(column, name, &raw.lines))
+        .map(|(column, name)| fill_gaps(column, name, &lines))
         .collect::<Result<Vec<_>, _>>()?;
     let mut texts = raw.texts;
     Ok(Table {
         names: picked.iter().map(|n| n.to_string()).collect(),
         columns,
-        lines: raw.lines,
+        lines,
         time: time.map(|name| (name.to_string(), texts.remove(0))),
     })
 }
 
-/// The rows of a file as read: the picked columns' values (`None` where empty), the text
+/// The rows of a file as read: the picked columns' values (NaN where empty), the text
 /// columns, and each kept row's line.
 pub(crate) struct Raw {
-    pub columns: Vec<Vec<Option<f32>>>,
+    pub columns: Vec<Vec<f32>>,
     pub texts: Vec<Labels>,
-    pub lines: Vec<usize>,
+    pub lines: Lines,
 }
 
 /// Reads the numeric columns `picked` and the text columns `texts` of every row (see
@@ -161,14 +162,14 @@ pub(crate) fn read_raw<R: Read>(
     let mut raw = Raw {
         columns: vec![Vec::new(); picked.len()],
         texts: vec![Labels::default(); texts.len()],
-        lines: Vec::new(),
+        lines: Lines::default(),
     };
     for_each_row(reader, picked, texts, missing, |row| {
         for (column, &value) in raw.columns.iter_mut().zip(row.values) {
             column.push(value);
         }
-        for (column, label) in raw.texts.iter_mut().zip(row.texts) {
-            column.push(label);
+        for (k, column) in raw.texts.iter_mut().enumerate() {
+            column.push(row.text(k));
         }
         raw.lines.push(row.line);
         Ok(())
@@ -176,36 +177,34 @@ pub(crate) fn read_raw<R: Read>(
     Ok(raw)
 }
 
-/// Fills each run of `None` linearly between the values around it.
+/// Fills each run of NaN (empty fields) linearly between the values around it, in place.
 pub(crate) fn fill_gaps(
-    column: &[Option<f32>],
+    mut column: Vec<f32>,
     name: &str,
-    lines: &[usize],
+    lines: &Lines,
 ) -> Result<Vec<f32>, CsvError> {
-    let mut filled = Vec::with_capacity(column.len());
     let mut i = 0;
     while i < column.len() {
-        if let Some(v) = column[i] {
-            filled.push(v);
+        if !column[i].is_nan() {
             i += 1;
             continue;
         }
-        let end = (i..column.len()).find(|&j| column[j].is_some());
-        let (Some(before), Some(end)) = (filled.last().copied(), end) else {
+        let end = (i..column.len()).find(|&j| !column[j].is_nan());
+        let (Some(before), Some(end)) = (i.checked_sub(1).map(|b| column[b]), end) else {
             return Err(CsvError::Missing {
-                line: lines[i],
+                line: lines.get(i),
                 column: name.to_string(),
                 hint: "a gap at the start or end of a series cannot be interpolated",
             });
         };
-        let after = column[end].expect("found above");
+        let after = column[end];
         let span = (end - i + 1) as f32;
         for k in 1..=(end - i) {
-            filled.push(before + (after - before) * k as f32 / span);
+            column[i + k - 1] = before + (after - before) * k as f32 / span;
         }
         i = end;
     }
-    Ok(filled)
+    Ok(column)
 }
 
 #[cfg(test)]
@@ -251,10 +250,10 @@ mod tests {
         let text: &[u8] = b"date,co2\n1,1\n2,\n3,\n4,4\n";
         let table = parse_csv(text, &["co2"], MissingValues::Interpolate).unwrap();
         assert_eq!(table.column("co2").unwrap(), [1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(table.lines, [2, 3, 4, 5]);
+        assert_eq!(table.lines.to_vec(), [2, 3, 4, 5]);
         let skipped = parse_csv(text, &["co2", "date"], MissingValues::Skip).unwrap();
         assert_eq!(skipped.column("date").unwrap(), [1.0, 4.0]);
-        assert_eq!(skipped.lines, [2, 5]);
+        assert_eq!(skipped.lines.to_vec(), [2, 5]);
     }
 
     /// A quoted field holding a comma, a byte-order mark, CRLF line ends and a blank line read
@@ -265,7 +264,7 @@ mod tests {
         let fancy = "\u{feff}\"note\",\"y\"\r\n\"a, b\",1\r\n\r\n\"c \"\"d\"\"\",\"2\"\r\n";
         let table = parse_csv(fancy.as_bytes(), &["y"], MissingValues::Error).unwrap();
         assert_eq!(table.columns, plain.columns);
-        assert_eq!(table.lines, [2, 4]);
+        assert_eq!(table.lines.to_vec(), [2, 4]);
     }
 
     #[test]

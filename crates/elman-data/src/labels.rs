@@ -30,10 +30,16 @@ impl Default for Labels {
     }
 }
 
-/// `text` as an integer where it is written as one is (no sign but `-`, no leading zeros).
+/// `text` as an integer where it is written as one is (no sign but `-`, no leading zeros, no
+/// `-0`), so that the integer written back is the text.
 fn integer(text: &str) -> Option<i64> {
-    let value: i64 = text.parse().ok()?;
-    (value.to_string() == text).then_some(value)
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = match digits.as_bytes() {
+        [] => false,
+        [b'0'] => digits.len() == text.len(),
+        [first, ..] => *first != b'0' && digits.bytes().all(|b| b.is_ascii_digit()),
+    };
+    if canonical { text.parse().ok() } else { None }
 }
 
 impl Labels {
@@ -174,6 +180,8 @@ mod tests {
             vec!["1", "2", "4"],
             vec!["1", "2", "x"],
             vec!["01", "02"],
+            vec!["-0", "1"],
+            vec!["+1", "+2"],
             vec!["2000-01-01", "2000-02-01"],
         ] {
             let labels: Labels = broken.iter().collect();

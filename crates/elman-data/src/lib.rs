@@ -79,6 +79,7 @@ pub use forecast::{ClosedLoop, Forecast, seasonal_naive};
 pub use labels::Labels;
 pub use metrics::{mae, mase, mse, rmse, seasonal_scale, smape};
 pub use panel::{Layout, Member, parse_series};
+pub use rows::Lines;
 pub use scaler::Scaler;
 pub use sequences::{SequenceDataset, SequenceItem, SequenceRef, windows, windows_ahead};
 pub use series::{Series, SeriesSpec, split_in_time};

@@ -7,8 +7,8 @@ use std::io::Read;
 use crate::csv::fill_gaps;
 use crate::rows::for_each_row;
 use crate::{
-    CsvError, DataError, DataSource, Labels, MissingValues, RunData, Scaler, SequenceDataset,
-    SeriesSpec, Source, Table, parse_csv_with_time,
+    CsvError, DataError, DataSource, Labels, Lines, MissingValues, RunData, Scaler,
+    SequenceDataset, SeriesSpec, Source, Table, parse_csv_with_time,
 };
 
 /// Many series in one file, each as a table of its one column `target` (and its time):
@@ -64,27 +64,33 @@ pub fn parse_series<R: Read>(
             /// One series' rows as they are read.
             #[derive(Default)]
             struct Rows {
-                values: Vec<Option<f32>>,
+                values: Vec<f32>,
                 labels: Labels,
-                lines: Vec<usize>,
+                lines: Lines,
             }
             let texts: Vec<&str> = std::iter::once(id).chain(time).collect();
             let mut order: Vec<(String, Rows)> = Vec::new();
             let mut index: HashMap<String, usize> = HashMap::new();
+            // The series of the row before: a file sorted by series looks its name up once.
+            let mut last: Option<usize> = None;
             for_each_row(reader, &[target], &texts, missing, |row| {
-                let name = row.texts[0];
-                let k = match index.get(name) {
-                    Some(&k) => k,
-                    None => {
-                        index.insert(name.to_string(), order.len());
-                        order.push((name.to_string(), Rows::default()));
-                        order.len() - 1
-                    }
+                let name = row.text(0);
+                let k = match last.filter(|&k| order[k].0 == name) {
+                    Some(k) => k,
+                    None => match index.get(name) {
+                        Some(&k) => k,
+                        None => {
+                            index.insert(name.to_string(), order.len());
+                            order.push((name.to_string(), Rows::default()));
+                            order.len() - 1
+                        }
+                    },
                 };
+                last = Some(k);
                 let rows = &mut order[k].1;
                 rows.values.push(row.values[0]);
-                if let Some(label) = row.texts.get(1) {
-                    rows.labels.push(label);
+                if row.texts() > 1 {
+                    rows.labels.push(row.text(1));
                 }
                 rows.lines.push(row.line);
                 Ok(())
@@ -94,7 +100,7 @@ pub fn parse_series<R: Read>(
                 .map(|(name, rows)| {
                     let table = Table {
                         names: vec![target.to_string()],
-                        columns: vec![fill_gaps(&rows.values, target, &rows.lines)?],
+                        columns: vec![fill_gaps(rows.values, target, &rows.lines)?],
                         time: time.map(|time| (time.to_string(), rows.labels)),
                         lines: rows.lines,
                     };
@@ -176,7 +182,7 @@ mod tests {
         let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(series[0].1.columns[0], [1.0, 2.0, 3.0]);
-        assert_eq!(series[0].1.lines, [2, 4, 6]);
+        assert_eq!(series[0].1.lines.to_vec(), [2, 4, 6]);
         assert_eq!(series[1].1.columns[0], [10.0, 20.0]);
         assert_eq!(series[1].1.time.as_ref().unwrap().1.to_vec(), ["1", "2"]);
 

@@ -63,14 +63,122 @@ impl<R: Read> Read for Tracked<R> {
     }
 }
 
-/// One row as read: its picked numbers (`None` where empty), its text fields and its line.
+/// The 1-based file lines of a table's rows: the first and how many while each row is on the
+/// line after the one before (a series' rows in a file of one series, or of a panel sorted by
+/// series), else every line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lines {
+    /// `first`, `first + 1`, … for `len` rows.
+    Run {
+        /// The first row's line.
+        first: usize,
+        /// Rows.
+        len: usize,
+    },
+    /// Each row's line.
+    Each(Vec<usize>),
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines::Run { first: 0, len: 0 }
+    }
+}
+
+impl Lines {
+    /// Adds the next row's line.
+    pub fn push(&mut self, line: usize) {
+        match self {
+            Lines::Run { first, len } if *len == 0 => {
+                *first = line;
+                *len = 1;
+            }
+            Lines::Run { first, len } if *first + *len == line => *len += 1,
+            Lines::Run { .. } => {
+                let mut each = self.to_vec();
+                each.push(line);
+                *self = Lines::Each(each);
+            }
+            Lines::Each(each) => each.push(line),
+        }
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Lines::Run { len, .. } => *len,
+            Lines::Each(each) => each.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i`'s line.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is out of range.
+    pub fn get(&self, i: usize) -> usize {
+        match self {
+            Lines::Run { first, len } => {
+                assert!(i < *len, "row {i} of {len}");
+                first + i
+            }
+            Lines::Each(each) => each[i],
+        }
+    }
+
+    /// Every row's line.
+    pub fn to_vec(&self) -> Vec<usize> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    /// The rows `0..rows`.
+    pub fn head(&self, rows: usize) -> Lines {
+        match self {
+            Lines::Run { first, len } => Lines::Run {
+                first: *first,
+                len: rows.min(*len),
+            },
+            Lines::Each(each) => Lines::Each(each[..rows.min(each.len())].to_vec()),
+        }
+    }
+}
+
+impl FromIterator<usize> for Lines {
+    fn from_iter<I: IntoIterator<Item = usize>>(lines: I) -> Self {
+        let mut all = Lines::default();
+        for line in lines {
+            all.push(line);
+        }
+        all
+    }
+}
+
+/// One row as read: its picked numbers (NaN where empty: a number read is always finite), its
+/// text fields and its line.
 pub(crate) struct Row<'a> {
     /// The picked numeric columns, in the order asked for.
-    pub values: &'a [Option<f32>],
-    /// The text columns, in the order asked for (none empty).
-    pub texts: &'a [&'a str],
+    pub values: &'a [f32],
+    record: &'a ::csv::StringRecord,
+    text_at: &'a [usize],
     /// The 1-based line it starts on.
     pub line: usize,
+}
+
+impl Row<'_> {
+    /// The `k`-th text column asked for (not empty).
+    pub fn text(&self, k: usize) -> &str {
+        self.record[self.text_at[k]].trim()
+    }
+
+    /// How many text columns were asked for.
+    pub fn texts(&self) -> usize {
+        self.text_at.len()
+    }
 }
 
 /// Reads every row of the CSV text `reader` gives (comma-separated, header first; blank lines
@@ -91,10 +199,11 @@ pub(crate) fn for_each_row<R: Read>(
         offset: 0,
         breaks: Rc::clone(&breaks),
     };
+    // Fields are trimmed as they are read (the `csv` crate's own trimming builds a new record
+    // for every row, which cost more than reading it).
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(::csv::Trim::All)
         .from_reader(tracked);
     let malformed = |err: ::csv::Error| {
         let line = err
@@ -110,7 +219,7 @@ pub(crate) fn for_each_row<R: Read>(
     if !reader.read_record(&mut record).map_err(malformed)? {
         return Err(CsvError::Empty);
     }
-    let names: Vec<String> = record.iter().map(str::to_string).collect();
+    let names: Vec<String> = record.iter().map(|n| n.trim().to_string()).collect();
     if names.iter().all(|n| n.parse::<f64>().is_ok()) {
         return Err(CsvError::NoHeader(names.join(",")));
     }
@@ -144,7 +253,7 @@ pub(crate) fn for_each_row<R: Read>(
         }
         values.clear();
         for (&index, column) in indices.iter().zip(picked) {
-            let field = &record[index];
+            let field = record[index].trim();
             if field.is_empty() {
                 if missing == MissingValues::Error {
                     return Err(CsvError::Missing {
@@ -153,11 +262,11 @@ pub(crate) fn for_each_row<R: Read>(
                         hint: "choose `skip` or `interpolate` for missing values",
                     });
                 }
-                values.push(None);
+                values.push(f32::NAN);
                 continue;
             }
             match field.parse::<f32>() {
-                Ok(v) if v.is_finite() => values.push(Some(v)),
+                Ok(v) if v.is_finite() => values.push(v),
                 _ => {
                     return Err(CsvError::NotANumber {
                         line,
@@ -167,13 +276,13 @@ pub(crate) fn for_each_row<R: Read>(
                 }
             }
         }
-        let labels: Vec<&str> = text_indices.iter().map(|&index| &record[index]).collect();
+        let empty_text = text_indices.iter().position(|&i| record[i].trim().is_empty());
         if missing == MissingValues::Skip
-            && (values.iter().any(Option::is_none) || labels.iter().any(|l| l.is_empty()))
+            && (values.iter().any(|v| v.is_nan()) || empty_text.is_some())
         {
             continue;
         }
-        if let Some(empty) = labels.iter().position(|l| l.is_empty()) {
+        if let Some(empty) = empty_text {
             return Err(CsvError::Missing {
                 line,
                 column: texts[empty].to_string(),
@@ -182,7 +291,8 @@ pub(crate) fn for_each_row<R: Read>(
         }
         visit(Row {
             values: &values,
-            texts: &labels,
+            record: &record,
+            text_at: text_indices,
             line,
         })?;
         kept += 1;
@@ -196,6 +306,20 @@ pub(crate) fn for_each_row<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines one after another stay a run; a skipped line makes them a list, read back the same.
+    #[test]
+    fn lines_in_a_run_and_apart() {
+        let mut lines = Lines::default();
+        for line in [2, 3, 4] {
+            lines.push(line);
+        }
+        assert_eq!(lines, Lines::Run { first: 2, len: 3 });
+        lines.push(6);
+        assert_eq!(lines, Lines::Each(vec![2, 3, 4, 6]));
+        assert_eq!(lines.get(3), 6);
+        assert_eq!(lines.head(2).to_vec(), [2, 3]);
+    }
 
     /// A reader that hands out a few bytes at a time, so that records and line breaks fall
     /// across the reads.
@@ -242,7 +366,7 @@ mod tests {
             let mut values = Vec::new();
             let visit = |row: Row<'_>| {
                 got.push(row.line);
-                values.push(row.values[0].unwrap());
+                values.push(row.values[0]);
                 Ok(())
             };
             let kept = if trickle {

@@ -14,7 +14,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::{DataError, Labels};
+use crate::{DataError, Labels, Lines};
 
 /// How a time column writes its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct TimeColumn {
 impl TimeColumn {
     /// Reads a time column: `labels[r]` is row `r`'s text, `lines[r]` its line in the file (for
     /// the error that names a value that is not a time of the column's kind).
-    pub fn parse(name: &str, labels: Labels, lines: &[usize]) -> Result<Self, DataError> {
+    pub fn parse(name: &str, labels: Labels, lines: &Lines) -> Result<Self, DataError> {
         if labels.is_empty() {
             return Err(DataError::Time(format!("column `{name}` has no rows")));
         }
@@ -56,8 +56,9 @@ impl TimeColumn {
             (Labels::Steps { .. }, Format::Number) => Vec::new(),
             _ => labels
                 .iter()
-                .zip(lines)
-                .map(|(label, line)| {
+                .enumerate()
+                .map(|(row, label)| {
+                    let line = lines.get(row);
                     place(&label, format).ok_or_else(|| {
                         DataError::Time(format!(
                             "line {line}: column `{name}`: `{}` is not a {} like the first row's `{first}`",
@@ -295,7 +296,10 @@ mod tests {
     use super::*;
 
     fn column(labels: &[&str]) -> Result<TimeColumn, DataError> {
-        let lines: Vec<usize> = (2..2 + labels.len()).collect();
+        let lines = Lines::Run {
+            first: 2,
+            len: labels.len(),
+        };
         TimeColumn::parse("t", labels.iter().collect(), &lines)
     }
 

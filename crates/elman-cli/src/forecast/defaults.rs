@@ -133,7 +133,7 @@ fn head(table: &Table, rows: usize) -> Table {
             .iter()
             .map(|c| c[..rows.min(c.len())].to_vec())
             .collect(),
-        lines: table.lines[..rows.min(table.lines.len())].to_vec(),
+        lines: table.lines.head(rows),
         time: table
             .time
             .as_ref()
