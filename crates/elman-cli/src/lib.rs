@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `args.rs` | the command line |
 //! | `settings.rs`, `csv_settings.rs`, `settings_file.rs`, `validate.rs` | the settings (the `[csv]` section's lags, panel predictions and open choices apart), their TOML file, their checks |
+//! | `data_size.rs` | what a series file will take in memory, from a quick look at it |
 //! | `backend.rs` | backend names to Burn devices |
 //! | `source.rs` | the settings to the data, the series' file read |
 //! | `run_folder.rs` | the folder a run writes into, and its lock |
@@ -29,6 +30,7 @@ pub mod backend;
 mod backtest;
 mod checkpoint;
 mod csv_settings;
+mod data_size;
 mod files;
 mod forecast;
 #[cfg(test)]

@@ -160,16 +160,36 @@ impl RunConfig {
             }
         }
 
-        // The size of the run, against the memory there is.
-        let estimate = self.memory_estimate();
-        if let Some(available) = available
-            && estimate > available as f64
-        {
+        // The size of the run, against the memory there is: the network's, and a series
+        // file's once read (looked at only when the memory is known).
+        let Some(available) = available else {
+            return Ok(());
+        };
+        let network = self.memory_estimate();
+        let data = self
+            .csv
+            .as_ref()
+            .and_then(crate::data_size::csv_bytes)
+            .unwrap_or(0.0);
+        if network + data > available as f64 {
+            let what = if data > network {
+                format!(
+                    "the series of {}: about {}",
+                    self.csv
+                        .as_ref()
+                        .map_or(String::new(), |c| c.path.display().to_string()),
+                    size(data)
+                )
+            } else {
+                format!(
+                    "model.d_hidden = {}: W1 alone takes {}",
+                    self.model.d_hidden,
+                    size(self.w1_values() * 4.0)
+                )
+            };
             bail!(
-                "the run would need about {} of memory (model.d_hidden = {}: W1 alone takes {}), more than the {} available",
-                size(estimate),
-                self.model.d_hidden,
-                size(self.w1_values() * 4.0),
+                "the run would need about {} of memory ({what}), more than the {} available",
+                size(network + data),
                 size(available as f64)
             );
         }
@@ -324,5 +344,47 @@ mod tests {
             config.validate(None).is_ok(),
             "no check where memory is unknown"
         );
+    }
+
+    /// A panel of 4,000 rows is refused, with the figure and before anything is read or
+    /// written, where its estimate (4,001 rows at 24 bytes, 16 of them, 1.5 times over) does
+    /// not fit beside the network's, and taken where it does.
+    #[test]
+    fn a_panel_too_big_for_memory_is_refused_with_the_estimate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("panel.csv");
+        let mut text = String::from("id,t,v\n");
+        for s in 0..4 {
+            for t in 0..1000 {
+                text.push_str(&format!("s{s},{t},{}\n", (t as f32 * 0.1).sin()));
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let config = RunConfig {
+            csv: Some(CsvSection {
+                path: path.clone(),
+                series: "id".into(),
+                target: "v".into(),
+                time: "t".into(),
+                ..CsvSection::default()
+            }),
+            ..RunConfig::default()
+        };
+        let data = 1.5 * 4001.0 * 16.0;
+        let needed = config.memory_estimate() + data;
+        let err = config
+            .validate(Some(needed as u64 - 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "the run would need about {} of memory (the series of {}: about {}), more than",
+                size(needed),
+                path.display(),
+                size(data)
+            )),
+            "{err}"
+        );
+        assert!(config.validate(Some(needed as u64 + 1)).is_ok());
     }
 }

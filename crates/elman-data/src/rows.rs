@@ -276,7 +276,9 @@ pub(crate) fn for_each_row<R: Read>(
                 }
             }
         }
-        let empty_text = text_indices.iter().position(|&i| record[i].trim().is_empty());
+        let empty_text = text_indices
+            .iter()
+            .position(|&i| record[i].trim().is_empty());
         if missing == MissingValues::Skip
             && (values.iter().any(|v| v.is_nan()) || empty_text.is_some())
         {
