@@ -79,3 +79,50 @@ pub fn bars(path: &std::path::Path, title: &str, bars: &[Bar]) -> Result<(), Str
     };
     elman_cli::plot::write_png(path, (1000, height), draw).map_err(|e| format!("{e:#}"))
 }
+
+/// Draws the ratios to PyTorch found in the JSON lines file `results` into `png`.
+pub fn draw(results: &str, png: &str) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(results).map_err(|e| format!("cannot read {results}: {e}"))?;
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let mut found = Vec::new();
+    for line in &lines {
+        let (workload, backend) = (field(line, "workload"), field(line, "backend"));
+        if backend == "pytorch" {
+            continue;
+        }
+        let Some(reference) = lines
+            .iter()
+            .find(|r| field(r, "backend") == "pytorch" && field(r, "workload") == workload)
+        else {
+            continue;
+        };
+        let (ours, theirs) = (
+            line["figure"].as_f64().unwrap_or(0.0),
+            reference["figure"].as_f64().unwrap_or(0.0),
+        );
+        let ratio = if field(line, "unit").ends_with("/s") {
+            ours / theirs
+        } else {
+            theirs / ours
+        };
+        found.push(Bar {
+            label: format!("{workload} · {backend} ({})", field(line, "path")),
+            ratio,
+        });
+    }
+    if found.is_empty() {
+        return Err(format!(
+            "{results} has no results with a PyTorch twin (run `cargo xtask bench --compare`)"
+        ));
+    }
+    bars(
+        std::path::Path::new(png),
+        "elman against PyTorch, 1 thread each",
+        &found,
+    )
+}

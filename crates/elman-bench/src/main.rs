@@ -20,13 +20,17 @@
 //! - `layer-elman`, `layer-lstm`, `layer-gru` (asked for by `--workloads`; `layers.rs`): a
 //!   Burn user's model of a recurrent layer and a linear head, trained by Burn's autodiff and
 //!   Adam at hidden 64, around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
-//!   (`burn-nn`), in training sequences per second.
+//!   (`burn-nn`), in training sequences per second;
+//! - `panel-N` (asked for by `--workloads`; `panel.rs`): N generated series of 1,000 steps in
+//!   one long-form file, read as `elman train` reads it (rows a second, path `read`) and
+//!   trained for an epoch (training sequences a second), with the peak memory of both.
 //!
 //! `elman-bench --phases BACKEND HIDDEN` times the parts of one batched window instead
 //! (`phases.rs`).
 
 mod chart;
 mod layers;
+mod panel;
 mod phases;
 
 use std::process::{Command, ExitCode};
@@ -302,6 +306,15 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
                 );
             }
         }
+        other if panel::series(other).is_some() => {
+            let n = panel::series(other).expect("matched");
+            let (rows, train) = panel::run(&device, n)?;
+            println!("{}", line(other, backend, "read", threads, rows, "rows/s"));
+            println!(
+                "{}",
+                line(other, backend, path, threads, train, "train seq/s")
+            );
+        }
         other => {
             let cell = layers::cell(other).ok_or(format!("unknown workload `{other}`"))?;
             let train = layers::train(&device, cell, 64, path == "burn-nn");
@@ -341,7 +354,7 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["--chart", results, png] => draw_chart(results, png),
+        ["--chart", results, png] => chart::draw(results, png),
         ["--phases", backend, hidden] => hidden
             .parse()
             .map_err(|_| format!("hidden `{hidden}` is not a number"))
@@ -378,53 +391,6 @@ fn phase_lines(backend: &str, d_hidden: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Draws the ratios to PyTorch found in the JSON lines file `results` into `png`.
-fn draw_chart(results: &str, png: &str) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(results).map_err(|e| format!("cannot read {results}: {e}"))?;
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-    let mut bars = Vec::new();
-    for line in &lines {
-        let (workload, backend) = (field(line, "workload"), field(line, "backend"));
-        if backend == "pytorch" {
-            continue;
-        }
-        let Some(reference) = lines
-            .iter()
-            .find(|r| field(r, "backend") == "pytorch" && field(r, "workload") == workload)
-        else {
-            continue;
-        };
-        let (ours, theirs) = (
-            line["figure"].as_f64().unwrap_or(0.0),
-            reference["figure"].as_f64().unwrap_or(0.0),
-        );
-        let ratio = if field(line, "unit").ends_with("/s") {
-            ours / theirs
-        } else {
-            theirs / ours
-        };
-        bars.push(chart::Bar {
-            label: format!("{workload} · {backend} ({})", field(line, "path")),
-            ratio,
-        });
-    }
-    if bars.is_empty() {
-        return Err(format!(
-            "{results} has no results with a PyTorch twin (run `cargo xtask bench --compare`)"
-        ));
-    }
-    chart::bars(
-        std::path::Path::new(png),
-        "elman against PyTorch, 1 thread each",
-        &bars,
-    )
-}
-
 /// Every workload on every backend named (default: all), each in a child process.
 fn run_all(args: &[&str]) -> Result<(), String> {
     // The backends compiled into the bench (CUDA is not).
@@ -458,6 +424,8 @@ fn run_all(args: &[&str]) -> Result<(), String> {
                 &["fused", "fused-ops", "live", "autodiff"]
             } else if layers::cell(workload).is_some() {
                 &["elman", "burn-nn"]
+            } else if panel::series(workload).is_some() {
+                &["elman"]
             } else if workload.starts_with("lstm") || workload.starts_with("gru") {
                 &["elman", "autodiff"]
             } else {

@@ -25,7 +25,7 @@
 //! | `fuzz.rs` | tests: every reader against random and damaged files |
 
 mod args;
-mod atomic;
+pub mod atomic;
 pub mod backend;
 mod backtest;
 mod checkpoint;

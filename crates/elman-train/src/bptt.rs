@@ -220,7 +220,7 @@ pub(crate) fn epoch(
     train: &SequenceDataset,
     config: &crate::TrainConfig,
     device: &Device,
-) -> ([Tensor<2>; 2], Vec<Tensor<1>>) {
+) -> ([Tensor<2>; 2], Vec<f32>) {
     use rayon::prelude::*;
 
     let [mut w1, mut w2] = weights;
@@ -228,7 +228,7 @@ pub(crate) fn epoch(
     let bias = w2.dims()[0] > d_hidden;
     let batcher = SequenceBatcher::for_dataset(train);
     let seq_len = train.seq_len();
-    let mut losses = Vec::new();
+    let mut losses = crate::readback::Losses::default();
     // The zero contexts a part starts from, by its size: made once, not at every batch (on a GPU
     // a launch each).
     let mut zeros: Vec<Tensor<2>> = Vec::new();
@@ -314,7 +314,7 @@ pub(crate) fn epoch(
             [w1, w2] = optim.update([w1, w2], grads);
         }
     }
-    ([w1, w2], losses)
+    ([w1, w2], losses.finish())
 }
 
 #[cfg(test)]

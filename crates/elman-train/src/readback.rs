@@ -27,6 +27,45 @@ pub(crate) fn update_losses(losses: Vec<Tensor<1>>) -> Vec<f32> {
         .collect()
 }
 
+/// Values of pending losses after which [`Losses`] reads them back (16 MB of `f32`).
+const PENDING: usize = 1 << 22;
+
+/// An epoch's update losses as they come, each a tensor whose values add up to it (a window's
+/// terms, or one value), read back [`update_losses`]'s way whenever more than [`PENDING`]
+/// values wait: the same sums, and the memory of a long epoch bounded (a window's terms are a
+/// value a sequence and step) at a sync point every few dozen windows at most.
+#[derive(Default)]
+pub(crate) struct Losses {
+    pending: Vec<Tensor<1>>,
+    values: usize,
+    read: Vec<f32>,
+}
+
+impl Losses {
+    /// One more update's loss.
+    pub(crate) fn push(&mut self, loss: Tensor<1>) {
+        self.values += loss.dims()[0];
+        self.pending.push(loss);
+        if self.values > PENDING {
+            self.flush();
+        }
+    }
+
+    /// Every update's loss, in order.
+    pub(crate) fn finish(mut self) -> Vec<f32> {
+        self.flush();
+        self.read
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            self.read
+                .extend(update_losses(std::mem::take(&mut self.pending)));
+            self.values = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use burn::prelude::*;
@@ -42,5 +81,22 @@ mod tests {
             Tensor::<1>::from_floats([4.0], &device),
         ];
         assert_eq!(super::update_losses(losses), [0.5, 3.25, 4.0]);
+    }
+
+    /// Losses read back in pieces are the losses read back at once.
+    #[test]
+    fn losses_read_in_pieces_add_up_the_same() {
+        let device = Device::flex();
+        let mut losses = super::Losses::default();
+        let mut all = Vec::new();
+        for k in 0..40 {
+            let terms: Vec<f32> = (0..300_000).map(|i| ((i + k) % 7) as f32 * 0.1).collect();
+            let tensor = Tensor::<1>::from_floats(terms.as_slice(), &device);
+            all.push(tensor.clone());
+            losses.push(tensor);
+            // More than 4M values wait at most once before they are read.
+            assert!(losses.values <= super::PENDING);
+        }
+        assert_eq!(losses.finish(), super::update_losses(all));
     }
 }

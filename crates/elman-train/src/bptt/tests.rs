@@ -362,7 +362,6 @@ fn a_batch_split_between_threads_trains_as_one() {
                             &config,
                             &device,
                         );
-                        let losses = crate::readback::update_losses(losses);
                         (to_vec(w1), to_vec(w2), losses)
                     })
             };
