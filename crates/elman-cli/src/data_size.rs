@@ -1,6 +1,6 @@
 //! What a `[csv]` file will take in memory once read, from one quick look at it before the
 //! run: its rows (its line breaks counted, 64 KiB at a time) and, from its first thousand
-//! rows, whether its time column is integers a step apart (kept as two numbers) or texts (a
+//! rows, whether its time column is integers or dates a step apart (kept as two numbers) or texts (a
 //! `String` a row) and whether a panel's rows come series by series (their lines a run) or
 //! interleaved (a line number a row).
 
@@ -87,7 +87,8 @@ impl Shape {
                 0.0
             },
             label: match (&labels, time) {
-                (_, None) | (elman_data::Labels::Steps { .. }, _) => 0.0,
+                (_, None)
+                | (elman_data::Labels::Steps { .. } | elman_data::Labels::Days { .. }, _) => 0.0,
                 (elman_data::Labels::Text(_), Some(_)) => 24.0 + label_bytes as f64 / count,
             },
         }

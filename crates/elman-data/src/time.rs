@@ -53,7 +53,9 @@ impl TimeColumn {
         let first = labels.get(0).into_owned();
         let format = detect(&first);
         let axis = match (&labels, format) {
-            (Labels::Steps { .. }, Format::Number) => Vec::new(),
+            (Labels::Steps { .. }, Format::Number) | (Labels::Days { .. }, Format::Dashes) => {
+                Vec::new()
+            }
             _ => labels
                 .iter()
                 .enumerate()
@@ -100,6 +102,10 @@ impl TimeColumn {
             (Labels::Steps { first, step, len }, true) => {
                 assert!(r < *len, "row {r} of {len}");
                 *first as f64 + *step as f64 * r as f64
+            }
+            (Labels::Days { len, .. }, true) => {
+                assert!(r < *len, "row {r} of {len}");
+                decimal_year(self.labels.date(r).expect("a date in range"))
             }
             _ => self.axis[r],
         }
