@@ -103,7 +103,8 @@ impl Series {
             }
             let logged = transform.logged(column, name)?;
             fitted = transform.fitted(&logged[..fit_rows])?;
-            columns.push(if transform.is_identity() {
+            // The target learned as it is shares the levels' array; any other column is its own.
+            columns.push(if transform.is_identity() && i == n_inputs {
                 levels.clone()
             } else {
                 fitted.apply(&logged).into()
@@ -317,5 +318,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A series with other inputs keeps each input's own values (learned as they are, only
+    /// the target shares the levels' array), and a series that is its own input shares one.
+    #[test]
+    fn other_inputs_keep_their_own_values() {
+        let table = Table {
+            names: vec!["x".into(), "y".into()],
+            lines: (2..22).collect(),
+            time: None,
+            columns: vec![(0..20).map(|v| v as f32).collect(), vec![5.0; 20]],
+        };
+        let spec = SeriesSpec {
+            n_inputs: 1,
+            window: 4,
+            stride: 4,
+            test_steps: 0,
+            season: 0,
+            transform: Transform::none(),
+            valid_fraction: 0.0,
+        };
+        let series = Series::new(&table, &spec).unwrap();
+        assert_eq!(series.inputs[0][..3], [0.0, 1.0, 2.0]);
+        assert!(Arc::ptr_eq(&series.target, &series.levels));
+        let own = Series::new(&self::table(vec![1.0; 20]), &spec).unwrap();
+        assert!(Arc::ptr_eq(&own.inputs[0], &own.target));
     }
 }
