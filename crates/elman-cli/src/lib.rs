@@ -55,6 +55,7 @@ use args::Command;
 
 /// Runs the command line `cli`, on `--threads` threads where it says so.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    validate::memory_limit()?;
     match cli.common.threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(usize::from(threads))

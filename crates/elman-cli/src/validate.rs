@@ -228,8 +228,34 @@ impl RunConfig {
     }
 }
 
-/// The memory this machine has free, in bytes (`MemAvailable` on Linux; `None` elsewhere).
+/// The environment variable that caps the memory a run may take, in bytes (for a machine
+/// shared with other work).
+pub const MEMORY_LIMIT: &str = "ELMAN_MEMORY";
+
+/// [`MEMORY_LIMIT`]'s bytes, where it is set: an error naming it where it is not a number.
+pub fn memory_limit() -> anyhow::Result<Option<u64>> {
+    match std::env::var(MEMORY_LIMIT) {
+        Err(_) => Ok(None),
+        Ok(text) => {
+            text.trim().parse().map(Some).map_err(|_| {
+                anyhow::anyhow!("{MEMORY_LIMIT} must be a number of bytes, got `{text}`")
+            })
+        }
+    }
+}
+
+/// The memory a run may take, in bytes: what this machine has free (`MemAvailable` on Linux),
+/// or [`MEMORY_LIMIT`] where it is set and smaller; `None` where neither is known.
 pub fn available_memory() -> Option<u64> {
+    let free = free_memory();
+    match (memory_limit().ok().flatten(), free) {
+        (Some(limit), Some(free)) => Some(limit.min(free)),
+        (limit, free) => limit.or(free),
+    }
+}
+
+/// The memory this machine has free, in bytes (`MemAvailable` on Linux; `None` elsewhere).
+fn free_memory() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: u64 = meminfo
         .lines()

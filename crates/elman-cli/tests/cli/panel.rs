@@ -215,3 +215,42 @@ fn a_panel_writes_the_shown_series_predictions_unless_asked_for_all() {
         assert_eq!(metrics["series"].as_object().unwrap().len(), 6, "{name}");
     }
 }
+
+/// A panel whose memory estimate does not fit what the run may take (`ELMAN_MEMORY`, here half a
+/// megabyte) is refused with the figure before anything is read or written: no folder is made.
+/// A limit that is not a number is one error naming it.
+#[test]
+fn a_panel_that_does_not_fit_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = String::from("id,month,value\n");
+    for s in 0..30 {
+        for t in 0..1000 {
+            long.push_str(&format!("s{s},{t},{}\n", value(s % 3, t)));
+        }
+    }
+    std::fs::write(dir.path().join("long.csv"), long).unwrap();
+    let csv = "path = \"long.csv\"\nseries = \"id\"\ntarget = \"value\"\n";
+    std::fs::write(dir.path().join("big.toml"), config(csv)).unwrap();
+    let run = |limit: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_elman"))
+            .args(["train", "--config", "big.toml", "--out", "run"])
+            .env("ELMAN_MEMORY", limit)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let refused = run("500000");
+    assert_one_line_error(&refused, "long.csv: about ");
+    assert!(
+        stderr(&refused).contains("more than the 488.3 KiB available"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!dir.path().join("run").exists());
+    assert_one_line_error(
+        &run("a lot"),
+        "ELMAN_MEMORY must be a number of bytes, got `a lot`",
+    );
+    let taken = run("1000000000");
+    assert!(taken.status.success(), "{}", stderr(&taken));
+}
