@@ -114,6 +114,9 @@ pub struct ForecastArgs {
     /// Steps to forecast past the file's end.
     #[arg(long, value_name = "H")]
     pub horizon: usize,
+    /// Empty fields of the column: "error", "skip" (drop the row) or "interpolate" (linearly).
+    #[arg(long, value_name = "HOW", default_value = "error", value_parser = ["error", "skip", "interpolate"])]
+    pub missing: String,
     /// Networks in the ensemble, each from its own seed (`--seed`, then the next ones).
     #[arg(long, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub ensemble: u16,

@@ -64,13 +64,13 @@ fn read(common: &Common, args: &ForecastArgs) -> Result<(Recipe, Table, &'static
         .with_context(|| format!("cannot read data {}", args.csv.display()))?;
     let bytes = crate::source::open_data(&path)?;
     let target = args.target.as_str();
-    let table = parse_csv_with_time(
-        bytes,
-        &[target, target],
-        args.time.as_deref(),
-        MissingValues::Error,
-    )
-    .with_context(|| format!("data {}", path.display()))?;
+    let missing = match args.missing.as_str() {
+        "skip" => MissingValues::Skip,
+        "interpolate" => MissingValues::Interpolate,
+        _ => MissingValues::Error,
+    };
+    let table = parse_csv_with_time(bytes, &[target, target], args.time.as_deref(), missing)
+        .with_context(|| format!("data {}", path.display()))?;
     let time = table
         .time
         .as_ref()
@@ -97,8 +97,7 @@ fn read(common: &Common, args: &ForecastArgs) -> Result<(Recipe, Table, &'static
     }
     let recipe = Recipe::forecast(
         path,
-        target,
-        args.time.as_deref().unwrap_or_default(),
+        (target, args.time.as_deref().unwrap_or_default(), missing),
         season,
         levels.len(),
         common.backend.unwrap_or(Backend::Flex),

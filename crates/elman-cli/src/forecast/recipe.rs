@@ -88,13 +88,12 @@ impl Candidate {
 
 impl Recipe {
     /// `elman forecast`'s recipe for the series `target` of the file `path` (`time` its time
-    /// column, or empty), of `rows` values: an Elman network of 16 neurons with biases, Adam
+    /// column, or empty; `missing` what its empty fields are), of `rows` values: an Elman network of 16 neurons with biases, Adam
     /// at 0.01 with clipping, batches of 8, 30 epochs, windows that start about 256 times
     /// over the series (at every step of a shorter one).
     pub fn forecast(
         path: PathBuf,
-        target: &str,
-        time: &str,
+        (target, time, missing): (&str, &str, elman_data::MissingValues),
         season: usize,
         rows: usize,
         backend: Backend,
@@ -112,6 +111,7 @@ impl Recipe {
                 path: path.clone(),
                 target: target.to_string(),
                 time: time.to_string(),
+                missing,
                 stride: (rows / 256).max(1),
                 ..CsvSection::default()
             }),

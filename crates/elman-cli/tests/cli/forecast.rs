@@ -258,12 +258,26 @@ fn bad_input_is_one_error_and_nothing_written() {
     let values: Vec<f64> = (0..60).map(|t| 10.0 + (t as f64 * 0.5).sin()).collect();
     let csv = numbered_csv(dir.path(), "s.csv", &values);
     let short = numbered_csv(dir.path(), "short.csv", &values[..10]);
+    let gappy = dir.path().join("gappy.csv");
+    let mut text = String::from("step,y\n");
+    for (i, v) in values.iter().enumerate() {
+        match i {
+            30 => text.push_str("30,\n"),
+            _ => text.push_str(&format!("{i},{v}\n")),
+        }
+    }
+    std::fs::write(&gappy, text).unwrap();
+    let gappy = gappy.to_str().unwrap().to_string();
     let dates = dir.path().join("dates.csv");
     std::fs::write(&dates, "date,y\n2000-01-01,1\n2000-02-01,2\nsoon,3\n").unwrap();
     let dates = dates.to_str().unwrap().to_string();
     let out = dir.path().join("fc");
     let out_arg = out.to_str().unwrap().to_string();
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
+        (
+            vec!["--csv", &gappy, "--target", "y", "--horizon", "6"],
+            "line 32: column `y` has no value",
+        ),
         (
             vec!["--csv", &csv, "--target", "sales", "--horizon", "6"],
             "sales",
@@ -315,6 +329,28 @@ fn bad_input_is_one_error_and_nothing_written() {
         assert_one_line_error(&output, needle);
         assert!(!out.exists(), "{all:?} left {}", out.display());
     }
+    // With `--missing interpolate` the gap is filled, and the written config says so.
+    let output = elman(
+        dir.path(),
+        &[
+            "forecast",
+            "--csv",
+            &gappy,
+            "--target",
+            "y",
+            "--horizon",
+            "6",
+            "--missing",
+            "interpolate",
+            "--ensemble",
+            "1",
+            "--out",
+            &out_arg,
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("missing = \"interpolate\""), "{config}");
 }
 
 /// A `[csv]` section of one monthly series that writes no season, no transformation and no
