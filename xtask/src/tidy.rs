@@ -94,6 +94,27 @@ fn the_libraries_do_no_io() {
     assert!(found.is_empty(), "IO in a library: {found:#?}");
 }
 
+/// The one `unsafe` block is the call of `gemm`'s kernels on checked views in
+/// `kernel/window/flex_products.rs` (the workspace denies `unsafe_code` everywhere else).
+#[test]
+fn unsafe_code_stays_in_one_place() {
+    let found = find(
+        &[
+            "elman-model",
+            "elman-data",
+            "elman-train",
+            "elman-cli",
+            "elman-bench",
+        ],
+        &["unsafe_code", "unsafe "],
+        &["crates/elman-model/src/kernel/window/flex_products.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "unsafe code outside flex_products.rs: {found:#?}"
+    );
+}
+
 /// Only `elman-cli` knows backend names; `elman-model`'s kernels (`kernel.rs` and the layer's
 /// operations, `kernel/window.rs`), written for the backends they name, name them.
 #[test]

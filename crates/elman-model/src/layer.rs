@@ -151,6 +151,8 @@ impl ElmanLayer {
             input.swap_dims(0, 1).reshape([time * batch, d_input]),
             self.bias,
         );
+        // `[h0 ; h_1 … h_T]` (and the LSTM's `c_T` after), sliced once for each use: each
+        // slice's backward pass writes a zero array of the whole output.
         let rows = (time + 1) * batch;
         let (states, memory) = match self.cell {
             Cell::Lstm => {
@@ -159,7 +161,7 @@ impl ElmanLayer {
                     .unwrap_or_else(|| Tensor::zeros([batch, d_hidden], &x.device()));
                 let out = kernel::lstm_recurrence(x, self.w1.val(), state.context, c0);
                 let memory = out.clone().slice(s![rows.., ..]);
-                (out.slice(s![0..rows, ..]), Some(memory))
+                (out, Some(memory))
             }
             Cell::Gru => (
                 kernel::gru_recurrence(x, self.w1.val(), state.context),
@@ -167,9 +169,9 @@ impl ElmanLayer {
             ),
             Cell::Elman => (kernel::recurrence(x, self.w1.val(), state.context), None),
         };
-        let context = states.clone().slice(s![time * batch.., ..]);
+        let context = states.clone().slice(s![time * batch..rows, ..]);
         let contexts = states
-            .slice(s![batch.., ..])
+            .slice(s![batch..rows, ..])
             .reshape([time, batch, d_hidden])
             .swap_dims(0, 1);
         Ok((contexts, ElmanState { context, memory }))

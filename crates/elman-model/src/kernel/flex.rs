@@ -215,7 +215,7 @@ pub(super) fn tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
 /// `t` laid out contiguously from offset 0 (a copy when it is a view), ready for
 /// `storage_mut`, which writes in place when nothing else holds the memory and copies it first
 /// otherwise.
-fn writable(t: FlexTensor) -> FlexTensor {
+pub(super) fn writable(t: FlexTensor) -> FlexTensor {
     if t.is_contiguous() && t.layout().start_offset() == 0 {
         t
     } else {

@@ -7,9 +7,10 @@
 //! [`RecurrenceOps`] is a backend extension routed through `Autodiff` (`window/autodiff.rs`
 //! holds the `Backward`). Each backend computes both halves in its fastest form: Flex in the
 //! plain loops of `kernel/recurrence.rs` up to [`FLEX_RECURRENCE_MAX`](super::FLEX_RECURRENCE_MAX)
-//! neurons and as a matrix product a step above; CubeCL in the recurrence kernels where
-//! [`recurrence_available`](super::recurrence_available) says they serve, else a product a step;
-//! NdArray a product a step (`window/steps.rs`, written once for any backend).
+//! neurons and above it a product a step on slices with `gemm` (`window/flex_elman.rs`);
+//! CubeCL in the recurrence kernels where [`recurrence_available`](super::recurrence_available)
+//! says they serve, else a product a step; NdArray a product a step (`window/steps.rs`, written
+//! once for any backend).
 //!
 //! Contract of the backward pass, for the upstream gradient `G` of the output (`[(T + 1)·B, d]`,
 //! its first `B` rows `h0`'s own): `da = RecurrenceBackward(h_1…T, G_1…T, W1h)`,
@@ -27,7 +28,10 @@ use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
 #[cfg(feature = "autodiff")]
 mod autodiff;
+mod flex_elman;
 mod flex_gated;
+mod flex_lanes;
+mod flex_products;
 mod gru;
 mod lstm;
 pub(super) mod steps;
@@ -195,7 +199,7 @@ impl RecurrenceOps for Flex {
         if width::<Self>(&h0) <= FLEX_RECURRENCE_MAX {
             Self::elman_recurrence_forward(x, w1, h0)
         } else {
-            steps::forward::<Self>(x, w1, h0, Self::elman_tanh)
+            flex_elman::forward(x, w1, h0)
         }
     }
 }
@@ -210,7 +214,7 @@ impl RecurrenceBackward for Flex {
         if width::<Self>(&h) <= FLEX_RECURRENCE_MAX {
             Self::elman_recurrence_backward(h, g, w1h, batch)
         } else {
-            steps::backward::<Self>(h, g, w1h, batch)
+            flex_elman::backward(h, g, w1h, batch)
         }
     }
 }

@@ -1,0 +1,93 @@
+//! The Elman cell's window on Flex above [`FLEX_RECURRENCE_MAX`](crate::kernel::FLEX_RECURRENCE_MAX)
+//! neurons: each step's product in `gemm`'s kernels on slices, accumulated into the step's
+//! input projection, and its `tanh` (forward) or slope (backward) in a vectorized loop, the
+//! batch's rows split between the threads of the current rayon pool as the gated cells' are
+//! (`flex_gated.rs`). The arithmetic is `steps.rs`'s, a product a step in Flex's own operations,
+//! which allocated and passed over memory a few times a step.
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::FloatTensorOps;
+
+use rayon::prelude::*;
+
+use super::flex_gated::{dims, part_rows};
+use super::flex_lanes::{lanes, vectorized, vectorized_loop};
+use super::flex_products::{View, product};
+use super::steps::rows;
+use crate::kernel::flex::{tensor, values, writable};
+use crate::kernel::tanh_f32;
+
+/// `h = tanh(a)` over a part's rows.
+#[inline(always)]
+fn activate((a, h): (&[f32], &mut [f32])) {
+    lanes([a], [h], |[a], _| [tanh_f32(a)]);
+}
+
+/// `da = s ⊙ (1 - h²)` in place of `s`, the gradient reaching the step's contexts.
+#[inline(always)]
+fn slope((h, da): (&[f32], &mut [f32])) {
+    lanes([h], [da], |[h], [s]| [s * (1.0 - h * h)]);
+}
+
+vectorized_loop!(Activate, activate, 'a, (&'a [f32], &'a mut [f32]));
+vectorized_loop!(Slope, slope, 'a, (&'a [f32], &'a mut [f32]));
+
+/// `[h0 ; h_1 … h_T]`, `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`.
+pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
+    let (batch, d) = dims(&h0);
+    let (total, d_x) = dims(&x);
+    let steps = total / batch.max(1);
+    let (n, per) = (batch * d, part_rows(batch));
+    let w1_values = values(&w1);
+    let w1h = View::new(&w1_values[d_x * d..], d, d);
+    // Every step's `x_t · W1x`, then `h_{t-1} · W1h` added in place.
+    let mut projected = writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)));
+    let a = projected.storage_mut::<f32>();
+    let mut out = vec![0.0f32; (steps + 1) * n];
+    out[..n].copy_from_slice(&values(&h0));
+    for t in 0..steps {
+        let (done, next) = out.split_at_mut((t + 1) * n);
+        let h_prev = &done[t * n..];
+        a[t * n..(t + 1) * n]
+            .par_chunks_mut(per * d)
+            .zip(next[..n].par_chunks_mut(per * d))
+            .enumerate()
+            .for_each(|(k, (a, h_next))| {
+                let size = a.len() / d;
+                let h = View::new(&h_prev[k * per * d..k * per * d + a.len()], size, d);
+                product(a, d, true, h, w1h);
+                vectorized(Activate((a, h_next)));
+            });
+    }
+    tensor(out, (steps + 1) * batch, d)
+}
+
+/// `dL/da_t = (g_t + dL/da_{t+1} · W1hᵀ) ⊙ (1 - h_t²)` from the last step down, for the
+/// contexts `h` and the gradients `g` reaching them (both `[T·B, d]`).
+pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usize) -> FlexTensor {
+    let (total, d) = dims(&h);
+    let steps = total / batch.max(1);
+    let (n, per) = (batch * d, part_rows(batch));
+    let (h, w1h_values) = (values(&h), values(&w1h));
+    let w1h_t = View::new(&w1h_values, d, d).t();
+    // g first, then the recurrent term added and the slope applied in place, a step at a time.
+    let mut d_a = values(&g).into_owned();
+    for t in (0..steps).rev() {
+        let (current, later) = d_a.split_at_mut((t + 1) * n);
+        let next = &later[..later.len().min(n)];
+        let h_t = &h[t * n..(t + 1) * n];
+        current[t * n..]
+            .par_chunks_mut(per * d)
+            .enumerate()
+            .for_each(|(k, da)| {
+                let cells = k * per * d..k * per * d + da.len();
+                if !next.is_empty() {
+                    let size = da.len() / d;
+                    product(da, d, true, View::new(&next[cells.clone()], size, d), w1h_t);
+                }
+                vectorized(Slope((&h_t[cells], da)));
+            });
+    }
+    tensor(d_a, total, d)
+}

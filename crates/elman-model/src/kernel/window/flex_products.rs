@@ -1,0 +1,198 @@
+//! Matrix products on slices for the Flex windows' loops over the steps: the `gemm` crate's
+//! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
+//! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
+//! copy of them, no allocation, and a block of `W1` read in place through its strides.
+
+/// A matrix read through strides from a slice: element `(i, j)` is
+/// `values[i·row_stride + j·col_stride]`.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    values: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major `[rows, cols]` matrix.
+    pub(super) fn new(values: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::strided(values, rows, cols, cols)
+    }
+
+    /// A `[rows, cols]` block whose rows start `row_stride` apart (a block of a wider matrix).
+    pub(super) fn strided(values: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        let view = Self {
+            values,
+            rows,
+            cols,
+            row_stride,
+            col_stride: 1,
+        };
+        view.check();
+        view
+    }
+
+    /// Its rows.
+    pub(super) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The transpose, read in place.
+    pub(super) fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Columns `range` of the matrix.
+    pub(super) fn columns(self, range: std::ops::Range<usize>) -> Self {
+        assert!(range.end <= self.cols, "columns {range:?} of {}", self.cols);
+        let view = Self {
+            values: &self.values[(range.start * self.col_stride).min(self.values.len())..],
+            cols: range.len(),
+            ..self
+        };
+        view.check();
+        view
+    }
+
+    /// Every element the view reads lies in its slice (what makes [`product`]'s call sound).
+    fn check(&self) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+            assert!(
+                last < self.values.len(),
+                "a [{}, {}] view past its {} values",
+                self.rows,
+                self.cols,
+                self.values.len()
+            );
+        }
+    }
+}
+
+/// `dst = a · b`, or `dst += a · b` when `accumulate`, with `dst` `[a.rows, b.cols]` in rows
+/// `dst_stride` apart, on the calling thread.
+pub(super) fn product(dst: &mut [f32], dst_stride: usize, accumulate: bool, a: View, b: View) {
+    product_on(dst, dst_stride, accumulate, a, b, gemm::Parallelism::None);
+}
+
+/// [`product`] split between the threads of the current rayon pool (by blocks of `dst`, each
+/// summed in the same order as on one thread, so the result does not depend on the count).
+pub(super) fn product_shared(
+    dst: &mut [f32],
+    dst_stride: usize,
+    accumulate: bool,
+    a: View,
+    b: View,
+) {
+    let threads = rayon::current_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    product_on(dst, dst_stride, accumulate, a, b, parallelism);
+}
+
+#[allow(unsafe_code)]
+fn product_on(
+    dst: &mut [f32],
+    dst_stride: usize,
+    accumulate: bool,
+    a: View,
+    b: View,
+    parallelism: gemm::Parallelism,
+) {
+    assert_eq!(
+        a.cols, b.rows,
+        "a [{}, {}] · [{}, {}] product",
+        a.rows, a.cols, b.rows, b.cols
+    );
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    View::strided(dst, m, n, dst_stride);
+    if k == 0 {
+        if !accumulate {
+            for row in dst.chunks_mut(dst_stride).take(m) {
+                row[..n].fill(0.0);
+            }
+        }
+        return;
+    }
+    // SAFETY: the three views were checked to lie in their slices, `dst` is borrowed mutably
+    // and apart from the two read, and `f32` is one of `gemm`'s types.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_stride as isize,
+            accumulate,
+            a.values.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.values.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[[1, 2], [3, 4], [5, 6]] · [[1, 0, 2], [0, 1, 3]]` by hand, written, accumulated, through
+    /// a transpose and into a block of wider rows.
+    #[test]
+    fn products_by_hand() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.0, 0.0, 2.0, 0.0, 1.0, 3.0];
+        let expected = [1.0, 2.0, 8.0, 3.0, 4.0, 18.0, 5.0, 6.0, 28.0];
+        let mut dst = [7.0; 9];
+        product(&mut dst, 3, false, View::new(&a, 3, 2), View::new(&b, 2, 3));
+        assert_eq!(dst, expected);
+        product(&mut dst, 3, true, View::new(&a, 3, 2), View::new(&b, 2, 3));
+        assert_eq!(dst, expected.map(|v| 2.0 * v));
+        // bᵀ stored as its own rows, read back through the transpose.
+        let b_t = [1.0, 0.0, 0.0, 1.0, 2.0, 3.0];
+        product(
+            &mut dst,
+            3,
+            false,
+            View::new(&a, 3, 2),
+            View::new(&b_t, 3, 2).t(),
+        );
+        assert_eq!(dst, expected);
+        // The last column alone, into the middle column of rows four wide.
+        let mut wide = [0.0; 12];
+        let last = View::new(&b, 2, 3).columns(2..3);
+        product(&mut wide[1..], 4, false, View::new(&a, 3, 2), last);
+        assert_eq!(
+            wide,
+            [0.0, 8.0, 0.0, 0.0, 0.0, 18.0, 0.0, 0.0, 0.0, 28.0, 0.0, 0.0]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "past its")]
+    fn a_view_past_its_slice_is_refused() {
+        View::strided(&[0.0; 5], 2, 3, 3);
+    }
+}
