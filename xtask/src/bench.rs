@@ -182,7 +182,7 @@ fn workloads(args: &[String]) -> Vec<String> {
 }
 
 /// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here; for
-/// the `layer-*` workloads, PyTorch's layers (`bench/pytorch/layers.py`).
+/// the `layer-*` workloads, their layers (`bench/pytorch/layers.py`, `bench/jax/layers.py`).
 fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
     let threads = cores.to_string();
     let mut results = Vec::new();
@@ -205,16 +205,14 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
         ),
     ] {
         let mut scripts: Vec<Vec<String>> = Vec::new();
-        if module == "torch" {
-            for cell in &layers {
-                scripts.push(vec![
-                    format!("{folder}/layers.py"),
-                    "--cell".into(),
-                    cell.to_string(),
-                    "--threads".into(),
-                    threads.clone(),
-                ]);
-            }
+        for cell in &layers {
+            scripts.push(vec![
+                format!("{folder}/layers.py"),
+                "--cell".into(),
+                cell.to_string(),
+                "--threads".into(),
+                threads.clone(),
+            ]);
         }
         if defaults {
             scripts.extend(default_scripts(folder, &threads));
