@@ -34,10 +34,12 @@ impl<B: Backend + RecurrenceBackward> Backward<B, 3> for Recurrence {
             batch,
         );
         if let Some(node) = w1_node {
-            // [x ; h_prev]ᵀ · da: every step's input layer, the concatenation again.
-            let layer = B::float_cat(vec![x, rows::<B>(states, 0..rows_t)], 1);
-            let grad_w1 = B::float_matmul(B::float_transpose(layer), d_a.clone());
-            grads.register::<B>(node.id, grad_w1);
+            // [x ; h_prev]ᵀ · da, as its two blocks of rows: xᵀ · da over h_prevᵀ · da (the
+            // input layer concatenated again would copy every step's inputs and contexts).
+            let t = B::float_transpose;
+            let grad_w1x = B::float_matmul(t(x.clone()), d_a.clone());
+            let grad_w1h = B::float_matmul(t(rows::<B>(states, 0..rows_t)), d_a.clone());
+            grads.register::<B>(node.id, B::float_cat(vec![grad_w1x, grad_w1h], 0));
         }
         if let Some(node) = x_node {
             let w1x = rows::<B>(w1, 0..d_input);
