@@ -37,6 +37,10 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use burn::prelude::Device;
+
+/// The allocator of `elman` itself (see `elman-cli`'s `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use elman_cli::backend::Backend;
 use elman_data::{SineDataset, SineWaves};
 use elman_model::{Cell, ElmanConfig, ElmanWeights};

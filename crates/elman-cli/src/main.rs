@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc keeps the arrays training frees for the next batch (the C library's allocator gave
+/// their pages back to the system, and faulting them in again took up to a third of a layer's
+/// training: `bench/results/cpu-2026-12-07-layers.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match elman_cli::Cli::try_parse() {
         Ok(cli) => cli,
