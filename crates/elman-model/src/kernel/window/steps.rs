@@ -31,9 +31,7 @@ pub(crate) fn sigmoid_slope<B: Backend>(s: FloatTensor<B>) -> FloatTensor<B> {
 }
 
 /// `[h0 ; h_1 … h_T]` with `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`: every step's input
-/// projection in one product, then a product a step (NdArray's and CubeCL's form; Flex has its
-/// own, `flex_elman.rs`).
-#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
+/// projection in one product, then a product a step.
 pub(in crate::kernel) fn forward<B: Backend>(
     x: FloatTensor<B>,
     w1: FloatTensor<B>,
@@ -61,7 +59,6 @@ pub(in crate::kernel) fn forward<B: Backend>(
 }
 
 /// `dL/da_t = (g_t + dL/da_{t+1} · W1hᵀ) ⊙ (1 - h_t²)`, from the last step down.
-#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
 pub(in crate::kernel) fn backward<B: Backend>(
     h: FloatTensor<B>,
     g: FloatTensor<B>,
