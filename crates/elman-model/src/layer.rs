@@ -151,29 +151,31 @@ impl ElmanLayer {
             input.swap_dims(0, 1).reshape([time * batch, d_input]),
             self.bias,
         );
-        // `[h0 ; h_1 … h_T]` (and the LSTM's `c_T` after), sliced once for each use: each
-        // slice's backward pass writes a zero array of the whole output.
-        let rows = (time + 1) * batch;
-        let (states, memory) = match self.cell {
+        // Every step's contexts `[h_1 … h_T]` (`[T·B, d]`), the last and the LSTM's memory. The
+        // Elman cell's and the GRU's operations give the contexts alone; the LSTM's gives
+        // `[h0 ; h_1 … h_T ; c_T]`, sliced once for each use (each slice's backward pass writes
+        // a zero array of the whole output).
+        let (contexts, context, memory) = match self.cell {
             Cell::Lstm => {
                 let c0 = state
                     .memory
                     .unwrap_or_else(|| Tensor::zeros([batch, d_hidden], &x.device()));
                 let out = kernel::lstm_recurrence(x, self.w1.val(), state.context, c0);
+                let rows = (time + 1) * batch;
                 let memory = out.clone().slice(s![rows.., ..]);
-                (out, Some(memory))
+                let context = out.clone().slice(s![time * batch..rows, ..]);
+                (out.slice(s![batch..rows, ..]), context, Some(memory))
             }
-            Cell::Gru => (
-                kernel::gru_recurrence(x, self.w1.val(), state.context),
-                None,
-            ),
-            Cell::Elman => (kernel::recurrence(x, self.w1.val(), state.context), None),
+            Cell::Gru | Cell::Elman => {
+                let contexts = match self.cell {
+                    Cell::Gru => kernel::gru_recurrence(x, self.w1.val(), state.context),
+                    _ => kernel::recurrence(x, self.w1.val(), state.context),
+                };
+                let context = contexts.clone().slice(s![(time - 1) * batch.., ..]);
+                (contexts, context, None)
+            }
         };
-        let context = states.clone().slice(s![time * batch..rows, ..]);
-        let contexts = states
-            .slice(s![batch..rows, ..])
-            .reshape([time, batch, d_hidden])
-            .swap_dims(0, 1);
+        let contexts = contexts.reshape([time, batch, d_hidden]).swap_dims(0, 1);
         Ok((contexts, ElmanState { context, memory }))
     }
 

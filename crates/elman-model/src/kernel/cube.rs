@@ -407,11 +407,13 @@ fn kernels_serve_window(h: &CubeTensor) -> bool {
 
 impl super::window::RecurrenceOps for Cube {
     fn elman_recurrence(x: CubeTensor, w1: CubeTensor, h0: CubeTensor) -> CubeTensor {
-        if kernels_serve_window(&h0) {
+        let batch = h0.meta.shape()[0];
+        let states = if kernels_serve_window(&h0) {
             Self::elman_recurrence_forward(x, w1, h0)
         } else {
             super::window::steps::forward::<Self>(x, w1, h0, Self::float_tanh)
-        }
+        };
+        super::window::after_h0::<Self>(states, batch)
     }
 }
 

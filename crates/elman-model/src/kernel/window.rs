@@ -12,9 +12,11 @@
 //! says they serve, else a product a step; NdArray a product a step (`window/steps.rs`, written
 //! once for any backend).
 //!
-//! Contract of the backward pass, for the upstream gradient `G` of the output (`[(T + 1)·B, d]`,
-//! its first `B` rows `h0`'s own): `da = RecurrenceBackward(h_1…T, G_1…T, W1h)`,
-//! `dW1 = [x ; h_0…T-1]ᵀ · da`, `dx = da · W1xᵀ`, `dh0 = G_0 + da_1 · W1hᵀ`.
+//! The output is the contexts alone, `[h_1 … h_T]`, so that a layer uses it whole: a slice of it
+//! under autodiff would write a zero array of the whole output for its gradient.
+//! Contract of the backward pass, for the upstream gradient `G` of the output (`[T·B, d]`):
+//! `da = RecurrenceBackward(h_1…T, G, W1h)`, `dW1 = [x ; h_0…T-1]ᵀ · da`, `dx = da · W1xᵀ`,
+//! `dh0 = da_1 · W1hᵀ`.
 
 // NdArray is deprecated by Burn 0.22 but stays one of the project's backends, and the
 // extension's generated dispatch names it.
@@ -46,7 +48,7 @@ pub(super) mod steps;
 pub trait RecurrenceOps: Backend {
     /// From the inputs `x` (`[T·B, d_input]`, time-major), `w1` (`[d_input + d_hidden,
     /// d_hidden]`: `W1x` over `W1h`) and the context `h0` (`[B, d_hidden]`), every step's
-    /// context after `h0`: `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d_hidden]`.
+    /// context after `h0`: `[h_1 … h_T]`, `[T·B, d_hidden]`.
     fn elman_recurrence(
         x: FloatTensor<Self>,
         w1: FloatTensor<Self>,
@@ -83,8 +85,8 @@ pub trait LstmOps: Backend {
 )]
 pub trait GruOps: Backend {
     /// From the inputs `x` (`[T·B, d_x]`, time-major, the bias's `1` among them), `w1`
-    /// (`[d_x + d, 3d]`, the columns `z, r, n`) and the context `h0` (`[B, d]`): `[h0 ; h_1 …
-    /// h_T]`, `[(T + 1)·B, d]`.
+    /// (`[d_x + d, 3d]`, the columns `z, r, n`) and the context `h0` (`[B, d]`): `[h_1 … h_T]`,
+    /// `[T·B, d]`.
     fn elman_gru_recurrence(
         x: FloatTensor<Self>,
         w1: FloatTensor<Self>,
@@ -124,7 +126,8 @@ pub(crate) trait GatedWindows: Backend {
         gru::forward::<Self>(x, w1, h0)
     }
 
-    /// The GRU window's gradients `[dx, dW1, dh0]` from its output's.
+    /// The GRU window's gradients `[dx, dW1, dh0]` from its contexts' `h_1 … h_T` (the forward
+    /// pass's output after `h0`).
     fn gru_backward(
         grad: FloatTensor<Self>,
         inputs: [FloatTensor<Self>; 3],
@@ -159,7 +162,8 @@ macro_rules! gated_windows {
                 w1: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                <Self as GatedWindows>::gru_forward(x, w1, h0).0
+                let batch = rows_of::<Self>(&h0);
+                after_h0::<Self>(<Self as GatedWindows>::gru_forward(x, w1, h0).0, batch)
             }
         }
     };
@@ -184,6 +188,19 @@ pub(crate) trait RecurrenceBackward: Backend {
     ) -> FloatTensor<Self>;
 }
 
+/// The contexts after `h0` of a window's `[h0 ; h_1 … h_T]`, a view of its rows.
+pub(super) fn after_h0<B: Backend>(states: FloatTensor<B>, batch: usize) -> FloatTensor<B> {
+    use burn::backend::TensorMetadata;
+    let rows = states.shape()[0];
+    steps::rows::<B>(states, batch..rows)
+}
+
+/// The rows of a `[rows, d]` tensor (a context's: the batch).
+fn rows_of<B: Backend>(t: &FloatTensor<B>) -> usize {
+    use burn::backend::TensorMetadata;
+    t.shape()[0]
+}
+
 /// The neurons of a `[rows, d_hidden]` tensor.
 fn width<B: Backend>(t: &FloatTensor<B>) -> usize {
     use burn::backend::TensorMetadata;
@@ -196,11 +213,13 @@ impl RecurrenceOps for Flex {
         w1: FloatTensor<Self>,
         h0: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        if width::<Self>(&h0) <= FLEX_RECURRENCE_MAX {
+        let batch = rows_of::<Self>(&h0);
+        let states = if width::<Self>(&h0) <= FLEX_RECURRENCE_MAX {
             Self::elman_recurrence_forward(x, w1, h0)
         } else {
             flex_elman::forward(x, w1, h0)
-        }
+        };
+        after_h0::<Self>(states, batch)
     }
 }
 
@@ -227,7 +246,8 @@ impl RecurrenceOps for burn::backend::NdArray {
         h0: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         use burn::backend::ops::FloatTensorOps;
-        steps::forward::<Self>(x, w1, h0, Self::float_tanh)
+        let batch = rows_of::<Self>(&h0);
+        after_h0::<Self>(steps::forward::<Self>(x, w1, h0, Self::float_tanh), batch)
     }
 }
 
@@ -272,7 +292,7 @@ pub fn lstm_recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>, c0: Tensor<2>
     ))
 }
 
-/// [`GruOps::elman_gru_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d]`,
+/// [`GruOps::elman_gru_recurrence`] on Burn tensors: `[h_1 … h_T]`, `[T·B, d]`,
 /// differentiable with respect to all three inputs on an autodiff device.
 ///
 /// # Panics
@@ -285,8 +305,8 @@ pub fn gru_recurrence(x: Tensor<2>, w1: Tensor<2>, h0: Tensor<2>) -> Tensor<2> {
     ))
 }
 
-/// [`RecurrenceOps::elman_recurrence`] on Burn tensors: `[h0 ; h_1 … h_T]`, `[(T + 1)·B,
-/// d_hidden]`, differentiable with respect to all three inputs on an autodiff device.
+/// [`RecurrenceOps::elman_recurrence`] on Burn tensors: `[h_1 … h_T]`, `[T·B, d_hidden]`,
+/// differentiable with respect to all three inputs on an autodiff device.
 ///
 /// # Panics
 /// When the tensors are not on a device for which [`recurrence_differentiable`] holds.

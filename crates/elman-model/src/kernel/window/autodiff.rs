@@ -16,41 +16,44 @@ use super::{GatedWindows, GruOps, LstmOps, RecurrenceBackward, RecurrenceOps, ls
 struct Recurrence;
 
 impl<B: Backend + RecurrenceBackward> Backward<B, 3> for Recurrence {
-    /// `(x, w1, [h0 ; h_1 … h_T], batch)`.
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, usize);
+    /// `(x, w1, h0, [h_1 … h_T])`.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [x_node, w1_node, h0_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, w1, states, batch) = ops.state;
-        let (all, d_input) = (states.shape()[0], x.shape()[1]);
-        let d_hidden = states.shape()[1];
-        let rows_t = all - batch;
+        let (x, w1, h0, states) = ops.state;
+        let (rows_t, d_input) = (states.shape()[0], x.shape()[1]);
+        let (batch, d_hidden) = (h0.shape()[0], h0.shape()[1]);
         let w1h = rows::<B>(w1.clone(), d_input..d_input + d_hidden);
-        let d_a = B::elman_recurrence_da(
-            rows::<B>(states.clone(), batch..all),
-            rows::<B>(grad.clone(), batch..all),
-            w1h.clone(),
-            batch,
-        );
+        let d_a = B::elman_recurrence_da(states.clone(), grad, w1h.clone(), batch);
+        let t = B::float_transpose;
         if let Some(node) = w1_node {
-            // [x ; h_prev]ᵀ · da, as its two blocks of rows: xᵀ · da over h_prevᵀ · da (the
-            // input layer concatenated again would copy every step's inputs and contexts).
-            let t = B::float_transpose;
+            // [x ; h_prev]ᵀ · da by blocks, with h_prev = [h0 ; h_1 … h_T-1]: xᵀ · da over
+            // h0ᵀ · da_1 + h_1…T-1ᵀ · da_2…T (the input layer concatenated again would copy
+            // every step's inputs and contexts).
             let grad_w1x = B::float_matmul(t(x.clone()), d_a.clone());
-            let grad_w1h = B::float_matmul(t(rows::<B>(states, 0..rows_t)), d_a.clone());
+            let mut grad_w1h = B::float_matmul(t(h0), rows::<B>(d_a.clone(), 0..batch));
+            if rows_t > batch {
+                let later = B::float_matmul(
+                    t(rows::<B>(states, 0..rows_t - batch)),
+                    rows::<B>(d_a.clone(), batch..rows_t),
+                );
+                grad_w1h = B::float_add(grad_w1h, later);
+            }
             grads.register::<B>(node.id, B::float_cat(vec![grad_w1x, grad_w1h], 0));
         }
         if let Some(node) = x_node {
             let w1x = rows::<B>(w1, 0..d_input);
-            grads.register::<B>(
-                node.id,
-                B::float_matmul(d_a.clone(), B::float_transpose(w1x)),
-            );
+            grads.register::<B>(node.id, B::float_matmul(d_a.clone(), t(w1x)));
         }
         if let Some(node) = h0_node {
-            let through = B::float_matmul(rows::<B>(d_a, 0..batch), B::float_transpose(w1h));
-            grads.register::<B>(node.id, B::float_add(rows::<B>(grad, 0..batch), through));
+            grads.register::<B>(node.id, B::float_matmul(rows::<B>(d_a, 0..batch), t(w1h)));
         }
     }
 }
@@ -67,10 +70,9 @@ where
     ) -> FloatTensor<Self> {
         let nodes = [x.node(), w1.node(), h0.node()];
         let (x, w1, h0) = (x.into_primitive(), w1.into_primitive(), h0.into_primitive());
-        let batch = h0.shape()[0];
-        let states = B::elman_recurrence(x.clone(), w1.clone(), h0);
+        let states = B::elman_recurrence(x.clone(), w1.clone(), h0.clone());
         match Recurrence.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((x, w1, states.clone(), batch), states),
+            OpsKind::Tracked(prep) => prep.finish((x, w1, h0, states.clone()), states),
             OpsKind::UnTracked(prep) => prep.finish(states),
         }
     }
@@ -165,10 +167,13 @@ where
     ) -> FloatTensor<Self> {
         let nodes = [x.node(), w1.node(), h0.node()];
         let (x, w1, h0) = (x.into_primitive(), w1.into_primitive(), h0.into_primitive());
+        let batch = h0.shape()[0];
         let (out, gates) = B::gru_forward(x.clone(), w1.clone(), h0);
+        // The output is the contexts after `h0`, a view of the forward pass's rows.
+        let contexts = super::after_h0::<B>(out.clone(), batch);
         match GruWindow.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((x, w1, out.clone(), gates), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
+            OpsKind::Tracked(prep) => prep.finish((x, w1, out, gates), contexts),
+            OpsKind::UnTracked(prep) => prep.finish(contexts),
         }
     }
 }

@@ -446,7 +446,7 @@ impl GatedWindows for Flex {
         let mut d_a = vec![0.0f32; steps * batch * w];
         let mut rh = vec![0.0f32; steps * n];
         for t in (0..steps).rev() {
-            let g_up = &upstream[(t + 1) * n..(t + 2) * n];
+            let g_up = &upstream[t * n..(t + 1) * n];
             let h_prev = &states[t * n..(t + 1) * n];
             let gates_t = &gate_values[t * batch * w..(t + 1) * batch * w];
             d_a[t * batch * w..(t + 1) * batch * w]
@@ -472,6 +472,6 @@ impl GatedWindows for Flex {
         let d_a = tensor(d_a, steps * batch, w);
         let rh = tensor(rh, steps * batch, d);
         let through = (steps > 0).then(|| tensor(through, batch, d));
-        gru::tail::<Flex>(grad, [x, w1, out], d_a, rh, through)
+        gru::tail::<Flex>([x, w1, out], d_a, rh, through)
     }
 }

@@ -13,7 +13,9 @@
 //!            dx = da · W1xᵀ,  dh0 = G_0 + dh_{1→0}
 //! ```
 //!
-//! The output is `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d]`, as the Elman cell's recurrence's.
+//! The forward pass gives `[h0 ; h_1 … h_T]`, `[(T + 1)·B, d]` (what the backward pass reads);
+//! the operation's output is its contexts after `h0`, as the Elman cell's, and the backward
+//! pass takes their gradient alone, `[T·B, d]` (`G_0` is none).
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata};
@@ -66,8 +68,8 @@ pub(super) fn forward<B: Backend>(
     (B::float_cat(hs, 0), B::float_cat(gates, 0))
 }
 
-/// The gradients `[dx, dW1, dh0]` of the window from the upstream gradient `grad` of
-/// [`forward`]'s output, given its inputs, output and gates.
+/// The gradients `[dx, dW1, dh0]` of the window from the upstream gradient `grad` of its
+/// contexts `h_1 … h_T` (`[T·B, d]`), given its inputs, [`forward`]'s output and gates.
 pub(super) fn backward<B: Backend>(
     grad: FloatTensor<B>,
     [x, w1, out]: [FloatTensor<B>; 3],
@@ -91,7 +93,7 @@ pub(super) fn backward<B: Backend>(
             columns::<B>(g, 2 * d..3 * d),
         );
         let h_prev = rows::<B>(out.clone(), step(t));
-        let mut dh = rows::<B>(grad.clone(), step(t + 1));
+        let mut dh = rows::<B>(grad.clone(), step(t));
         if let Some(rec) = dh_rec {
             dh = B::float_add(dh, rec);
         }
@@ -121,14 +123,13 @@ pub(super) fn backward<B: Backend>(
     rh.reverse();
     let d_a = B::float_cat(d_a, 0);
     let rh = B::float_cat(rh, 0);
-    tail::<B>(grad, [x, w1, out], d_a, rh, dh_rec)
+    tail::<B>([x, w1, out], d_a, rh, dh_rec)
 }
 
 /// The backward pass after its loop over the steps: from every step's `da` (`[T·B, 3d]`), every
 /// step's `r ⊙ h_prev` (`[T·B, d]`) and the recurrent gradient reaching `h0` (none for an empty
-/// window), the gradients `[dx, dW1, dh0]`.
+/// window, whose `dh0` is zeros), the gradients `[dx, dW1, dh0]`.
 pub(super) fn tail<B: Backend>(
-    grad: FloatTensor<B>,
     [x, w1, out]: [FloatTensor<B>; 3],
     d_a: FloatTensor<B>,
     rh: FloatTensor<B>,
@@ -144,10 +145,10 @@ pub(super) fn tail<B: Backend>(
     let grad_w1h_n = B::float_matmul(t(rh), columns::<B>(d_a.clone(), 2 * d..3 * d));
     let grad_w1h = B::float_cat(vec![grad_w1h_zr, grad_w1h_n], 1);
     let grad_w1 = B::float_cat(vec![grad_w1x, grad_w1h], 0);
-    let grad_x = B::float_matmul(d_a, t(rows::<B>(w1, 0..d_x)));
-    let mut grad_h0 = rows::<B>(grad, 0..batch);
-    if let Some(rec) = dh_rec {
-        grad_h0 = B::float_add(grad_h0, rec);
-    }
+    let grad_x = B::float_matmul(d_a, t(rows::<B>(w1.clone(), 0..d_x)));
+    let grad_h0 = dh_rec.unwrap_or_else(|| {
+        let dtype = w1.dtype().into();
+        B::float_zeros([batch, d].into(), &w1.device(), dtype)
+    });
     [grad_x, grad_w1, grad_h0]
 }
