@@ -27,28 +27,40 @@ def best_time(work, least=5, budget=1.5, most=40):
     return best
 
 
+def limit_threads(threads):
+    """XLA's CPU threads, set before JAX is imported: one unless asked for more."""
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+        f"intra_op_parallelism_threads={threads}",
+    )
+
+
+def waves(n, steps):
+    """`n` noisy sine waves of `steps + 1` points as float32 `[n, steps + 1]`, the same draw
+    (seed 0) for every JAX script."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = 0.5 + 0.5 * rng.random((n, 1))
+    w = 0.1 + 0.4 * rng.random((n, 1))
+    phase = 2 * math.pi * rng.random((n, 1))
+    t = np.arange(steps + 1)[None, :]
+    return (a * np.sin(w * t + phase) + 0.01 * rng.standard_normal((n, steps + 1))).astype(np.float32)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--whole", action="store_true")
     args = parser.parse_args()
-    os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
-        f"intra_op_parallelism_threads={args.threads}",
-    )
+    limit_threads(args.threads)
     import jax
     import jax.numpy as jnp
-    import numpy as np
 
-    rng = np.random.default_rng(0)
     n, steps, h, batch = 1024, 64, args.hidden, 256
-    a = 0.5 + 0.5 * rng.random((n, 1))
-    w = 0.1 + 0.4 * rng.random((n, 1))
-    phase = 2 * math.pi * rng.random((n, 1))
-    t = np.arange(steps + 1)[None, :]
-    s = (a * np.sin(w * t + phase) + 0.01 * rng.standard_normal((n, steps + 1))).astype(np.float32)
+    s = waves(n, steps)
     x, y = jnp.asarray(s[:, :-1, None]), jnp.asarray(s[:, 1:, None])
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(1), 3)
     scale = 1 / math.sqrt(h)

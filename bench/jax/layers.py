@@ -9,9 +9,9 @@ after one untimed that compiles, as `elman-bench` times its own (`layers.rs`).
 Prints one JSON line in the schema of `cargo xtask bench`.
 Usage: python layers.py --cell elman|lstm|gru [--hidden 64] [--threads N]
 """
-import argparse, json, math, os, resource
+import argparse, json, math, resource
 
-from batched import best_time
+from batched import best_time, limit_threads, waves
 
 
 def main():
@@ -20,22 +20,12 @@ def main():
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
-        f"intra_op_parallelism_threads={args.threads}",
-    )
+    limit_threads(args.threads)
     import jax
     import jax.numpy as jnp
-    import numpy as np
 
-    rng = np.random.default_rng(0)
     n, steps, h, batch = 1024, 64, args.hidden, 256
-    a = 0.5 + 0.5 * rng.random((n, 1))
-    w = 0.1 + 0.4 * rng.random((n, 1))
-    phase = 2 * math.pi * rng.random((n, 1))
-    t = np.arange(steps + 1)[None, :]
-    s = (a * np.sin(w * t + phase) + 0.01 * rng.standard_normal((n, steps + 1))).astype(np.float32)
+    s = waves(n, steps)
     # [batches, T, B, 1]: time-major batches, ready for the scans.
     shaped = lambda v: jnp.asarray(v.reshape(n // batch, batch, steps, 1).swapaxes(1, 2))
     x, y = shaped(s[:, :-1]), shaped(s[:, 1:])

@@ -8,7 +8,9 @@ after a compiling run. Runs on JAX's default device (the GPU where JAX has one, 
 `--threads` is a hint to XLA's CPU backend).
 Usage: python tutorial.py [--threads N] [--repeats N]
 """
-import argparse, json, os, resource, time
+import argparse, json, resource, time
+
+from batched import limit_threads
 
 
 def main():
@@ -16,11 +18,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
-        f"intra_op_parallelism_threads={args.threads}",
-    )
+    limit_threads(args.threads)
     import jax
     import jax.numpy as jnp
     import numpy as np

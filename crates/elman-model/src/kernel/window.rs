@@ -190,8 +190,7 @@ pub(crate) trait RecurrenceBackward: Backend {
 
 /// The contexts after `h0` of a window's `[h0 ; h_1 … h_T]`, a view of its rows.
 pub(super) fn after_h0<B: Backend>(states: FloatTensor<B>, batch: usize) -> FloatTensor<B> {
-    use burn::backend::TensorMetadata;
-    let rows = states.shape()[0];
+    let rows = rows_of::<B>(&states);
     steps::rows::<B>(states, batch..rows)
 }
 

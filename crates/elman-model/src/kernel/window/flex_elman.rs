@@ -5,17 +5,14 @@
 //! (`flex_gated.rs`). The arithmetic is `steps.rs`'s, a product a step in Flex's own operations,
 //! which allocated and passed over memory a few times a step.
 
-use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 
 use rayon::prelude::*;
 
-use super::flex_gated::{dims, part_rows};
+use super::flex_gated::{dims, part_rows, projected};
 use super::flex_lanes::{lanes, vectorized, vectorized_loop};
 use super::flex_products::{View, product};
-use super::steps::rows;
-use crate::kernel::flex::{tensor, values, writable};
+use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_f32;
 
 /// `h = tanh(a)` over a part's rows.
@@ -42,7 +39,7 @@ pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTens
     let w1_values = values(&w1);
     let w1h = View::new(&w1_values[d_x * d..], d, d);
     // Every step's `x_t · W1x`, then `h_{t-1} · W1h` added in place.
-    let mut projected = writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)));
+    let mut projected = projected(x, &w1);
     let a = projected.storage_mut::<f32>();
     let mut out = vec![0.0f32; (steps + 1) * n];
     out[..n].copy_from_slice(&values(&h0));

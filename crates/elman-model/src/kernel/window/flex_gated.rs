@@ -36,6 +36,13 @@ pub(super) fn part_rows(batch: usize) -> usize {
     batch.div_ceil(parts).max(1)
 }
 
+/// Every step's input projection `x_t · W1x` (`[T·B, w]`, `W1x` the first `d_x` rows of `W1`)
+/// in a tensor of its own, which a window adds its recurrent products to in place.
+pub(super) fn projected(x: FlexTensor, w1: &FlexTensor) -> FlexTensor {
+    let d_x = dims(&x).1;
+    writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)))
+}
+
 /// `[rows, cols]` of a matrix.
 pub(super) fn dims(t: &FlexTensor) -> (usize, usize) {
     let shape = t.shape();
@@ -294,7 +301,7 @@ impl GatedWindows for Flex {
         let w1_values = values(&w1);
         let w1h = View::new(&w1_values[d_x * w..], d, w);
         // Every step's `x_t · W1x`, then `h_{t-1} · W1h` added and the gates activated in place.
-        let mut gates = writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)));
+        let mut gates = projected(x, &w1);
         let gate_values = gates.storage_mut::<f32>();
         // [h0 ; h_1 … h_T ; c_T] and [c0 ; c_1 … c_T].
         let mut out = vec![0.0f32; (steps + 2) * n];
@@ -401,7 +408,7 @@ impl GatedWindows for Flex {
         let w1h = View::new(&w1_values[d_x * w..], d, w);
         let (w1h_zr, w1h_n) = (w1h.columns(0..2 * d), w1h.columns(2 * d..3 * d));
         // Every step's `x_t · W1x`, then the recurrent products added and the gates activated.
-        let mut gates = writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)));
+        let mut gates = projected(x, &w1);
         let gate_values = gates.storage_mut::<f32>();
         // [h0 ; h_1 … h_T].
         let mut out = vec![0.0f32; (steps + 1) * n];
