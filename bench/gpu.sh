@@ -36,7 +36,8 @@ done
 
 # A Burn user's model on the card: ElmanLayer's one-operation window (the recurrence kernels
 # under Burn's autodiff) against burn::nn's layers, each a recorded operation a step.
-for workload in layer-elman layer-lstm layer-gru; do
+# The LSTM's and the GRU's windows run their own kernels (`kernel/cube/gated.rs`).
+for workload in layer-elman layer-lstm layer-gru layer-elman-256 layer-lstm-256 layer-gru-256; do
   for path in elman burn-nn; do
     timed 120 "$bench" --one "$workload" wgpu "$path" 1
   done
@@ -51,6 +52,11 @@ if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timed 120 python3 bench/pytorch/tutorial.py --device cuda
   timed 60 python3 bench/pytorch/batched.py --device cuda --whole
   timed 60 python3 bench/pytorch/batched.py --device cuda --hidden 256 --whole
+  for cell in elman lstm gru; do
+    for hidden in 64 256; do
+      timed 60 python3 bench/pytorch/layers.py --cell $cell --hidden $hidden --device cuda
+    done
+  done
 else
   echo "gpu.sh: no torch with CUDA: the PyTorch side is left out" >&2
 fi
@@ -58,6 +64,11 @@ if python3 -c 'import jax; assert jax.devices()[0].platform == "gpu"' 2>/dev/nul
   timed 60 python3 bench/jax/tutorial.py
   timed 60 python3 bench/jax/batched.py --whole
   timed 60 python3 bench/jax/batched.py --hidden 256 --whole
+  for cell in elman lstm gru; do
+    for hidden in 64 256; do
+      timed 60 python3 bench/jax/layers.py --cell $cell --hidden $hidden
+    done
+  done
 else
   echo "gpu.sh: no jax with a GPU: the JAX side is left out" >&2
 fi

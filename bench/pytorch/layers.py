@@ -44,7 +44,7 @@ def main():
 
     train = x.shape[0] / best_time(epoch)
     print(json.dumps({
-        "workload": f"layer-{args.cell}",
+        "workload": f"layer-{args.cell}" + ("" if args.hidden == 64 else f"-{args.hidden}"),
         "backend": "pytorch" if args.device == "cpu" else "pytorch-cuda",
         "path": "autograd",
         "threads": args.threads,

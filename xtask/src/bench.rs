@@ -205,11 +205,15 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
         ),
     ] {
         let mut scripts: Vec<Vec<String>> = Vec::new();
-        for cell in &layers {
+        for layer in &layers {
+            // `lstm` at hidden 64, `lstm-256` at 256.
+            let (cell, hidden) = layer.split_once('-').unwrap_or((layer, "64"));
             scripts.push(vec![
                 format!("{folder}/layers.py"),
                 "--cell".into(),
                 cell.to_string(),
+                "--hidden".into(),
+                hidden.to_string(),
                 "--threads".into(),
                 threads.clone(),
             ]);

@@ -115,8 +115,9 @@ fn unsafe_code_stays_in_one_place() {
     );
 }
 
-/// Only `elman-cli` knows backend names; `elman-model`'s kernels (`kernel.rs` and the layer's
-/// operations, `kernel/window.rs`), written for the backends they name, name them.
+/// Only `elman-cli` knows backend names; `elman-model`'s kernels (`kernel.rs`, where they run,
+/// `kernel/placement.rs`, and the layer's operations, `kernel/window.rs`), written for the
+/// backends they name, name them.
 #[test]
 fn only_the_cli_names_backends() {
     let found = find(
@@ -132,6 +133,7 @@ fn only_the_cli_names_backends() {
         // The custom operations, each written for the backends it names.
         &[
             "crates/elman-model/src/kernel.rs",
+            "crates/elman-model/src/kernel/placement.rs",
             "crates/elman-model/src/kernel/window.rs",
         ],
     );

@@ -44,14 +44,20 @@ impl Model {
     }
 }
 
-/// The cell a `layer-*` workload names.
-pub fn cell(workload: &str) -> Option<Cell> {
-    match workload {
-        "layer-elman" => Some(Cell::Elman),
-        "layer-lstm" => Some(Cell::Lstm),
-        "layer-gru" => Some(Cell::Gru),
-        _ => None,
-    }
+/// The cell and the width a `layer-*` workload names: `layer-elman`, `layer-lstm`,
+/// `layer-gru` at hidden 64, the same with `-256` at hidden 256.
+pub fn workload(name: &str) -> Option<(Cell, usize)> {
+    let (cell, hidden) = match name.strip_suffix("-256") {
+        Some(cell) => (cell, 256),
+        None => (name, 64),
+    };
+    let cell = match cell {
+        "layer-elman" => Cell::Elman,
+        "layer-lstm" => Cell::Lstm,
+        "layer-gru" => Cell::Gru,
+        _ => return None,
+    };
+    Some((cell, hidden))
 }
 
 /// Training sequences per second of `cell`'s layer, elman's (`burn_nn = false`) or

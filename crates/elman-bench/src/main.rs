@@ -17,9 +17,9 @@
 //! - `lstm`, `gru`, `lstm-256`, `gru-256` (asked for by `--workloads`): the same for `elman
 //!   train`'s gated cells with biases at hidden 64 and 256, through the path `fit` takes for
 //!   them (`elman`) and through autodiff over the steps (`autodiff`);
-//! - `layer-elman`, `layer-lstm`, `layer-gru` (asked for by `--workloads`; `layers.rs`): a
-//!   Burn user's model of a recurrent layer and a linear head, trained by Burn's autodiff and
-//!   Adam at hidden 64, around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
+//! - `layer-elman`, `layer-lstm`, `layer-gru` and the same with `-256` (asked for by
+//!   `--workloads`; `layers.rs`): a Burn user's model of a recurrent layer and a linear head,
+//!   trained by Burn's autodiff and Adam at hidden 64 (256), around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
 //!   (`burn-nn`), in training sequences per second;
 //! - `panel-N` (asked for by `--workloads`; `panel.rs`): N generated series of 1,000 steps in
 //!   one long-form file, read as `elman train` reads it (rows a second, path `read`) and
@@ -320,8 +320,9 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
             );
         }
         other => {
-            let cell = layers::cell(other).ok_or(format!("unknown workload `{other}`"))?;
-            let train = layers::train(&device, cell, 64, path == "burn-nn");
+            let (cell, hidden) =
+                layers::workload(other).ok_or(format!("unknown workload `{other}`"))?;
+            let train = layers::train(&device, cell, hidden, path == "burn-nn");
             println!(
                 "{}",
                 line(other, backend, path, threads, train, "train seq/s")
@@ -426,7 +427,7 @@ fn run_all(args: &[&str]) -> Result<(), String> {
         for backend in &backends {
             let paths: &[&str] = if *workload == "tutorial" {
                 &["fused", "fused-ops", "live", "autodiff"]
-            } else if layers::cell(workload).is_some() {
+            } else if layers::workload(workload).is_some() {
                 &["elman", "burn-nn"]
             } else if panel::series(workload).is_some() {
                 &["elman"]

@@ -52,7 +52,7 @@ pub fn fit<N: Next>(
     let path = config.gradient_path_for(&like.config());
     // The device the networks of the report go to, and the one the run computes on.
     let requested = device.clone().without_autodiff();
-    let device = run_device(path, like.cell, device).autodiff();
+    let device = run_device(path, like.cell, like.config().d_hidden, device).autodiff();
     // The validation sequences go to the device once, not at every epoch.
     let valid = valid
         .filter(|v| !v.is_empty())
@@ -125,11 +125,13 @@ pub fn fit<N: Next>(
 }
 
 /// The device a run on `device` computes on: the host's Flex device for a gated cell's layer on
-/// a GPU (its window there is a dozen launches a step, where Flex fuses a step's gates into one
-/// loop; no GPU kernels for the gated cells yet), `device` otherwise.
-fn run_device(path: GradientPath, cell: Cell, device: &Device) -> Device {
+/// a GPU whose kernels do not serve its width (its window there is a dozen launches a step,
+/// where Flex fuses a step's gates into one loop), `device` otherwise.
+fn run_device(path: GradientPath, cell: Cell, d_hidden: usize, device: &Device) -> Device {
     match (path, cell) {
-        (GradientPath::Layer, Cell::Lstm | Cell::Gru) => {
+        (GradientPath::Layer, Cell::Lstm | Cell::Gru)
+            if !kernel::gated_kernels_available(device, d_hidden) =>
+        {
             kernel::host_for_steps(device).unwrap_or_else(|| device.clone())
         }
         _ => device.clone(),

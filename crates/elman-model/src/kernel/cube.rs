@@ -28,6 +28,8 @@ use super::{AdamStep, ElmanKernels};
 /// A tensor of the CubeCL backend (Burn's `CubeTensor`, named the same for every runtime).
 type CubeTensor = FloatTensor<Cube>;
 
+mod gated;
+mod gated_kernels;
 mod kernels;
 #[macro_use]
 mod layout;

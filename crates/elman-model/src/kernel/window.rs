@@ -34,8 +34,8 @@ mod flex_elman;
 mod flex_gated;
 mod flex_lanes;
 mod flex_products;
-mod gru;
-mod lstm;
+pub(super) mod gru;
+pub(super) mod lstm;
 pub(super) mod steps;
 
 /// The window's recurrence, forward, as a differentiable operation (see the module's notes).
@@ -96,7 +96,7 @@ pub trait GruOps: Backend {
 
 /// How a backend computes both halves of the gated cells' windows: by default in its own
 /// operations, a product a step (`window/lstm.rs`, `window/gru.rs`); on Flex in fused loops
-/// (`window/flex_gated.rs`). [`LstmOps`], [`GruOps`] and their autodiff route call these.
+/// (`window/flex_gated.rs`); on CubeCL in kernels (`cube/gated.rs`). [`LstmOps`], [`GruOps`] and their autodiff route call these.
 pub(crate) trait GatedWindows: Backend {
     /// The LSTM window forward: `[h0 ; h_1 … h_T ; c_T]` and what its backward pass reads.
     fn lstm_forward(
@@ -137,8 +137,6 @@ pub(crate) trait GatedWindows: Backend {
     }
 }
 
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
-impl GatedWindows for burn::backend::Cube {}
 #[cfg(feature = "ndarray")]
 impl GatedWindows for burn::backend::NdArray {}
 

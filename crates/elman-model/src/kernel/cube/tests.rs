@@ -10,6 +10,9 @@ thread_local! {
     pub(super) static FORCE_SERIAL: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
     /// Forces the units per neuron of the workgroup layout in this test thread.
     pub(super) static FORCE_PARTS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// Forces the LSTM's and the GRU's windows into their kernels, or out of them, in this test
+    /// thread (see `gated.rs`).
+    pub(super) static FORCE_GATED: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
 }
 
 fn wgpu() -> Device {
@@ -434,3 +437,4 @@ fn the_gpu_readout_is_the_cpu_readout() {
 }
 
 mod budget;
+mod gated;

@@ -27,7 +27,7 @@ use super::steps::{columns, one_minus, rows, sigmoid_slope};
 pub(crate) type Gates<B> = FloatTensor<B>;
 
 /// The window forward: `[h0 ; h_1 … h_T]` and the gates.
-pub(super) fn forward<B: Backend>(
+pub(in crate::kernel) fn forward<B: Backend>(
     x: FloatTensor<B>,
     w1: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -70,7 +70,7 @@ pub(super) fn forward<B: Backend>(
 
 /// The gradients `[dx, dW1, dh0]` of the window from the upstream gradient `grad` of its
 /// contexts `h_1 … h_T` (`[T·B, d]`), given its inputs, [`forward`]'s output and gates.
-pub(super) fn backward<B: Backend>(
+pub(in crate::kernel) fn backward<B: Backend>(
     grad: FloatTensor<B>,
     [x, w1, out]: [FloatTensor<B>; 3],
     gates: Gates<B>,
@@ -129,7 +129,7 @@ pub(super) fn backward<B: Backend>(
 /// The backward pass after its loop over the steps: from every step's `da` (`[T·B, 3d]`), every
 /// step's `r ⊙ h_prev` (`[T·B, d]`) and the recurrent gradient reaching `h0` (none for an empty
 /// window, whose `dh0` is zeros), the gradients `[dx, dW1, dh0]`.
-pub(super) fn tail<B: Backend>(
+pub(in crate::kernel) fn tail<B: Backend>(
     [x, w1, out]: [FloatTensor<B>; 3],
     d_a: FloatTensor<B>,
     rh: FloatTensor<B>,

@@ -34,7 +34,7 @@ pub(crate) struct Saved<B: Backend> {
 }
 
 /// The window forward: `[h0 ; h_1 … h_T ; c_T]`, and what the backward pass reads.
-pub(super) fn forward<B: Backend>(
+pub(in crate::kernel) fn forward<B: Backend>(
     x: FloatTensor<B>,
     w1: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -76,7 +76,7 @@ pub(super) fn forward<B: Backend>(
 
 /// The gradients `[dx, dW1, dh0, dc0]` of the window from the upstream gradient `grad` of
 /// [`forward`]'s output, given its inputs, output and [`Saved`].
-pub(super) fn backward<B: Backend>(
+pub(in crate::kernel) fn backward<B: Backend>(
     grad: FloatTensor<B>,
     [x, w1, out]: [FloatTensor<B>; 3],
     saved: Saved<B>,
@@ -132,7 +132,7 @@ pub(super) fn backward<B: Backend>(
 /// The backward pass after its loop over the steps: from every step's `da` (`[T·B, 4d]`), the
 /// recurrent gradient reaching `h0` (`da_1 · W1hᵀ`, none for an empty window) and `dc0`, the
 /// gradients `[dx, dW1, dh0, dc0]`.
-pub(super) fn tail<B: Backend>(
+pub(in crate::kernel) fn tail<B: Backend>(
     grad: FloatTensor<B>,
     [x, w1, out]: [FloatTensor<B>; 3],
     d_a: FloatTensor<B>,
