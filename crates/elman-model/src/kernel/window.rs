@@ -184,6 +184,29 @@ pub(crate) trait RecurrenceBackward: Backend {
         w1h: FloatTensor<Self>,
         batch: usize,
     ) -> FloatTensor<Self>;
+
+    /// `dW1 = [x ; h_0…T-1]ᵀ · da` from the inputs `x`, `h0`, the contexts `[h_1 … h_T]` and
+    /// `da`, by blocks: `xᵀ · da` over `h0ᵀ · da_1 + h_1…T-1ᵀ · da_2…T` (the input layer
+    /// concatenated again would copy every step's inputs and contexts).
+    fn elman_weight_gradient(
+        x: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        states: FloatTensor<Self>,
+        d_a: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (batch, rows) = (rows_of::<Self>(&h0), rows_of::<Self>(&states));
+        let t = Self::float_transpose;
+        let grad_w1x = Self::float_matmul(t(x), d_a.clone());
+        let mut grad_w1h = Self::float_matmul(t(h0), steps::rows::<Self>(d_a.clone(), 0..batch));
+        if rows > batch {
+            let later = Self::float_matmul(
+                t(steps::rows::<Self>(states, 0..rows - batch)),
+                steps::rows::<Self>(d_a, batch..rows),
+            );
+            grad_w1h = Self::float_add(grad_w1h, later);
+        }
+        Self::float_cat(vec![grad_w1x, grad_w1h], 0)
+    }
 }
 
 /// The contexts after `h0` of a window's `[h0 ; h_1 … h_T]`, a view of its rows.
@@ -232,6 +255,15 @@ impl RecurrenceBackward for Flex {
         } else {
             flex_elman::backward(h, g, w1h, batch)
         }
+    }
+
+    fn elman_weight_gradient(
+        x: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        states: FloatTensor<Self>,
+        d_a: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        flex_elman::weight_gradient(x, h0, states, d_a)
     }
 }
 

@@ -28,25 +28,14 @@ impl<B: Backend + RecurrenceBackward> Backward<B, 3> for Recurrence {
         let [x_node, w1_node, h0_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (x, w1, h0, states) = ops.state;
-        let (rows_t, d_input) = (states.shape()[0], x.shape()[1]);
+        let d_input = x.shape()[1];
         let (batch, d_hidden) = (h0.shape()[0], h0.shape()[1]);
         let w1h = rows::<B>(w1.clone(), d_input..d_input + d_hidden);
         let d_a = B::elman_recurrence_da(states.clone(), grad, w1h.clone(), batch);
         let t = B::float_transpose;
         if let Some(node) = w1_node {
-            // [x ; h_prev]ᵀ · da by blocks, with h_prev = [h0 ; h_1 … h_T-1]: xᵀ · da over
-            // h0ᵀ · da_1 + h_1…T-1ᵀ · da_2…T (the input layer concatenated again would copy
-            // every step's inputs and contexts).
-            let grad_w1x = B::float_matmul(t(x.clone()), d_a.clone());
-            let mut grad_w1h = B::float_matmul(t(h0), rows::<B>(d_a.clone(), 0..batch));
-            if rows_t > batch {
-                let later = B::float_matmul(
-                    t(rows::<B>(states, 0..rows_t - batch)),
-                    rows::<B>(d_a.clone(), batch..rows_t),
-                );
-                grad_w1h = B::float_add(grad_w1h, later);
-            }
-            grads.register::<B>(node.id, B::float_cat(vec![grad_w1x, grad_w1h], 0));
+            let grad_w1 = B::elman_weight_gradient(x.clone(), h0, states, d_a.clone());
+            grads.register::<B>(node.id, grad_w1);
         }
         if let Some(node) = x_node {
             let w1x = rows::<B>(w1, 0..d_input);

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows, projected};
 use super::flex_lanes::{lanes, vectorized, vectorized_loop};
-use super::flex_products::{View, product};
+use super::flex_products::{View, product, product_shared};
 use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_f32;
 
@@ -87,4 +87,30 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
             });
     }
     tensor(d_a, total, d)
+}
+
+/// `dW1 = [x ; h_0…T-1]ᵀ · da` (see [`super::RecurrenceBackward::elman_weight_gradient`]) in
+/// products on slices split between the pool's threads by `dW1`'s rows: `xᵀ · da`, then
+/// `h0ᵀ · da_1` and `h_1…T-1ᵀ · da_2…T` summed in place.
+pub(super) fn weight_gradient(
+    x: FlexTensor,
+    h0: FlexTensor,
+    states: FlexTensor,
+    d_a: FlexTensor,
+) -> FlexTensor {
+    let ((total, d_x), (batch, d)) = (dims(&x), dims(&h0));
+    let (x, h0, states, d_a) = (values(&x), values(&h0), values(&states), values(&d_a));
+    let mut grad = vec![0.0f32; (d_x + d) * d];
+    let (grad_w1x, grad_w1h) = grad.split_at_mut(d_x * d);
+    let da = View::new(&d_a, total, d);
+    product_shared(grad_w1x, d, false, View::new(&x, total, d_x).t(), da);
+    let first = View::new(&d_a[..batch * d], batch, d);
+    product_shared(grad_w1h, d, false, View::new(&h0, batch, d).t(), first);
+    if total > batch {
+        let rest = total - batch;
+        let earlier = View::new(&states[..rest * d], rest, d).t();
+        let later = View::new(&d_a[batch * d..], rest, d);
+        product_shared(grad_w1h, d, true, earlier, later);
+    }
+    tensor(grad, d_x + d, d)
 }

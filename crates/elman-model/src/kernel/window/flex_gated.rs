@@ -3,8 +3,9 @@
 //! the blocks of `W1h` read in place), and its gates, forward and back, in one loop over the
 //! batch's rows compiled for the CPU's widest vectors ([`vectorized`]), where the generic form
 //! (`lstm.rs`, `gru.rs`) takes a dozen tensor operations a step, each a pass over memory and an
-//! allocation. The arithmetic, the layout of what the backward pass reads and the products
-//! after the loop (`lstm::tail`, `gru::tail`) are the generic form's; the activations are
+//! allocation. The arithmetic and the layout of what the backward pass reads are the generic
+//! form's; the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s) are on slices
+//! too, split between the pool's threads by rows (`product_shared`); the activations are
 //! [`tanh_f32`]'s (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact.
 //!
 //! A sequence's steps depend only on its own earlier steps, so each step's rows are split into
@@ -22,7 +23,7 @@ use rayon::prelude::*;
 use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
 use super::flex_products::{View, product, product_shared};
 use super::steps::rows;
-use super::{GatedWindows, gru, lstm};
+use super::{GatedWindows, lstm};
 use crate::kernel::flex::{tensor, values, writable};
 use crate::kernel::tanh_f32;
 
@@ -476,9 +477,24 @@ impl GatedWindows for Flex {
                     product(through, d, true, da_zr, w1h_zr_t);
                 });
         }
-        let d_a = tensor(d_a, steps * batch, w);
-        let rh = tensor(rh, steps * batch, d);
-        let through = (steps > 0).then(|| tensor(through, batch, d));
-        gru::tail::<Flex>([x, w1, out], d_a, rh, through)
+        // gru::tail's products.
+        let inputs = values(&x);
+        let (w1x, _) = w1_values.split_at(d_x * w);
+        let da = View::new(&d_a, total, w);
+        let mut dw1 = vec![0.0f32; (d_x + d) * w];
+        let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
+        product_shared(dw1x, w, false, View::new(&inputs, total, d_x).t(), da);
+        let previous = View::new(&states[..total * d], total, d).t();
+        product_shared(dw1h, w, false, previous, da.columns(0..2 * d));
+        let rh = View::new(&rh, total, d).t();
+        product_shared(&mut dw1h[2 * d..], w, false, rh, da.columns(2 * d..w));
+        let mut dx = vec![0.0f32; total * d_x];
+        product_shared(&mut dx, d_x, false, da, View::new(w1x, d_x, w).t());
+        // `through` is `dh_{1→0}`, zeros for an empty window.
+        [
+            tensor(dx, total, d_x),
+            tensor(dw1, d_x + d, w),
+            tensor(through, batch, d),
+        ]
     }
 }

@@ -61,6 +61,11 @@ impl<'a> View<'a> {
         view
     }
 
+    /// Rows `range` of the matrix.
+    pub(super) fn row_block(self, range: std::ops::Range<usize>) -> Self {
+        self.t().columns(range).t()
+    }
+
     /// Every element the view reads lies in its slice (what makes [`product`]'s call sound).
     fn check(&self) {
         if self.rows > 0 && self.cols > 0 {
@@ -82,8 +87,9 @@ pub(super) fn product(dst: &mut [f32], dst_stride: usize, accumulate: bool, a: V
     product_on(dst, dst_stride, accumulate, a, b, gemm::Parallelism::None);
 }
 
-/// [`product`] split between the threads of the current rayon pool (by blocks of `dst`, each
-/// summed in the same order as on one thread, so the result does not depend on the count).
+/// [`product`] split between the threads of the current rayon pool by blocks of `dst`'s rows,
+/// each block one [`product`] on its thread. (`gemm`'s own split left most of a weight
+/// gradient's product, few rows and columns over a long sum, to one thread.)
 pub(super) fn product_shared(
     dst: &mut [f32],
     dst_stride: usize,
@@ -91,14 +97,24 @@ pub(super) fn product_shared(
     a: View,
     b: View,
 ) {
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    product_on(dst, dst_stride, accumulate, a, b, parallelism);
+    use rayon::prelude::*;
+    let (threads, m) = (rayon::current_num_threads(), a.rows);
+    if threads <= 1 || m < 2 * MIN_SHARED_ROWS || dst_stride == 0 {
+        return product(dst, dst_stride, accumulate, a, b);
+    }
+    let per = m.div_ceil(threads).max(MIN_SHARED_ROWS);
+    dst.par_chunks_mut(per * dst_stride)
+        .enumerate()
+        .for_each(|(k, block)| {
+            let rows = k * per..m.min((k + 1) * per);
+            if !rows.is_empty() {
+                product(block, dst_stride, accumulate, a.row_block(rows), b);
+            }
+        });
 }
+
+/// The fewest rows of a block [`product_shared`] hands a thread.
+const MIN_SHARED_ROWS: usize = 8;
 
 #[allow(unsafe_code)]
 fn product_on(
@@ -188,6 +204,24 @@ mod tests {
             wide,
             [0.0, 8.0, 0.0, 0.0, 0.0, 18.0, 0.0, 0.0, 0.0, 28.0, 0.0, 0.0]
         );
+    }
+
+    /// Split between three threads by blocks of rows, a transposed product into rows wider
+    /// than it, accumulated, equals the product on one thread.
+    #[test]
+    fn a_shared_product_is_the_product() {
+        let (m, k, n, stride) = (37, 50, 5, 7);
+        let a: Vec<f32> = (0..k * m).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let start: Vec<f32> = (0..m * stride).map(|i| i as f32 * 0.01).collect();
+        let (a, b) = (View::new(&a, k, m).t(), View::new(&b, k, n));
+        let mut alone = start.clone();
+        product(&mut alone, stride, true, a, b);
+        let mut shared = start.clone();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        pool.install(|| product_shared(&mut shared, stride, true, a, b));
+        assert_eq!(shared, alone);
+        assert_ne!(shared, start);
     }
 
     #[test]
