@@ -40,13 +40,13 @@ mod recurrence;
 mod tanh_f32;
 mod types;
 mod window;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub use placement::software;
 pub use placement::{
     FLEX_RECURRENCE_MAX, MAX_UNITS, adam_available, available, forward_squares_available,
     gated_kernels_available, host_for_steps, on_card, on_gpu, recurrence_available,
     sequence_available,
 };
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
-pub use placement::software;
 pub use tanh_f32::tanh_f32;
 pub use types::{AdamStep, Epochs};
 pub use window::{

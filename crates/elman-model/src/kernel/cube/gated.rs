@@ -47,7 +47,10 @@ fn split(x: CubeTensor, w1: CubeTensor, d_x: usize, d: usize) -> (CubeTensor, Cu
 
 /// `W1hᵀ`, contiguous, from the weights `w1` over `d_x` inputs.
 fn w1h_transposed(w1: &CubeTensor, d_x: usize, d: usize) -> CubeTensor {
-    readable(Cube::float_transpose(rows::<Cube>(w1.clone(), d_x..d_x + d)))
+    readable(Cube::float_transpose(rows::<Cube>(
+        w1.clone(),
+        d_x..d_x + d,
+    )))
 }
 
 impl GatedWindows for Cube {
@@ -121,7 +124,11 @@ impl GatedWindows for Cube {
         lstm::tail::<Self>(grad, [x, w1, out], d_a, Some(recurrent), d_c0)
     }
 
-    fn gru_forward(x: CubeTensor, w1: CubeTensor, h0: CubeTensor) -> (CubeTensor, gru::Gates<Self>) {
+    fn gru_forward(
+        x: CubeTensor,
+        w1: CubeTensor,
+        h0: CubeTensor,
+    ) -> (CubeTensor, gru::Gates<Self>) {
         let (batch, d, d_x, steps) = sizes(&x, &h0);
         if !serve(&h0, d, 2, batch, steps) {
             return gru::forward::<Self>(x, w1, h0);

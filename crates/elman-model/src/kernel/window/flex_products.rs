@@ -218,7 +218,10 @@ mod tests {
         let mut alone = start.clone();
         product(&mut alone, stride, true, a, b);
         let mut shared = start.clone();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
         pool.install(|| product_shared(&mut shared, stride, true, a, b));
         assert_eq!(shared, alone);
         assert_ne!(shared, start);
