@@ -46,6 +46,11 @@ pub fn recurrence_available(_device: &Device, _d_hidden: usize) -> bool {
 }
 
 /// Never: the kernels are not compiled in.
+pub fn gated_kernels_available(_device: &Device, _d_hidden: usize) -> bool {
+    false
+}
+
+/// Never: the kernels are not compiled in.
 pub fn forward_squares_available(_device: &Device, _d_hidden: usize, _d_output: usize) -> bool {
     false
 }
