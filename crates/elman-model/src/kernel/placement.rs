@@ -7,6 +7,11 @@ use burn::prelude::*;
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 use super::cube;
+#[cfg(doc)]
+use super::{
+    ElmanKernels, adam, forward_squares, recurrence_backward, recurrence_forward, sgd_epochs,
+    sgd_sequence,
+};
 
 /// Whether [`adam`] runs on `device`: plain Flex devices and CubeCL devices.
 pub fn adam_available(device: &Device) -> bool {
