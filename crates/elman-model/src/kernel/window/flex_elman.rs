@@ -9,9 +9,9 @@ use burn::backend::flex::FlexTensor;
 
 use rayon::prelude::*;
 
-use super::flex_gated::{dims, part_rows, projected};
+use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, vectorized, vectorized_loop};
-use super::flex_products::{View, product, product_shared};
+use super::flex_products::{View, product, product_shared, projected};
 use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_f32;
 

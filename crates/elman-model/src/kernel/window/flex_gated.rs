@@ -16,15 +16,13 @@
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 
 use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
-use super::flex_products::{View, product, product_shared};
-use super::steps::rows;
+use super::flex_products::{View, product, product_shared, projected};
 use super::{GatedWindows, lstm};
-use crate::kernel::flex::{tensor, values, writable};
+use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_f32;
 
 /// The fewest sequences a thread's part of a batch holds.
@@ -35,13 +33,6 @@ const MIN_PART: usize = 4;
 pub(super) fn part_rows(batch: usize) -> usize {
     let parts = rayon::current_num_threads().min(batch / MIN_PART).max(1);
     batch.div_ceil(parts).max(1)
-}
-
-/// Every step's input projection `x_t · W1x` (`[T·B, w]`, `W1x` the first `d_x` rows of `W1`)
-/// in a tensor of its own, which a window adds its recurrent products to in place.
-pub(super) fn projected(x: FlexTensor, w1: &FlexTensor) -> FlexTensor {
-    let d_x = dims(&x).1;
-    writable(Flex::float_matmul(x, rows::<Flex>(w1.clone(), 0..d_x)))
 }
 
 /// `[rows, cols]` of a matrix.

@@ -1,7 +1,25 @@
 //! Matrix products on slices for the Flex windows' loops over the steps: the `gemm` crate's
 //! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
 //! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
-//! copy of them, no allocation, and a block of `W1` read in place through its strides.
+//! copy of them, no allocation, and a block of `W1` read in place through its strides; and
+//! every step's input projection before the loop ([`projected`]).
+
+use burn::backend::TensorMetadata;
+use burn::backend::flex::FlexTensor;
+
+use crate::kernel::flex::{tensor, values};
+
+/// Every step's input projection `x_t · W1x` (`[T·B, w]`, `W1x` the first `d_x` rows of `W1`)
+/// in a tensor of its own, which a window adds its recurrent products to in place. (Flex's
+/// `float_matmul` would zero its output and then copy it to a wider alignment.)
+pub(super) fn projected(x: FlexTensor, w1: &FlexTensor) -> FlexTensor {
+    let ([total, d_x], w) = ([x.shape()[0], x.shape()[1]], w1.shape()[1]);
+    let (x, w1) = (values(&x), values(w1));
+    let mut out = vec![0.0f32; total * w];
+    let w1x = View::new(&w1[..d_x * w], d_x, w);
+    product_shared(&mut out, w, false, View::new(&x, total, d_x), w1x);
+    tensor(out, total, w)
+}
 
 /// A matrix read through strides from a slice: element `(i, j)` is
 /// `values[i·row_stride + j·col_stride]`.
