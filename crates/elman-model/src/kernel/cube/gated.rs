@@ -18,17 +18,16 @@ use super::{CubeTensor, empty, is_software, readable};
 /// Whether the kernels serve a window of `d` neurons whose kernels run `units_per_neuron`
 /// units a neuron, for a batch of `batch` over `steps` steps, on `like`'s device.
 fn serve(like: &CubeTensor, d: usize, units_per_neuron: usize, batch: usize, steps: usize) -> bool {
+    let nonempty = d > 0 && batch > 0 && steps > 0;
     #[cfg(test)]
     if let Some(forced) = super::tests::FORCE_GATED.with(|f| f.get()) {
-        return forced && d > 0 && batch > 0 && steps > 0;
+        return forced && nonempty;
     }
     let max_units = like.client.properties().hardware.max_units_per_cube as usize;
-    !is_software(like)
-        && d > 0
+    nonempty
+        && !is_software(like)
         && d <= super::super::MAX_UNITS
         && d * units_per_neuron <= max_units
-        && batch > 0
-        && steps > 0
 }
 
 /// `(batch, d, d_x, steps)` of a window of the inputs `x` and the context `h0`.
@@ -36,6 +35,15 @@ fn sizes(x: &CubeTensor, h0: &CubeTensor) -> (usize, usize, usize, usize) {
     let (batch, d) = (h0.meta.shape()[0], h0.meta.shape()[1]);
     let (total, d_x) = (x.meta.shape()[0], x.meta.shape()[1]);
     (batch, d, d_x, total / batch.max(1))
+}
+
+/// `(batch, d, d_x, steps)` of a window from its inputs `x` and its forward pass's output
+/// `out`, which holds `blocks` blocks of a batch's rows besides the contexts after `h0` (the
+/// LSTM's `h0` and `c_T`: 2; the GRU's `h0`: 1).
+fn backward_sizes(x: &CubeTensor, out: &CubeTensor, blocks: usize) -> (usize, usize, usize, usize) {
+    let (total, d_x) = (x.meta.shape()[0], x.meta.shape()[1]);
+    let batch = (out.meta.shape()[0] - total) / blocks;
+    (batch, out.meta.shape()[1], d_x, total / batch.max(1))
 }
 
 /// Every step's input projection `x · W1x` (one product) and `W1h`, both contiguous.
@@ -93,10 +101,8 @@ impl GatedWindows for Cube {
         [x, w1, out]: [CubeTensor; 3],
         saved: lstm::Saved<Self>,
     ) -> [CubeTensor; 4] {
-        let d = out.meta.shape()[1];
-        let (total, d_x) = (x.meta.shape()[0], x.meta.shape()[1]);
-        let batch = (out.meta.shape()[0] - total) / 2;
-        let steps = total / batch.max(1);
+        let (batch, d, d_x, steps) = backward_sizes(&x, &out, 2);
+        let total = steps * batch;
         if !serve(&out, d, 4, batch, steps) {
             return lstm::backward::<Self>(grad, [x, w1, out], saved);
         }
@@ -159,10 +165,8 @@ impl GatedWindows for Cube {
         [x, w1, out]: [CubeTensor; 3],
         gates: gru::Gates<Self>,
     ) -> [CubeTensor; 3] {
-        let d = out.meta.shape()[1];
-        let (total, d_x) = (x.meta.shape()[0], x.meta.shape()[1]);
-        let batch = out.meta.shape()[0] - total;
-        let steps = total / batch.max(1);
+        let (batch, d, d_x, steps) = backward_sizes(&x, &out, 1);
+        let total = steps * batch;
         if !serve(&out, d, 2, batch, steps) {
             return gru::backward::<Self>(grad, [x, w1, out], gates);
         }
