@@ -140,7 +140,7 @@ pub enum Command {
     },
     /// A forecast past a CSV file's end with no config: the season, the transformation and the
     /// window chosen by rolling-origin validation, then an ensemble of networks from several
-    /// seeds, its median and its 80% and 95% intervals.
+    /// seeds, its mean and its 80% and 95% intervals.
     Forecast(ForecastArgs),
     /// A local web page to train networks and watch them learn, live.
     Serve(ServeArgs),

@@ -1,30 +1,25 @@
 //! The choices of `elman forecast`, by rolling-origin validation: each candidate's networks
 //! (a few seeds) train on the series up to the earliest of the last few horizons, then
-//! forecast each of those horizons in closed loop from the true values before it; the median
-//! of the seeds' forecasts is scored by MASE (the in-sample seasonal-naive scale, as the M4
-//! competition scores), averaged over the origins. First the transformations at the shorter
-//! window, then the longer window for the best of them. The forecast combines the candidates
-//! that validate within [`COMBINE_WITHIN`] of the best (at most [`COMBINE_MOST`]): one
-//! candidate's validation score is a noisy guide on a short series, and the median over the
-//! networks of a few good ones forecast better on the suite of `bench/forecast` than the best
-//! one's alone. Candidates and seeds train at once over the cores (rayon).
+//! forecast a horizon in closed loop from every later step, from the true values before it;
+//! the median of the seeds' forecasts (one diverging seed does not sink a candidate) is scored
+//! by MASE (the in-sample seasonal-naive scale, as the M4 competition scores), averaged over
+//! the origins. First the transformations at the
+//! shorter window, then the longer window for the best of them. The forecast is the mean over
+//! the networks of the best `k` candidates, `k` the count whose mean validates best: one
+//! candidate's validation score is a noisy guide on a short series, and on the suite of
+//! `bench/forecast` a combination sized by its own validation forecast better than the best
+//! candidate alone and than a fixed rule. Candidates and seeds train at once over the cores
+//! (rayon).
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
-use elman_data::{Forecast, Table, Transform, mase, mean, smape, validation_origins};
+use elman_data::{Forecast, Table, Transform, mase, mean, median, smape, validation_origins};
 use rayon::prelude::*;
 
 use super::recipe::{Candidate, Recipe};
 
 /// Seeds a candidate is validated with (at most; fewer for a smaller ensemble).
 const VALIDATION_SEEDS: usize = 3;
-
-/// A candidate joins the forecast when its validation MASE is at most this many times the
-/// best's.
-pub const COMBINE_WITHIN: f64 = 1.25;
-
-/// The most candidates a forecast combines.
-pub const COMBINE_MOST: usize = 4;
 
 /// One candidate's validation.
 #[derive(Debug, Clone)]
@@ -52,7 +47,7 @@ pub struct Chosen {
     pub tried: Vec<Scored>,
     /// The indices in `tried` of the candidates the forecast combines, best first.
     pub picked: Vec<usize>,
-    /// The combination's validation: the median over the picked candidates' seeds.
+    /// The combination's validation: the mean over the picked candidates' networks.
     pub combined: Validation,
 }
 
@@ -168,16 +163,25 @@ pub fn choose(
             recipe.target
         );
     }
-    let picked: Vec<usize> = order
+    // The best k candidates for every k, each combination validated as it would forecast; the
+    // lowest score wins, the fewest candidates among equals.
+    let finite: Vec<usize> = order
         .into_iter()
-        .take_while(|&i| tried[i].mase <= COMBINE_WITHIN * best)
-        .take(COMBINE_MOST)
+        .take_while(|&i| tried[i].mase.is_finite())
         .collect();
-    let combined = {
-        let forecasts: Vec<&Vec<Vec<f32>>> =
-            picked.iter().flat_map(|&i| &tried[i].forecasts).collect();
-        validate(recipe, table, &origins, horizon, &forecasts)
-    };
+    let (picked, combined) = (1..=finite.len())
+        .map(|k| {
+            let forecasts: Vec<&Vec<Vec<f32>>> = finite[..k]
+                .iter()
+                .flat_map(|&i| &tried[i].forecasts)
+                .collect();
+            (
+                finite[..k].to_vec(),
+                validate(recipe, table, &origins, horizon, &forecasts, mean),
+            )
+        })
+        .min_by(|a, b| a.1.mase.total_cmp(&b.1.mase))
+        .expect("the best candidate is finite");
     eprintln!(
         "elman: chose {} (MASE {:.3})",
         tried[picked[0]].candidate.describe(),
@@ -199,37 +203,38 @@ fn ranked(tried: &[Scored]) -> Vec<usize> {
     order
 }
 
-/// The validation of the median of `forecasts` (each a network's forecast from every origin,
-/// in levels).
+/// The validation of `centre` (the mean or the median) of `forecasts` (each a network's
+/// forecast from every origin, in levels) at each step.
 fn validate(
     recipe: &Recipe,
     table: &Table,
     origins: &[usize],
     horizon: usize,
     forecasts: &[&Vec<Vec<f32>>],
+    centre: fn(&[f64]) -> f64,
 ) -> Validation {
     let levels = &table.columns[1];
     let (mut mases, mut smapes, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for (o, &origin) in origins.iter().enumerate() {
         let actual = &levels[origin..(origin + horizon).min(levels.len())];
-        let median: Vec<f32> = (0..actual.len())
+        let forecast: Vec<f32> = (0..actual.len())
             .map(|h| {
                 let at: Vec<f64> = forecasts.iter().map(|f| f64::from(f[o][h])).collect();
-                elman_data::median(&at) as f32
+                centre(&at) as f32
             })
             .collect();
-        let finite = median.iter().all(|v| v.is_finite());
+        let finite = forecast.iter().all(|v| v.is_finite());
         mases.push(
-            match mase(actual, &median, &levels[..origin], recipe.season) {
+            match mase(actual, &forecast, &levels[..origin], recipe.season) {
                 Some(score) if finite && score.is_finite() => score,
                 _ => f64::INFINITY,
             },
         );
-        smapes.push(smape(actual, &median));
+        smapes.push(smape(actual, &forecast));
         errors.push(
             actual
                 .iter()
-                .zip(&median)
+                .zip(&forecast)
                 .map(|(&a, &p)| f64::from(a) - f64::from(p))
                 .collect(),
         );
@@ -284,14 +289,14 @@ fn score_all(
                 .filter(|((job, _), _)| *job == c)
                 .map(|(_, f)| f)
                 .collect();
-            let validation = validate(recipe, table, origins, horizon, &own);
+            let validation = validate(recipe, table, origins, horizon, &own, median);
             let mase_by_origin = origins
                 .iter()
                 .enumerate()
                 .map(|(o, _)| {
                     let at = own_at(&own, o);
                     let at: Vec<&Vec<Vec<f32>>> = at.iter().collect();
-                    validate(recipe, table, &origins[o..=o], horizon, &at).mase
+                    validate(recipe, table, &origins[o..=o], horizon, &at, median).mase
                 })
                 .collect();
             Scored {

@@ -1,7 +1,7 @@
 //! `elman forecast`: from a CSV file to a forecast past its end, with no config. The season,
 //! the transformation and the window are chosen by rolling-origin validation over the last
 //! horizons of the series (`choose.rs`); then an ensemble of networks from consecutive seeds
-//! trains on the whole series for each chosen candidate, and their median, with 80% and 95%
+//! trains on the whole series for each chosen candidate, and their mean, with 80% and 95%
 //! intervals, is the forecast; `report.rs` makes the metrics of the choice and the
 //! `config.toml` of the best candidate (which `elman train --config` trains again), and
 //! `results` writes them with `forecast.csv`, `members.csv` and `forecast.png`.
@@ -137,12 +137,11 @@ fn forecast(
     )?;
     let others: Vec<String> = chosen.picked().skip(1).map(|c| c.describe()).collect();
     eprintln!(
-        "elman: combined with {} within {}x of it: MASE {:.3}",
+        "elman: combined with {}, the combination that validates best: MASE {:.3}",
         match others.len() {
             0 => "no other".to_string(),
-            _ => others.join("; "),
+            _ => format!("the next {}: {}", others.len(), others.join("; ")),
         },
-        choose::COMBINE_WITHIN,
         chosen.combined.mase
     );
     let members = choose::ensemble(recipe, table, &chosen, args.horizon, &seeds, device)?;

@@ -1,5 +1,5 @@
 //! An ensemble's forecast past a series' end (`elman forecast`): `forecast.csv` (the time
-//! continued past the file's end, the members' median and its 80% and 95% intervals),
+//! continued past the file's end, the members' mean and its 80% and 95% intervals),
 //! `members.csv` (each network's forecast), `forecast.png` (the end of the history, the
 //! forecast and its intervals), `config.toml` and `metrics.json` (last).
 
@@ -60,7 +60,7 @@ pub fn write(out: &Path, forecast: &EnsembleForecast<'_>) -> Result<()> {
     };
     let header = [time_name, "predicted", "lo80", "hi80", "lo95", "hi95"];
     let columns = [
-        ensemble.median.as_slice(),
+        ensemble.mean.as_slice(),
         &ensemble.lo80,
         &ensemble.hi80,
         &ensemble.lo95,
@@ -83,7 +83,7 @@ pub fn write(out: &Path, forecast: &EnsembleForecast<'_>) -> Result<()> {
 }
 
 /// `forecast.png`: the end of the history (four horizons, three seasons, at least 40 values),
-/// the median forecast and its two intervals.
+/// the mean forecast and its two intervals.
 fn picture(
     out: &Path,
     forecast: &EnsembleForecast<'_>,
@@ -126,11 +126,11 @@ fn picture(
             mark: plot::Mark::Line(2),
         },
         plot::Series {
-            label: "Forecast (median)",
+            label: "Forecast (ensemble mean)",
             points: axis
                 .iter()
                 .copied()
-                .zip(ensemble.median.iter().copied())
+                .zip(ensemble.mean.iter().copied())
                 .collect(),
             color: plot::ORANGE,
             mark: plot::Mark::Line(2),
