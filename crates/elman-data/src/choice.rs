@@ -333,7 +333,11 @@ mod tests {
         let members = vec![vec![10.0; steps], vec![10.2; steps], vec![9.8; steps]];
         let forecast = ensemble(&members, &validation);
         for h in 0..steps {
-            assert!((forecast.mean[h] - 10.0).abs() < 1e-12, "{}", forecast.mean[h]);
+            assert!(
+                (forecast.mean[h] - 10.0).abs() < 1e-12,
+                "{}",
+                forecast.mean[h]
+            );
         }
         let (mut in80, mut in95) = (vec![0usize; steps], vec![0usize; steps]);
         let trials = 4000;
