@@ -163,25 +163,13 @@ pub fn choose(
             recipe.target
         );
     }
-    // The best k candidates for every k, each combination validated as it would forecast; the
-    // lowest score wins, the fewest candidates among equals.
     let finite: Vec<usize> = order
         .into_iter()
         .take_while(|&i| tried[i].mase.is_finite())
         .collect();
-    let (picked, combined) = (1..=finite.len())
-        .map(|k| {
-            let forecasts: Vec<&Vec<Vec<f32>>> = finite[..k]
-                .iter()
-                .flat_map(|&i| &tried[i].forecasts)
-                .collect();
-            (
-                finite[..k].to_vec(),
-                validate(recipe, table, &origins, horizon, &forecasts, mean),
-            )
-        })
-        .min_by(|a, b| a.1.mase.total_cmp(&b.1.mase))
-        .expect("the best candidate is finite");
+    let (picked, combined) = best_combination(&finite, &tried, |forecasts| {
+        validate(recipe, table, &origins, horizon, forecasts, mean)
+    });
     eprintln!(
         "elman: chose {} (MASE {:.3})",
         tried[picked[0]].candidate.describe(),
@@ -194,6 +182,28 @@ pub fn choose(
         picked,
         combined,
     })
+}
+
+/// The best `k` of the candidates `ranked` (indices into `tried`, best first) for every `k`,
+/// each combination scored by `score` as it would forecast: the mean of its networks, less any
+/// whose forecasts are not finite (a candidate's own score, the median of its seeds, outvotes
+/// them). The lowest score wins, the fewest candidates among equals.
+fn best_combination(
+    ranked: &[usize],
+    tried: &[Scored],
+    score: impl Fn(&[&Vec<Vec<f32>>]) -> Validation,
+) -> (Vec<usize>, Validation) {
+    (1..=ranked.len())
+        .map(|k| {
+            let forecasts: Vec<&Vec<Vec<f32>>> = ranked[..k]
+                .iter()
+                .flat_map(|&i| &tried[i].forecasts)
+                .filter(|network| network.iter().flatten().all(|v| v.is_finite()))
+                .collect();
+            (ranked[..k].to_vec(), score(&forecasts))
+        })
+        .min_by(|a, b| a.1.mase.total_cmp(&b.1.mase))
+        .expect("at least one candidate is ranked")
 }
 
 /// The indices of `tried` from the lowest score up (equals in the order tried).
@@ -369,4 +379,63 @@ pub struct Member {
     pub seed: u64,
     /// Its forecast past the end, in levels.
     pub forecast: Vec<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use elman_data::Transform;
+
+    /// A candidate whose networks forecast `values` from one origin.
+    fn scored(mase: f64, networks: &[&[f32]]) -> Scored {
+        Scored {
+            candidate: Candidate {
+                transform: Transform::none(),
+                window: 8,
+            },
+            mase,
+            mase_by_origin: vec![mase],
+            smape: 0.0,
+            forecasts: networks.iter().map(|n| vec![n.to_vec()]).collect(),
+        }
+    }
+
+    /// The mean absolute error of the networks' mean against a truth of 0.
+    fn error(forecasts: &[&Vec<Vec<f32>>]) -> Validation {
+        let steps = forecasts[0][0].len();
+        let errors: Vec<f64> = (0..steps)
+            .map(|h| {
+                mean(
+                    &forecasts
+                        .iter()
+                        .map(|f| f64::from(f[0][h]))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        Validation {
+            mase: mean(&errors.iter().map(|e| e.abs()).collect::<Vec<_>>()),
+            smape: 0.0,
+            errors: vec![errors],
+        }
+    }
+
+    /// Two candidates that err on opposite sides combine to the best forecast; a third that
+    /// errs on the first's side makes it worse, so two are picked. A network that diverged
+    /// (its median outvoted it) does not reach the mean. Equal scores pick the fewest.
+    #[test]
+    fn the_combination_is_sized_by_its_validation() {
+        let tried = vec![
+            scored(1.0, &[&[1.0, 1.0], &[f32::NAN, 1.0], &[1.0, 1.0]]),
+            scored(1.2, &[&[-1.2, -1.0]]),
+            scored(1.5, &[&[1.5, 1.5]]),
+        ];
+        let (picked, combined) = best_combination(&[0, 1, 2], &tried, error);
+        assert_eq!(picked, [0, 1]);
+        // The mean of 1, 1 and -1.2 at step 1, of 1, 1 and -1 at step 2.
+        let expected = ((0.8f64 / 3.0).abs() + 1.0 / 3.0) / 2.0;
+        assert!((combined.mase - expected).abs() < 1e-6, "{}", combined.mase);
+        let alike = vec![scored(1.0, &[&[1.0]]), scored(1.0, &[&[1.0]])];
+        assert_eq!(best_combination(&[0, 1], &alike, error).0, [0]);
+    }
 }
