@@ -171,7 +171,7 @@ pub fn choose(
         validate(recipe, table, &origins, horizon, forecasts, mean)
     });
     eprintln!(
-        "elman: chose {} (MASE {:.3})",
+        "elman: best candidate {} (MASE {:.3}, the median of its seeds)",
         tried[picked[0]].candidate.describe(),
         best
     );

@@ -137,7 +137,7 @@ fn forecast(
     )?;
     let others: Vec<String> = chosen.picked().skip(1).map(|c| c.describe()).collect();
     eprintln!(
-        "elman: combined with {}, the combination that validates best: MASE {:.3}",
+        "elman: combined with {}, the combination that validates best: MASE {:.3}, the mean of its networks",
         match others.len() {
             0 => "no other".to_string(),
             _ => format!("the next {}: {}", others.len(), others.join("; ")),

@@ -375,7 +375,7 @@ fn a_csv_section_leaves_its_open_choices_to_validation() {
         err.contains("[csv] leaves the transformation and the window open: choosing by validation, with season 12 (calendar)"),
         "{err}"
     );
-    assert!(err.contains("elman: chose "), "{err}");
+    assert!(err.contains("elman: best candidate "), "{err}");
     let written = std::fs::read_to_string(dir.path().join("run/config.toml")).unwrap();
     let settled: toml::Table = written.parse().unwrap();
     let csv = settled["csv"].as_table().unwrap();
