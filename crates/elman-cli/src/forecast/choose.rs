@@ -56,6 +56,8 @@ pub struct Chosen {
 pub struct Validation {
     /// The mean MASE over the origins.
     pub mase: f64,
+    /// The MASE of each origin (infinite where a forecast was not finite).
+    pub mase_by_origin: Vec<f64>,
     /// The mean sMAPE over the origins.
     pub smape: f64,
     /// Each origin's errors, truth minus forecast, one per step.
@@ -251,6 +253,7 @@ fn validate(
     }
     Validation {
         mase: mean(&mases),
+        mase_by_origin: mases,
         smape: mean(&smapes),
         errors,
     }
@@ -300,19 +303,10 @@ fn score_all(
                 .map(|(_, f)| f)
                 .collect();
             let validation = validate(recipe, table, origins, horizon, &own, median);
-            let mase_by_origin = origins
-                .iter()
-                .enumerate()
-                .map(|(o, _)| {
-                    let at = own_at(&own, o);
-                    let at: Vec<&Vec<Vec<f32>>> = at.iter().collect();
-                    validate(recipe, table, &origins[o..=o], horizon, &at, median).mase
-                })
-                .collect();
             Scored {
                 candidate: candidate.clone(),
                 mase: validation.mase,
-                mase_by_origin,
+                mase_by_origin: validation.mase_by_origin,
                 smape: validation.smape,
                 forecasts: own.into_iter().cloned().collect(),
             }
@@ -322,11 +316,6 @@ fn score_all(
         eprintln!("elman:   {}: MASE {:.3}", s.candidate.describe(), s.mase);
     }
     Ok(scored)
-}
-
-/// Each network's forecast from origin `o` alone, as [`validate`] takes them for one origin.
-fn own_at(own: &[&Vec<Vec<f32>>], o: usize) -> Vec<Vec<Vec<f32>>> {
-    own.iter().map(|f| vec![f[o].clone()]).collect()
 }
 
 /// Trains the networks of the picked candidates on the whole series, one per seed and
@@ -413,8 +402,10 @@ mod tests {
                 )
             })
             .collect();
+        let mase = mean(&errors.iter().map(|e| e.abs()).collect::<Vec<_>>());
         Validation {
-            mase: mean(&errors.iter().map(|e| e.abs()).collect::<Vec<_>>()),
+            mase,
+            mase_by_origin: vec![mase],
             smape: 0.0,
             errors: vec![errors],
         }
