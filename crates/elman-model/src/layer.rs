@@ -155,6 +155,10 @@ impl ElmanLayer {
         // Elman cell's and the GRU's operations give the contexts alone; the LSTM's gives
         // `[h0 ; h_1 … h_T ; c_T]`, sliced once for each use (each slice's backward pass writes
         // a zero array of the whole output).
+        let with_last = |contexts: Tensor<2>| {
+            let context = contexts.clone().slice(s![(time - 1) * batch.., ..]);
+            (contexts, context, None)
+        };
         let (contexts, context, memory) = match self.cell {
             Cell::Lstm => {
                 let c0 = state
@@ -166,14 +170,8 @@ impl ElmanLayer {
                 let context = out.clone().slice(s![time * batch..rows, ..]);
                 (out.slice(s![batch..rows, ..]), context, Some(memory))
             }
-            Cell::Gru | Cell::Elman => {
-                let contexts = match self.cell {
-                    Cell::Gru => kernel::gru_recurrence(x, self.w1.val(), state.context),
-                    _ => kernel::recurrence(x, self.w1.val(), state.context),
-                };
-                let context = contexts.clone().slice(s![(time - 1) * batch.., ..]);
-                (contexts, context, None)
-            }
+            Cell::Gru => with_last(kernel::gru_recurrence(x, self.w1.val(), state.context)),
+            Cell::Elman => with_last(kernel::recurrence(x, self.w1.val(), state.context)),
         };
         let contexts = contexts.reshape([time, batch, d_hidden]).swap_dims(0, 1);
         Ok((contexts, ElmanState { context, memory }))
