@@ -37,15 +37,15 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use burn::prelude::Device;
-
-/// The allocator of `elman` itself (see `elman-cli`'s `main.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use elman_cli::backend::Backend;
 use elman_data::{SineDataset, SineWaves};
 use elman_model::{Cell, ElmanConfig, ElmanWeights};
 use elman_train::{LossKind, OptimizerKind, Start, TrainConfig};
 use serde::Serialize;
+
+/// The allocator of `elman` itself (see `elman-cli`'s `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// One result, printed as one JSON line (`cargo xtask bench` reads it back with serde).
 #[derive(Debug, Serialize)]
