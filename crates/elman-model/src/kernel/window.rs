@@ -96,7 +96,8 @@ pub trait GruOps: Backend {
 
 /// How a backend computes both halves of the gated cells' windows: by default in its own
 /// operations, a product a step (`window/lstm.rs`, `window/gru.rs`); on Flex in fused loops
-/// (`window/flex_gated.rs`); on CubeCL in kernels (`cube/gated.rs`). [`LstmOps`], [`GruOps`] and their autodiff route call these.
+/// (`window/flex_gated.rs`); on CubeCL in kernels (`cube/gated.rs`). [`LstmOps`], [`GruOps`]
+/// and their autodiff route call these.
 pub(crate) trait GatedWindows: Backend {
     /// The LSTM window forward: `[h0 ; h_1 … h_T ; c_T]` and what its backward pass reads.
     fn lstm_forward(
