@@ -4,9 +4,11 @@ the recurrence a `lax.scan` over the 64 steps, full backpropagation through time
 Adam written out (PyTorch's defaults), mean squared error of the next point; the 1,024 sine
 waves put in batches of 256 once, and a whole epoch one jitted `lax.scan` over the batches (no
 Python slicing per batch). Training sequences per second, the best of at least 5 timed epochs
-after one untimed that compiles, as `elman-bench` times its own (`layers.rs`).
+after one untimed that compiles, as `elman-bench` times its own (`layers.rs`); then the same
+model's inference over the waves, one jitted `lax.scan` over the batches summing their losses
+(workload `layer-*-inference`).
 
-Prints one JSON line in the schema of `cargo xtask bench`.
+Prints two JSON lines in the schema of `cargo xtask bench`.
 Usage: python layers.py --cell elman|lstm|gru [--hidden 64] [--threads N]
 """
 import argparse, json, math, resource
@@ -91,17 +93,25 @@ def main():
         values.block_until_ready()
         state[0] = carry
 
+    @jax.jit
+    def infer_all(p):
+        return jax.lax.scan(lambda total, xy: (total + loss(p, *xy), None), jnp.float32(0), (x, y))[0]
+
     train = n / best_time(epoch)
+    infer = n / best_time(lambda: infer_all(state[0][0]).block_until_ready())
     platform = jax.devices()[0].platform
-    print(json.dumps({
-        "workload": f"layer-{args.cell}" + ("" if h == 64 else f"-{h}"),
-        "backend": "jax" if platform == "cpu" else f"jax-{platform}",
-        "path": "jit-scan",
-        "threads": args.threads,
-        "figure": train,
-        "unit": "train seq/s",
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    name = f"layer-{args.cell}" + ("" if h == 64 else f"-{h}")
+    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for workload, figure, unit in [(name, train, "train seq/s"), (f"{name}-inference", infer, "seq/s")]:
+        print(json.dumps({
+            "workload": workload,
+            "backend": "jax" if platform == "cpu" else f"jax-{platform}",
+            "path": "jit-scan",
+            "threads": args.threads,
+            "figure": figure,
+            "unit": unit,
+            "peak_rss_mib": peak,
+        }))
 
 
 if __name__ == "__main__":

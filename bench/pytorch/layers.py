@@ -2,9 +2,10 @@
 with tanh, `torch.nn.LSTM` or `torch.nn.GRU`, with biases, as `elman-bench`'s layers have) and a
 linear head, full backpropagation through time over 1,024 sine waves of 64 steps in batches of
 256, Adam, mean squared error of the next point: training sequences per second, the best of at
-least 5 timed epochs after one to warm up, as `elman-bench` times its own (`layers.rs`).
+least 5 timed epochs after one to warm up, as `elman-bench` times its own (`layers.rs`); then
+the same model's inference over the waves under `torch.no_grad()` (workload `layer-*-inference`).
 
-Prints one JSON line in the schema of `cargo xtask bench`.
+Prints two JSON lines in the schema of `cargo xtask bench`.
 Usage: python layers.py --cell elman|lstm|gru [--hidden 64] [--threads N] [--device cpu|cuda]
 """
 import argparse, json, resource
@@ -42,16 +43,29 @@ def main():
             optim.step()
         return loss.item()
 
+    @torch.no_grad()
+    def infer():
+        total = torch.zeros((), device=args.device)
+        for i in range(0, x.shape[0], batch):
+            h, _ = layer(x[i:i + batch])
+            total += torch.nn.functional.mse_loss(head(h), y[i:i + batch])
+        return total.item()  # one sync point, as elman-bench reads its total once
+
     train = x.shape[0] / best_time(epoch)
-    print(json.dumps({
-        "workload": f"layer-{args.cell}" + ("" if args.hidden == 64 else f"-{args.hidden}"),
-        "backend": "pytorch" if args.device == "cpu" else "pytorch-cuda",
-        "path": "autograd",
-        "threads": args.threads,
-        "figure": train,
-        "unit": "train seq/s",
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    infer = x.shape[0] / best_time(infer)
+    name = f"layer-{args.cell}" + ("" if args.hidden == 64 else f"-{args.hidden}")
+    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for workload, path, figure, unit in [(name, "autograd", train, "train seq/s"),
+                                         (f"{name}-inference", "forward", infer, "seq/s")]:
+        print(json.dumps({
+            "workload": workload,
+            "backend": "pytorch" if args.device == "cpu" else "pytorch-cuda",
+            "path": path,
+            "threads": args.threads,
+            "figure": figure,
+            "unit": unit,
+            "peak_rss_mib": peak,
+        }))
 
 
 if __name__ == "__main__":

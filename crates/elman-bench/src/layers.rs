@@ -3,7 +3,8 @@
 //! `burn::optim::Adam` (`GradientsParams::from_grads`, `ModuleOptimizer::step`), full BPTT over
 //! 1,024 waves of 64 steps in batches of 256, the MSE of the next point: training sequences per
 //! second, the best of at least five epochs after one to warm up, timed alike for elman's
-//! `ElmanLayer` (path `elman`) and `burn::nn`'s `Rnn`, `Lstm` and `Gru` (path `burn-nn`).
+//! `ElmanLayer` (path `elman`) and `burn::nn`'s `Rnn`, `Lstm` and `Gru` (path `burn-nn`); and
+//! the same model's inference over the waves (workload `layer-*-inference`).
 
 use std::time::Instant;
 
@@ -60,10 +61,8 @@ pub fn workload(name: &str) -> Option<(Cell, usize)> {
     Some((cell, hidden))
 }
 
-/// Training sequences per second of `cell`'s layer, elman's (`burn_nn = false`) or
-/// `burn::nn`'s, with biases (as `burn::nn`'s layers have), on `device` under autodiff.
-pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
-    let device = device.clone().autodiff();
+/// The 1,024 waves of 64 steps in batches of 256 (inputs, next points), put on `device` once.
+fn batches(device: &Device) -> (usize, Vec<(Tensor<3>, Tensor<3>)>) {
     let waves = SineWaves {
         n_series: 1024,
         seq_len: 64,
@@ -72,28 +71,42 @@ pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64
     .generate();
     let batcher = SequenceBatcher::for_dataset(&waves);
     let all: Vec<_> = waves.iter().collect();
-    let batches: Vec<(Tensor<3>, Tensor<3>)> = all
+    let batches = all
         .chunks(256)
         .map(|chunk| {
-            let batch = batcher.stack(chunk, &device);
+            let batch = batcher.stack(chunk, device);
             (batch.inputs, batch.targets)
         })
         .collect();
+    (waves.len(), batches)
+}
+
+/// `cell`'s layer, elman's (`burn_nn = false`) or `burn::nn`'s, with biases (as `burn::nn`'s
+/// layers have), and the head, on `device`.
+fn model(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> Model {
     let layer = match (cell, burn_nn) {
         (_, false) => Recurrent::Elman(
             ElmanLayerConfig::new(1, d_hidden)
                 .with_cell(cell)
                 .with_bias(true)
-                .init(1, &device),
+                .init(1, device),
         ),
-        (Cell::Elman, true) => Recurrent::Rnn(RnnConfig::new(1, d_hidden, true).init(&device)),
-        (Cell::Lstm, true) => Recurrent::Lstm(LstmConfig::new(1, d_hidden, true).init(&device)),
-        (Cell::Gru, true) => Recurrent::Gru(GruConfig::new(1, d_hidden, true).init(&device)),
+        (Cell::Elman, true) => Recurrent::Rnn(RnnConfig::new(1, d_hidden, true).init(device)),
+        (Cell::Lstm, true) => Recurrent::Lstm(LstmConfig::new(1, d_hidden, true).init(device)),
+        (Cell::Gru, true) => Recurrent::Gru(GruConfig::new(1, d_hidden, true).init(device)),
     };
-    let mut model = Model {
+    Model {
         layer,
-        head: LinearConfig::new(d_hidden, 1).init(&device),
-    };
+        head: LinearConfig::new(d_hidden, 1).init(device),
+    }
+}
+
+/// Training sequences per second of `cell`'s layer, elman's or `burn::nn`'s (see [`model`]),
+/// on `device` under autodiff.
+pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
+    let device = device.clone().autodiff();
+    let (waves, batches) = batches(&device);
+    let mut model = model(&device, cell, d_hidden, burn_nn);
     let mut optim = AdamConfig::new().init();
     let mse = MseLoss::new();
     let all = Instant::now();
@@ -115,5 +128,30 @@ pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64
         }
         epochs += 1;
     }
-    waves.len() as f64 / best
+    waves as f64 / best
+}
+
+/// Inference sequences per second of the same model on `device` without autodiff: the forward
+/// and the MSE of every batch, summed and read once at the end (as the PyTorch and JAX scripts
+/// read theirs), the best of at least five passes over the waves after one to warm up.
+pub fn infer(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
+    let (waves, batches) = batches(device);
+    let model = model(device, cell, d_hidden, burn_nn);
+    let mse = MseLoss::new();
+    let all = Instant::now();
+    let (mut best, mut passes) = (f64::MAX, 0);
+    while passes == 0 || super::another(passes - 1, all) {
+        let started = Instant::now();
+        let mut total = Tensor::<1>::zeros([1], device);
+        for (x, y) in &batches {
+            total = total + mse.forward(model.forward(x.clone()), y.clone(), Reduction::Mean);
+        }
+        let total: f32 = total.into_scalar();
+        assert!(total.is_finite(), "the loss is not finite");
+        if passes > 0 {
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        passes += 1;
+    }
+    waves as f64 / best
 }

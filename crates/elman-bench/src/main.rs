@@ -19,8 +19,9 @@
 //!   them (`elman`) and through autodiff over the steps (`autodiff`);
 //! - `layer-elman`, `layer-lstm`, `layer-gru` and the same with `-256` (asked for by
 //!   `--workloads`; `layers.rs`): a Burn user's model of a recurrent layer and a linear head,
-//!   trained by Burn's autodiff and Adam at hidden 64 (256), around elman's `ElmanLayer` (path `elman`) and `burn::nn`'s layers
-//!   (`burn-nn`), in training sequences per second;
+//!   trained by Burn's autodiff and Adam at hidden 64 (256), around elman's `ElmanLayer` (path
+//!   `elman`) and `burn::nn`'s layers (`burn-nn`), in training sequences per second, and its
+//!   inference (`layer-*-inference`, sequences per second);
 //! - `panel-N` (asked for by `--workloads`; `panel.rs`): N generated series of 1,000 steps in
 //!   one long-form file, read as `elman train` reads it (rows a second, path `read`) and
 //!   trained for an epoch (training sequences a second), with the peak memory of both.
@@ -322,10 +323,23 @@ fn one(workload: &str, backend: &str, path: &str, threads: usize) -> Result<(), 
         other => {
             let (cell, hidden) =
                 layers::workload(other).ok_or(format!("unknown workload `{other}`"))?;
-            let train = layers::train(&device, cell, hidden, path == "burn-nn");
+            let burn_nn = path == "burn-nn";
+            let train = layers::train(&device, cell, hidden, burn_nn);
             println!(
                 "{}",
                 line(other, backend, path, threads, train, "train seq/s")
+            );
+            let infer = layers::infer(&device, cell, hidden, burn_nn);
+            println!(
+                "{}",
+                line(
+                    &format!("{other}-inference"),
+                    backend,
+                    path,
+                    threads,
+                    infer,
+                    "seq/s"
+                )
             );
         }
     }

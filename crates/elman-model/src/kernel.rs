@@ -48,6 +48,7 @@ pub use placement::{
     sequence_available,
 };
 pub use tanh_f32::tanh_f32;
+pub(crate) use tanh_f32::tanh_ratio;
 pub use types::{AdamStep, Epochs};
 pub use window::{
     GruOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence, recurrence,

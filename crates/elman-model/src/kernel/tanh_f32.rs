@@ -6,6 +6,23 @@
 /// (`tests::tanh_is_within_float_error`).
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
+    let (p, q) = ratio::<false>(x);
+    p / q
+}
+
+/// [`tanh_f32`]'s numerator and denominator, `tanh(x) ≈ p / q` with `q` in `[4.8e-3, 1]`, each
+/// power of `x²` added by a fused multiply-add: for loops that multiply several activations
+/// together and divide once, compiled where the CPU has FMA (inside `pulp`'s dispatch; without
+/// it, `mul_add` is a library call). Within float error of [`tanh_f32`], not equal to it.
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
+#[inline(always)]
+pub fn tanh_ratio(x: f32) -> (f32, f32) {
+    ratio::<true>(x)
+}
+
+/// The ratio's two polynomials, by Horner's rule, with fused multiply-adds when `FUSED`.
+#[inline(always)]
+fn ratio<const FUSED: bool>(x: f32) -> (f32, f32) {
     const CLAMP: f32 = 7.905_311;
     const ALPHA: [f32; 7] = [
         4.893_524_6e-3,
@@ -19,7 +36,14 @@ pub fn tanh_f32(x: f32) -> f32 {
     const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;
-    let p = ALPHA.iter().rev().fold(0.0, |p, a| p * x2 + a) * x;
-    let q = BETA.iter().rev().fold(0.0, |q, b| q * x2 + b);
-    p / q
+    let step = |acc: f32, c: f32| {
+        if FUSED {
+            acc.mul_add(x2, c)
+        } else {
+            acc * x2 + c
+        }
+    };
+    let p = ALPHA.iter().rev().fold(0.0, |p, &a| step(p, a)) * x;
+    let q = BETA.iter().rev().fold(0.0, |q, &b| step(q, b));
+    (p, q)
 }

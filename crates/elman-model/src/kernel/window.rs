@@ -32,6 +32,7 @@ use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 mod autodiff;
 mod flex_elman;
 mod flex_gated;
+mod flex_infer;
 mod flex_lanes;
 mod flex_products;
 pub(super) mod gru;
@@ -109,6 +110,17 @@ pub(crate) trait GatedWindows: Backend {
         lstm::forward::<Self>(x, w1, h0, c0)
     }
 
+    /// The LSTM window forward alone, for inference (what [`LstmOps`] runs outside autodiff):
+    /// `[h0 ; h_1 … h_T ; c_T]`, nothing kept for a backward pass.
+    fn lstm_infer(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::lstm_forward(x, w1, h0, c0).0
+    }
+
     /// The LSTM window's gradients `[dx, dW1, dh0, dc0]` from its output's.
     fn lstm_backward(
         grad: FloatTensor<Self>,
@@ -125,6 +137,16 @@ pub(crate) trait GatedWindows: Backend {
         h0: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, gru::Gates<Self>) {
         gru::forward::<Self>(x, w1, h0)
+    }
+
+    /// The GRU window forward alone, for inference (what [`GruOps`] runs outside autodiff):
+    /// `[h0 ; h_1 … h_T]`, nothing kept for a backward pass.
+    fn gru_infer(
+        x: FloatTensor<Self>,
+        w1: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::gru_forward(x, w1, h0).0
     }
 
     /// The GRU window's gradients `[dx, dW1, dh0]` from its contexts' `h_1 … h_T` (the forward
@@ -151,7 +173,7 @@ macro_rules! gated_windows {
                 h0: FloatTensor<Self>,
                 c0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                <Self as GatedWindows>::lstm_forward(x, w1, h0, c0).0
+                <Self as GatedWindows>::lstm_infer(x, w1, h0, c0)
             }
         }
 
@@ -162,7 +184,7 @@ macro_rules! gated_windows {
                 h0: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 let batch = rows_of::<Self>(&h0);
-                after_h0::<Self>(<Self as GatedWindows>::gru_forward(x, w1, h0).0, batch)
+                after_h0::<Self>(<Self as GatedWindows>::gru_infer(x, w1, h0), batch)
             }
         }
     };

@@ -239,6 +239,79 @@ fn a_window_split_between_threads_is_the_whole_batch() {
     }
 }
 
+/// Outside autodiff the gated cells' windows on Flex take their inference passes (nothing kept
+/// for a backward pass, the activations over one denominator): from a carried state, on one
+/// thread and on two (a batch of 10 in parts of 5), with and without a bias, their contexts and
+/// final state are the training forward pass's (under autodiff) and the steps', within float
+/// error.
+#[test]
+fn inference_is_the_training_forward() {
+    let device = Device::flex();
+    for (cell, bias) in [Cell::Lstm, Cell::Gru]
+        .into_iter()
+        .flat_map(|c| [(c, false), (c, true)])
+    {
+        let (batch, d_input, d_hidden) = (10, 3, 7);
+        let mut config = ElmanLayerConfig::new(d_input, d_hidden)
+            .with_bias(bias)
+            .with_cell(cell);
+        config.w1_std = 0.4 * (6.0 / d_hidden as f64).sqrt();
+        let layer = config.init(7, &device);
+        let input =
+            Tensor::<3>::random([batch, 9, d_input], Distribution::Normal(0.0, 1.0), &device);
+        let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
+        let state = ElmanState {
+            context: h0.clone(),
+            memory: (cell == Cell::Lstm).then(|| h0.clone().mul_scalar(-0.7)),
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| layer.forward(input.clone(), Some(state.clone())).unwrap())
+        };
+        let trained = {
+            let on = |t: Tensor<2>| t.autodiff();
+            let layer = ElmanLayer {
+                w1: burn::module::Param::from_tensor(layer.w1.val().autodiff()),
+                ..layer.clone()
+            };
+            let state = ElmanState {
+                context: on(state.context.clone()),
+                memory: state.memory.clone().map(on),
+            };
+            layer
+                .forward(input.clone().autodiff(), Some(state))
+                .unwrap()
+        };
+        let (steps, end) = layer
+            .forward_steps(input.clone(), Some(state.clone()))
+            .unwrap();
+        for threads in [1, 2] {
+            let (contexts, last) = run(threads);
+            let what = format!("{cell:?} bias {bias}, {threads} thread(s)");
+            let inner = |t: Tensor<3>| t.inner();
+            close(
+                &host(contexts.clone()),
+                &host(inner(trained.0.clone())),
+                1e-5,
+                &what,
+            );
+            close(&host(contexts), &host(steps.clone()), 1e-5, &what);
+            close(
+                &host(last.context.clone()),
+                &host(end.context.clone()),
+                1e-5,
+                &what,
+            );
+            if let (Some(a), Some(b)) = (last.memory, end.memory.clone()) {
+                close(&host(a), &host(b), 1e-5, &format!("{what}: memory"));
+            }
+        }
+    }
+}
+
 /// Detaching between windows changes the gradients (so the carried case above tests the
 /// gradient through the context, not two copies of one window).
 #[test]

@@ -10,15 +10,14 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
-use super::flex_lanes::{lanes, vectorized, vectorized_loop};
+use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
 use super::flex_products::{View, product, product_shared, projected};
 use crate::kernel::flex::{tensor, values};
-use crate::kernel::tanh_f32;
 
 /// `h = tanh(a)` over a part's rows.
 #[inline(always)]
 fn activate((a, h): (&[f32], &mut [f32])) {
-    lanes([a], [h], |[a], _| [tanh_f32(a)]);
+    lanes([a], [h], |[a], _| [tanh(a)]);
 }
 
 /// `da = s ⊙ (1 - h²)` in place of `s`, the gradient reaching the step's contexts.

@@ -6,7 +6,8 @@
 //! allocation. The arithmetic and the layout of what the backward pass reads are the generic
 //! form's; the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s) are on slices
 //! too, split between the pool's threads by rows (`product_shared`); the activations are
-//! [`tanh_f32`]'s (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact.
+//! `flex_lanes`' [`tanh`] (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact. Outside
+//! autodiff a window keeps nothing for a backward pass (`lstm_infer`, `gru_infer`).
 //!
 //! A sequence's steps depend only on its own earlier steps, so each step's rows are split into
 //! parts, one per thread of the current rayon pool ([`part_rows`]), each part its own products
@@ -19,11 +20,10 @@ use burn::backend::flex::FlexTensor;
 
 use rayon::prelude::*;
 
-use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
+use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
 use super::flex_products::{View, product, product_shared, projected};
-use super::{GatedWindows, lstm};
+use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values};
-use crate::kernel::tanh_f32;
 
 /// The fewest sequences a thread's part of a batch holds.
 const MIN_PART: usize = 4;
@@ -62,9 +62,9 @@ fn lstm_cells((gates, c_prev, c_next, h_next, d): LstmCellsArgs) {
             [c_prev],
             [i, f, gg, o, c_next, h_next],
             |[c_prev], [i, f, g, o, _, _]| {
-                let (i, f, g, o) = (sigmoid(i), sigmoid(f), tanh_f32(g), sigmoid(o));
+                let (i, f, g, o) = (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o));
                 let c = f * c_prev + i * g;
-                [i, f, g, o, c, o * tanh_f32(c)]
+                [i, f, g, o, c, o * tanh(c)]
             },
         );
     }
@@ -104,7 +104,7 @@ fn lstm_cells_back((read, dc, da, d): LstmBackArgs) {
             read,
             [dc, da_i, da_f, da_g, da_o],
             |[i, f, g, o, c, c_prev, g_up, through], [dc, ..]| {
-                let tc = tanh_f32(c);
+                let tc = tanh(c);
                 let dh = g_up + through;
                 let dc = dh * o * (1.0 - tc * tc) + dc;
                 [
@@ -145,7 +145,7 @@ fn gru_candidates((gates, h, h_next, d): GruRowsArgs) {
     for ((g, h), h_next) in rows.zip(h_next.chunks_exact_mut(d)) {
         let (z, nv) = g.split_at_mut(2 * d);
         lanes([&z[..d], h], [&mut nv[..d], h_next], |[z, h], [a, _]| {
-            let n = tanh_f32(a);
+            let n = tanh(a);
             [n, (1.0 - z) * n + z * h]
         });
     }
@@ -323,6 +323,14 @@ impl GatedWindows for Flex {
             gates,
         };
         (tensor(out, (steps + 2) * batch, d), saved)
+    }
+
+    fn lstm_infer(x: FlexTensor, w1: FlexTensor, h0: FlexTensor, c0: FlexTensor) -> FlexTensor {
+        flex_infer::lstm(x, w1, h0, c0)
+    }
+
+    fn gru_infer(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
+        flex_infer::gru(x, w1, h0)
     }
 
     fn lstm_backward(

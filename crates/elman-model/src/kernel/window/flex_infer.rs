@@ -1,0 +1,162 @@
+//! The LSTM and GRU windows forward on Flex for inference, outside autodiff (`GatedWindows`'
+//! `lstm_infer`, `gru_infer`): the same cells as `flex_gated.rs`'s forward passes, but nothing
+//! is kept for a backward pass. Each step's input layer `[x_t ; h_{t-1}]` is built in a part's
+//! rows and multiplied by `W1` in one product (no `[T·B, gates·d]` projection of every step up
+//! front), and since the activated gates are not stored, a cell's activations are combined over
+//! [`tanh_ratio`]'s numerators and denominators and divided once or twice, not once each.
+//!
+//! The batch's rows are split between the threads of the current rayon pool as in
+//! `flex_gated.rs` ([`part_rows`]). Results equal the training forward pass's within float
+//! error (`tests::inference_is_the_training_forward`).
+
+use burn::backend::flex::FlexTensor;
+
+use rayon::prelude::*;
+
+use super::flex_gated::{dims, part_rows};
+use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
+use super::flex_products::{View, product};
+use crate::kernel::flex::{tensor, values};
+use crate::kernel::tanh_ratio;
+
+/// One part's LSTM cells at a step: from the gates' `a` (`[rows, 4d]`, blocks `i, f, g, o`),
+/// `c` (`c_{t-1}` on entry, `c_t` on exit) and `h_t` written; two divisions a cell, where
+/// activating each gate takes five (`σ(a) = (q + p) / 2q` for `a / 2`'s ratio).
+#[inline(always)]
+fn lstm_cells((gates, c, h_next, d): LstmArgs) {
+    let rows = gates
+        .chunks_exact(4 * d)
+        .zip(c.chunks_exact_mut(d))
+        .zip(h_next.chunks_exact_mut(d));
+    for ((g, c), h_next) in rows {
+        let (i, f, gg, o) = (&g[..d], &g[d..2 * d], &g[2 * d..3 * d], &g[3 * d..4 * d]);
+        lanes([i, f, gg, o], [c, h_next], |[i, f, g, o], [c_prev, _]| {
+            let ((pi, qi), (pf, qf)) = (tanh_ratio(0.5 * i), tanh_ratio(0.5 * f));
+            let ((pg, qg), (po, qo)) = (tanh_ratio(g), tanh_ratio(0.5 * o));
+            // f·c_prev + i·g over one denominator.
+            let c = ((qf + pf) * c_prev * (qi * qg) + (qi + pi) * pg * qf) / (2.0 * qf * qi * qg);
+            let (pc, qc) = tanh_ratio(c);
+            [c, (qo + po) * pc / (2.0 * qo * qc)]
+        });
+    }
+}
+
+/// [`lstm_cells`]' arguments: the gates, `c` updated, `h_t` written, and `d`.
+type LstmArgs<'a> = (&'a [f32], &'a mut [f32], &'a mut [f32], usize);
+
+/// One part's GRU reset gates at a step: `rh = σ(a_r) ⊙ h_{t-1}`, the input of the
+/// candidate's product, from the gates' `a` (`[rows, 3d]`, blocks `z, r, n`).
+#[inline(always)]
+fn gru_reset((gates, h, rh, d): GruArgs) {
+    let rows = gates.chunks_exact(3 * d).zip(h.chunks_exact(d));
+    for ((g, h), rh) in rows.zip(rh.chunks_exact_mut(d)) {
+        lanes([&g[d..2 * d], h], [rh], |[r, h], _| [sigmoid(r) * h]);
+    }
+}
+
+/// One part's GRU contexts at a step: `h_t = n + z ⊙ (h_{t-1} - n)` from `a_z` and `a_n`, over
+/// one denominator (`z = (q_z + p_z) / 2q_z`, `n = p_n / q_n`).
+#[inline(always)]
+fn gru_contexts((gates, h, h_next, d): GruArgs) {
+    let rows = gates.chunks_exact(3 * d).zip(h.chunks_exact(d));
+    for ((g, h), h_next) in rows.zip(h_next.chunks_exact_mut(d)) {
+        lanes([&g[..d], &g[2 * d..3 * d], h], [h_next], |[z, n, h], _| {
+            let ((pz, qz), (pn, qn)) = (tanh_ratio(0.5 * z), tanh_ratio(n));
+            [(2.0 * qz * pn + (qz + pz) * (h * qn - pn)) / (2.0 * qz * qn)]
+        });
+    }
+}
+
+/// [`gru_reset`]'s and [`gru_contexts`]' arguments: the gates, `h_{t-1}`, the rows written,
+/// and `d`.
+type GruArgs<'a> = (&'a [f32], &'a [f32], &'a mut [f32], usize);
+
+vectorized_loop!(LstmCells, lstm_cells, 'a, LstmArgs<'a>);
+vectorized_loop!(GruReset, gru_reset, 'a, GruArgs<'a>);
+vectorized_loop!(GruContexts, gru_contexts, 'a, GruArgs<'a>);
+
+/// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
+/// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
+fn input_layer(xh: &mut [f32], [x_t, h_prev]: [&[f32]; 2], first: usize, [d_x, d]: [usize; 2]) {
+    for (r, row) in xh.chunks_exact_mut(d_x + d).enumerate() {
+        let s = first + r;
+        row[..d_x].copy_from_slice(&x_t[s * d_x..(s + 1) * d_x]);
+        row[d_x..].copy_from_slice(&h_prev[s * d..(s + 1) * d]);
+    }
+}
+
+/// The LSTM window forward, `[h0 ; h_1 … h_T ; c_T]`, from `x` (`[T·B, d_x]`), `W1` (`[d_x + d,
+/// 4d]`), `h0` and `c0`.
+pub(super) fn lstm(x: FlexTensor, w1: FlexTensor, h0: FlexTensor, c0: FlexTensor) -> FlexTensor {
+    let (batch, d) = dims(&h0);
+    let (total, d_x) = dims(&x);
+    let steps = total / batch.max(1);
+    let (n, w, per, d_xh) = (batch * d, 4 * d, part_rows(batch), d_x + d);
+    let w1_values = values(&w1);
+    let w1 = View::new(&w1_values, d_xh, w);
+    let inputs = values(&x);
+    let mut out = vec![0.0f32; (steps + 2) * n];
+    out[..n].copy_from_slice(&values(&h0));
+    // The memory, updated in place; one step's input layers and gates, reused.
+    let mut memory = values(&c0).into_owned();
+    let (mut xh, mut gates) = (vec![0.0f32; batch * d_xh], vec![0.0f32; batch * w]);
+    for t in 0..steps {
+        let (h_done, h_rest) = out.split_at_mut((t + 1) * n);
+        let read = [&inputs[t * batch * d_x..], &h_done[t * n..]];
+        gates
+            .par_chunks_mut(per * w)
+            .zip(xh.par_chunks_mut(per * d_xh))
+            .zip(memory.par_chunks_mut(per * d))
+            .zip(h_rest[..n].par_chunks_mut(per * d))
+            .enumerate()
+            .for_each(|(k, (((gates, xh), c), h_next))| {
+                input_layer(xh, read, k * per, [d_x, d]);
+                product(gates, w, false, View::new(xh, h_next.len() / d, d_xh), w1);
+                vectorized(LstmCells((gates, c, h_next, d)));
+            });
+    }
+    out[(steps + 1) * n..].copy_from_slice(&memory);
+    tensor(out, (steps + 2) * batch, d)
+}
+
+/// The GRU window forward, `[h0 ; h_1 … h_T]`, from `x` (`[T·B, d_x]`), `W1` (`[d_x + d, 3d]`)
+/// and `h0`: `a_z, a_r` from the input layer, `a_n` from `x_t` and `r ⊙ h_{t-1}`.
+pub(super) fn gru(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
+    let (batch, d) = dims(&h0);
+    let (total, d_x) = dims(&x);
+    let steps = total / batch.max(1);
+    let (n, w, per, d_xh) = (batch * d, 3 * d, part_rows(batch), d_x + d);
+    let w1_values = values(&w1);
+    let w1 = View::new(&w1_values, d_xh, w);
+    let w1_zr = w1.columns(0..2 * d);
+    let w1_n = w1.columns(2 * d..w);
+    let (w1x_n, w1h_n) = (w1_n.row_block(0..d_x), w1_n.row_block(d_x..d_xh));
+    let inputs = values(&x);
+    let mut out = vec![0.0f32; (steps + 1) * n];
+    out[..n].copy_from_slice(&values(&h0));
+    let mut xh = vec![0.0f32; batch * d_xh];
+    let (mut gates, mut rh) = (vec![0.0f32; batch * w], vec![0.0f32; n]);
+    for t in 0..steps {
+        let (done, next) = out.split_at_mut((t + 1) * n);
+        let h_prev = &done[t * n..];
+        let read = [&inputs[t * batch * d_x..], h_prev];
+        gates
+            .par_chunks_mut(per * w)
+            .zip(xh.par_chunks_mut(per * d_xh))
+            .zip(rh.par_chunks_mut(per * d))
+            .zip(next[..n].par_chunks_mut(per * d))
+            .enumerate()
+            .for_each(|(k, (((gates, xh), rh), h_next))| {
+                let size = h_next.len() / d;
+                let h_part = &h_prev[k * per * d..k * per * d + h_next.len()];
+                input_layer(xh, read, k * per, [d_x, d]);
+                let xh = View::new(xh, size, d_xh);
+                product(gates, w, false, xh, w1_zr);
+                product(&mut gates[2 * d..], w, false, xh.columns(0..d_x), w1x_n);
+                vectorized(GruReset((gates, h_part, rh, d)));
+                product(&mut gates[2 * d..], w, true, View::new(rh, size, d), w1h_n);
+                vectorized(GruContexts((gates, h_part, h_next, d)));
+            });
+    }
+    tensor(out, (steps + 1) * batch, d)
+}
