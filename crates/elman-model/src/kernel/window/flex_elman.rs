@@ -1,6 +1,6 @@
 //! The Elman cell's window on Flex above [`FLEX_RECURRENCE_MAX`](crate::kernel::FLEX_RECURRENCE_MAX)
-//! neurons: each step's product in `gemm`'s kernels on slices, accumulated into the step's
-//! input projection, and its `tanh` (forward) or slope (backward) in a vectorized loop, the
+//! neurons: each step's product in `gemm`'s kernels on slices, its input layer `[x_t ; h_{t-1}]`
+//! times `W1` (forward) or its gradient times `W1hᵀ` (backward), and its `tanh` (forward) or slope (backward) in a vectorized loop, the
 //! batch's rows split between the threads of the current rayon pool as the gated cells' are
 //! (`flex_gated.rs`). The arithmetic is `steps.rs`'s, a product a step in Flex's own operations,
 //! which allocated and passed over memory a few times a step.
@@ -10,8 +10,9 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
+use super::flex_infer::input_layer;
 use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
-use super::flex_products::{View, product, product_shared, projected};
+use super::flex_products::{View, product, product_shared};
 use crate::kernel::flex::{tensor, values};
 
 /// `h = tanh(a)` over a part's rows.
@@ -29,30 +30,31 @@ fn slope((h, da): (&[f32], &mut [f32])) {
 vectorized_loop!(Activate, activate, 'a, (&'a [f32], &'a mut [f32]));
 vectorized_loop!(Slope, slope, 'a, (&'a [f32], &'a mut [f32]));
 
-/// `[h0 ; h_1 … h_T]`, `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`.
+/// `[h0 ; h_1 … h_T]`, `h_t = tanh([x_t ; h_{t-1}] · W1)`: each step's input layer built in a
+/// part's rows and multiplied by `W1` in one product (an input projection of every step up
+/// front was a zeroed `[T·B, d]` array, written, then read back: a sixth of the inference).
 pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
     let (batch, d) = dims(&h0);
     let (total, d_x) = dims(&x);
     let steps = total / batch.max(1);
-    let (n, per) = (batch * d, part_rows(batch));
+    let (n, per, d_xh) = (batch * d, part_rows(batch), d_x + d);
     let w1_values = values(&w1);
-    let w1h = View::new(&w1_values[d_x * d..], d, d);
-    // Every step's `x_t · W1x`, then `h_{t-1} · W1h` added in place.
-    let mut projected = projected(x, &w1);
-    let a = projected.storage_mut::<f32>();
+    let w1 = View::new(&w1_values, d_xh, d);
+    let inputs = values(&x);
     let mut out = vec![0.0f32; (steps + 1) * n];
     out[..n].copy_from_slice(&values(&h0));
+    // One step's input layers and `a`, reused.
+    let (mut xh, mut a) = (vec![0.0f32; batch * d_xh], vec![0.0f32; n]);
     for t in 0..steps {
         let (done, next) = out.split_at_mut((t + 1) * n);
-        let h_prev = &done[t * n..];
-        a[t * n..(t + 1) * n]
-            .par_chunks_mut(per * d)
+        let read = [&inputs[t * batch * d_x..], &done[t * n..]];
+        a.par_chunks_mut(per * d)
+            .zip(xh.par_chunks_mut(per * d_xh))
             .zip(next[..n].par_chunks_mut(per * d))
             .enumerate()
-            .for_each(|(k, (a, h_next))| {
-                let size = a.len() / d;
-                let h = View::new(&h_prev[k * per * d..k * per * d + a.len()], size, d);
-                product(a, d, true, h, w1h);
+            .for_each(|(k, ((a, xh), h_next))| {
+                input_layer(xh, read, k * per, [d_x, d]);
+                product(a, d, false, View::new(xh, a.len() / d, d_xh), w1);
                 vectorized(Activate((a, h_next)));
             });
     }

@@ -77,7 +77,12 @@ vectorized_loop!(GruContexts, gru_contexts, 'a, GruArgs<'a>);
 
 /// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
 /// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
-fn input_layer(xh: &mut [f32], [x_t, h_prev]: [&[f32]; 2], first: usize, [d_x, d]: [usize; 2]) {
+pub(super) fn input_layer(
+    xh: &mut [f32],
+    [x_t, h_prev]: [&[f32]; 2],
+    first: usize,
+    [d_x, d]: [usize; 2],
+) {
     for (r, row) in xh.chunks_exact_mut(d_x + d).enumerate() {
         let s = first + r;
         row[..d_x].copy_from_slice(&x_t[s * d_x..(s + 1) * d_x]);
