@@ -1,6 +1,6 @@
 //! The LSTM and GRU windows on Flex ([`GatedWindows`] for `Flex`): each step's products in
-//! `gemm`'s kernels on slices (`flex_products.rs`: accumulated straight into the gates' rows,
-//! the blocks of `W1h` read in place), and its gates, forward and back, in one loop over the
+//! `gemm`'s kernels on slices (`flex_products.rs`: the step's input layer `[x_t ; h_{t-1}]`
+//! times `W1` straight into the gates' rows, the blocks of `W1` read in place), and its gates, forward and back, in one loop over the
 //! batch's rows compiled for the CPU's widest vectors ([`vectorized`]), where the generic form
 //! (`lstm.rs`, `gru.rs`) takes a dozen tensor operations a step, each a pass over memory and an
 //! allocation. The arithmetic and the layout of what the backward pass reads are the generic
@@ -20,8 +20,9 @@ use burn::backend::flex::FlexTensor;
 
 use rayon::prelude::*;
 
+use super::flex_infer::input_layer;
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
-use super::flex_products::{View, product, product_shared, projected};
+use super::flex_products::{Steps, View, product, product_shared};
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values};
 
@@ -238,47 +239,6 @@ vectorized_loop!(GruBackGatesLoop, gru_back_gates, 'a, GruBackGates<'a>);
 /// window keeps no more than this many steps' `da`.
 const CHUNK: usize = 64;
 
-/// Steps `t0 .. t0 + len` of a window in a backward pass, of a batch of `batch`, with the
-/// inputs' and the neurons' widths.
-struct Steps {
-    t0: usize,
-    len: usize,
-    batch: usize,
-    d_x: usize,
-    d: usize,
-}
-
-impl Steps {
-    /// What the steps' `da` (`[len·B, w]`, time-major) adds outside the recurrence:
-    /// `dW1x += xᵀ · da`, `dW1h += h_prevᵀ · da` (every column: the LSTM's), and
-    /// `dx = da · W1xᵀ`.
-    fn outside(&self, [inputs, states]: [&[f32]; 2], da: &[f32], grads: Outside, w1x_t: View) {
-        let (dx, dw1) = grads;
-        let Steps {
-            t0,
-            len,
-            batch,
-            d_x,
-            d,
-        } = *self;
-        let (rows, w) = (len * batch, w1x_t.rows());
-        let da = View::new(&da[..rows * w], rows, w);
-        let x = View::new(
-            &inputs[t0 * batch * d_x..(t0 * batch + rows) * d_x],
-            rows,
-            d_x,
-        );
-        let h_prev = View::new(&states[t0 * batch * d..(t0 * batch + rows) * d], rows, d);
-        let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
-        product_shared(dw1x, w, true, x.t(), da);
-        product_shared(dw1h, w, true, h_prev.t(), da);
-        product_shared(&mut dx[t0 * batch * d_x..], d_x, false, da, w1x_t);
-    }
-}
-
-/// The gradients outside the recurrence, `dx` and `dW1`, summed as the steps go.
-type Outside<'a> = (&'a mut [f32], &'a mut [f32]);
-
 impl GatedWindows for Flex {
     fn lstm_forward(
         x: FlexTensor,
@@ -289,12 +249,13 @@ impl GatedWindows for Flex {
         let (batch, d) = dims(&h0);
         let (total, d_x) = dims(&x);
         let steps = total / batch.max(1);
-        let (n, w, per) = (batch * d, 4 * d, part_rows(batch));
+        let (n, w, per, d_xh) = (batch * d, 4 * d, part_rows(batch), d_x + d);
         let w1_values = values(&w1);
-        let w1h = View::new(&w1_values[d_x * w..], d, w);
-        // Every step's `x_t · W1x`, then `h_{t-1} · W1h` added and the gates activated in place.
-        let mut gates = projected(x, &w1);
-        let gate_values = gates.storage_mut::<f32>();
+        let w1 = View::new(&w1_values, d_xh, w);
+        let inputs = values(&x);
+        // Each step's `[x_t ; h_{t-1}] · W1` into its rows, the gates activated in place.
+        let mut gate_values = vec![0.0f32; total * w];
+        let mut xh = vec![0.0f32; batch * d_xh];
         // [h0 ; h_1 … h_T ; c_T] and [c0 ; c_1 … c_T].
         let mut out = vec![0.0f32; (steps + 2) * n];
         out[..n].copy_from_slice(&values(&h0));
@@ -303,24 +264,25 @@ impl GatedWindows for Flex {
         for t in 0..steps {
             let (h_done, h_rest) = out.split_at_mut((t + 1) * n);
             let (c_done, c_rest) = memories.split_at_mut((t + 1) * n);
-            let (h_prev, c_prev) = (&h_done[t * n..], &c_done[t * n..]);
+            let c_prev = &c_done[t * n..];
+            let read = [&inputs[t * batch * d_x..], &h_done[t * n..]];
             gate_values[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
+                .zip(xh.par_chunks_mut(per * d_xh))
                 .zip(c_rest[..n].par_chunks_mut(per * d))
                 .zip(h_rest[..n].par_chunks_mut(per * d))
                 .enumerate()
-                .for_each(|(k, ((gates, c_next), h_next))| {
+                .for_each(|(k, (((gates, xh), c_next), h_next))| {
                     let cells = k * per * d..k * per * d + h_next.len();
-                    let size = h_next.len() / d;
-                    let h = View::new(&h_prev[cells.clone()], size, d);
-                    product(gates, w, true, h, w1h);
+                    input_layer(xh, read, k * per, [d_x, d]);
+                    product(gates, w, false, View::new(xh, h_next.len() / d, d_xh), w1);
                     vectorized(LstmCells((gates, &c_prev[cells], c_next, h_next, d)));
                 });
         }
         out[(steps + 1) * n..].copy_from_slice(&memories[steps * n..]);
         let saved = lstm::Saved {
             memories: tensor(memories, (steps + 1) * batch, d),
-            gates,
+            gates: tensor(gate_values, total, w),
         };
         (tensor(out, (steps + 2) * batch, d), saved)
     }
@@ -403,34 +365,42 @@ impl GatedWindows for Flex {
         let (batch, d) = dims(&h0);
         let (total, d_x) = dims(&x);
         let steps = total / batch.max(1);
-        let (n, w, per) = (batch * d, 3 * d, part_rows(batch));
+        let (n, w, per, d_xh) = (batch * d, 3 * d, part_rows(batch), d_x + d);
         let w1_values = values(&w1);
-        let w1h = View::new(&w1_values[d_x * w..], d, w);
-        let (w1h_zr, w1h_n) = (w1h.columns(0..2 * d), w1h.columns(2 * d..3 * d));
-        // Every step's `x_t · W1x`, then the recurrent products added and the gates activated.
-        let mut gates = projected(x, &w1);
-        let gate_values = gates.storage_mut::<f32>();
+        let w1 = View::new(&w1_values, d_xh, w);
+        let (w1_zr, w1_n) = (w1.columns(0..2 * d), w1.columns(2 * d..w));
+        let (w1x_n, w1h_n) = (w1_n.row_block(0..d_x), w1_n.row_block(d_x..d_xh));
+        let inputs = values(&x);
+        // Each step's `[x_t ; h_{t-1}] · W1` for `z, r` and `x_t · W1x` for `n` into its rows,
+        // then `(r ⊙ h_{t-1}) · W1h` added to `n` and the gates activated in place.
+        let mut gate_values = vec![0.0f32; total * w];
+        let (mut xh, mut rh) = (vec![0.0f32; batch * d_xh], vec![0.0f32; n]);
         // [h0 ; h_1 … h_T].
         let mut out = vec![0.0f32; (steps + 1) * n];
         out[..n].copy_from_slice(&values(&h0));
         for t in 0..steps {
             let (done, next) = out.split_at_mut((t + 1) * n);
             let h_prev = &done[t * n..];
+            let read = [&inputs[t * batch * d_x..], h_prev];
             gate_values[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
+                .zip(xh.par_chunks_mut(per * d_xh))
+                .zip(rh.par_chunks_mut(per * d))
                 .zip(next[..n].par_chunks_mut(per * d))
                 .enumerate()
-                .for_each(|(k, (gates, h_next))| {
+                .for_each(|(k, (((gates, xh), rh), h_next))| {
                     let size = h_next.len() / d;
                     let h_part = &h_prev[k * per * d..k * per * d + h_next.len()];
-                    let h = View::new(h_part, size, d);
-                    product(gates, w, true, h, w1h_zr);
-                    let mut rh = vec![0.0f32; size * d];
-                    vectorized(GruUpdateReset((&mut *gates, h_part, &mut rh, d)));
-                    product(&mut gates[2 * d..], w, true, View::new(&rh, size, d), w1h_n);
+                    input_layer(xh, read, k * per, [d_x, d]);
+                    let xh = View::new(xh, size, d_xh);
+                    product(gates, w, false, xh, w1_zr);
+                    product(&mut gates[2 * d..], w, false, xh.columns(0..d_x), w1x_n);
+                    vectorized(GruUpdateReset((&mut *gates, h_part, rh, d)));
+                    product(&mut gates[2 * d..], w, true, View::new(rh, size, d), w1h_n);
                     vectorized(GruCandidates((gates, h_part, h_next, d)));
                 });
         }
+        let gates = tensor(gate_values, total, w);
         (tensor(out, (steps + 1) * batch, d), gates)
     }
 

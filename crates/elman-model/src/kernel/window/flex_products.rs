@@ -1,25 +1,8 @@
 //! Matrix products on slices for the Flex windows' loops over the steps: the `gemm` crate's
 //! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
 //! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
-//! copy of them, no allocation, and a block of `W1` read in place through its strides; and
-//! every step's input projection before the loop ([`projected`]).
-
-use burn::backend::TensorMetadata;
-use burn::backend::flex::FlexTensor;
-
-use crate::kernel::flex::{tensor, values};
-
-/// Every step's input projection `x_t · W1x` (`[T·B, w]`, `W1x` the first `d_x` rows of `W1`)
-/// in a tensor of its own, which a window adds its recurrent products to in place. (Flex's
-/// `float_matmul` would zero its output and then copy it to a wider alignment.)
-pub(super) fn projected(x: FlexTensor, w1: &FlexTensor) -> FlexTensor {
-    let ([total, d_x], w) = ([x.shape()[0], x.shape()[1]], w1.shape()[1]);
-    let (x, w1) = (values(&x), values(w1));
-    let mut out = vec![0.0f32; total * w];
-    let w1x = View::new(&w1[..d_x * w], d_x, w);
-    product_shared(&mut out, w, false, View::new(&x, total, d_x), w1x);
-    tensor(out, total, w)
-}
+//! copy of them, no allocation, and a block of `W1` read in place through its strides; and the
+//! products of a backward pass's steps outside the recurrence ([`Steps::outside`]).
 
 /// A matrix read through strides from a slice: element `(i, j)` is
 /// `values[i·row_stride + j·col_stride]`.
@@ -187,6 +170,53 @@ fn product_on(
         );
     }
 }
+
+/// Steps `t0 .. t0 + len` of a window in a backward pass, of a batch of `batch`, with the
+/// inputs' and the neurons' widths.
+pub(super) struct Steps {
+    pub(super) t0: usize,
+    pub(super) len: usize,
+    pub(super) batch: usize,
+    pub(super) d_x: usize,
+    pub(super) d: usize,
+}
+
+impl Steps {
+    /// What the steps' `da` (`[len·B, w]`, time-major) adds outside the recurrence:
+    /// `dW1x += xᵀ · da`, `dW1h += h_prevᵀ · da` (every column: the LSTM's), and
+    /// `dx = da · W1xᵀ`.
+    pub(super) fn outside(
+        &self,
+        [inputs, states]: [&[f32]; 2],
+        da: &[f32],
+        grads: Outside,
+        w1x_t: View,
+    ) {
+        let (dx, dw1) = grads;
+        let Steps {
+            t0,
+            len,
+            batch,
+            d_x,
+            d,
+        } = *self;
+        let (rows, w) = (len * batch, w1x_t.rows());
+        let da = View::new(&da[..rows * w], rows, w);
+        let x = View::new(
+            &inputs[t0 * batch * d_x..(t0 * batch + rows) * d_x],
+            rows,
+            d_x,
+        );
+        let h_prev = View::new(&states[t0 * batch * d..(t0 * batch + rows) * d], rows, d);
+        let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
+        product_shared(dw1x, w, true, x.t(), da);
+        product_shared(dw1h, w, true, h_prev.t(), da);
+        product_shared(&mut dx[t0 * batch * d_x..], d_x, false, da, w1x_t);
+    }
+}
+
+/// The gradients outside the recurrence, `dx` and `dW1`, summed as the steps go.
+pub(super) type Outside<'a> = (&'a mut [f32], &'a mut [f32]);
 
 #[cfg(test)]
 mod tests {
