@@ -10,9 +10,8 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
-use super::flex_infer::input_layer;
 use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
-use super::flex_products::{View, product, product_shared};
+use super::flex_products::{View, input_layer, product, product_shared};
 use crate::kernel::flex::{tensor, values};
 
 /// `h = tanh(a)` over a part's rows.

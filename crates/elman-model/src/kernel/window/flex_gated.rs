@@ -20,9 +20,8 @@ use burn::backend::flex::FlexTensor;
 
 use rayon::prelude::*;
 
-use super::flex_infer::input_layer;
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
-use super::flex_products::{Steps, View, product, product_shared};
+use super::flex_products::{Steps, View, input_layer, product, product_shared};
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values};
 

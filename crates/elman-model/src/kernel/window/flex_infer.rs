@@ -1,9 +1,9 @@
 //! The LSTM and GRU windows forward on Flex for inference, outside autodiff (`GatedWindows`'
 //! `lstm_infer`, `gru_infer`): the same cells as `flex_gated.rs`'s forward passes, but nothing
-//! is kept for a backward pass. Each step's input layer `[x_t ; h_{t-1}]` is built in a part's
-//! rows and multiplied by `W1` in one product (no `[T·B, gates·d]` projection of every step up
-//! front), and since the activated gates are not stored, a cell's activations are combined over
-//! [`tanh_ratio`]'s numerators and denominators and divided once or twice, not once each.
+//! is kept for a backward pass: each step's gates go to one step's rows, reused, and since the
+//! activated gates are not stored, a cell's activations are combined over [`tanh_ratio`]'s
+//! numerators and denominators and divided once or twice, not once each. As in training, each
+//! step's input layer `[x_t ; h_{t-1}]` is multiplied by `W1` in one product ([`input_layer`]).
 //!
 //! The batch's rows are split between the threads of the current rayon pool as in
 //! `flex_gated.rs` ([`part_rows`]). Results equal the training forward pass's within float
@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
-use super::flex_products::{View, product};
+use super::flex_products::{View, input_layer, product};
 use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_ratio;
 
@@ -74,21 +74,6 @@ type GruArgs<'a> = (&'a [f32], &'a [f32], &'a mut [f32], usize);
 vectorized_loop!(LstmCells, lstm_cells, 'a, LstmArgs<'a>);
 vectorized_loop!(GruReset, gru_reset, 'a, GruArgs<'a>);
 vectorized_loop!(GruContexts, gru_contexts, 'a, GruArgs<'a>);
-
-/// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
-/// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
-pub(super) fn input_layer(
-    xh: &mut [f32],
-    [x_t, h_prev]: [&[f32]; 2],
-    first: usize,
-    [d_x, d]: [usize; 2],
-) {
-    for (r, row) in xh.chunks_exact_mut(d_x + d).enumerate() {
-        let s = first + r;
-        row[..d_x].copy_from_slice(&x_t[s * d_x..(s + 1) * d_x]);
-        row[d_x..].copy_from_slice(&h_prev[s * d..(s + 1) * d]);
-    }
-}
 
 /// The LSTM window forward, `[h0 ; h_1 … h_T ; c_T]`, from `x` (`[T·B, d_x]`), `W1` (`[d_x + d,
 /// 4d]`), `h0` and `c0`.

@@ -1,8 +1,24 @@
 //! Matrix products on slices for the Flex windows' loops over the steps: the `gemm` crate's
 //! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
 //! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
-//! copy of them, no allocation, and a block of `W1` read in place through its strides; and the
-//! products of a backward pass's steps outside the recurrence ([`Steps::outside`]).
+//! copy of them, no allocation, and a block of `W1` read in place through its strides; a step's
+//! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]);
+//! and the products of a backward pass's steps outside the recurrence ([`Steps::outside`]).
+
+/// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
+/// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
+pub(super) fn input_layer(
+    xh: &mut [f32],
+    [x_t, h_prev]: [&[f32]; 2],
+    first: usize,
+    [d_x, d]: [usize; 2],
+) {
+    for (r, row) in xh.chunks_exact_mut(d_x + d).enumerate() {
+        let s = first + r;
+        row[..d_x].copy_from_slice(&x_t[s * d_x..(s + 1) * d_x]);
+        row[d_x..].copy_from_slice(&h_prev[s * d..(s + 1) * d]);
+    }
+}
 
 /// A matrix read through strides from a slice: element `(i, j)` is
 /// `values[i·row_stride + j·col_stride]`.
