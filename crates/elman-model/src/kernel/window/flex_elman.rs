@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
-use super::flex_products::{View, input_layer, product, product_shared};
+use super::flex_products::{View, input_layer, product, product_shared, transposed};
 use crate::kernel::flex::{tensor, values};
 
 /// `h = tanh(a)` over a part's rows.
@@ -67,7 +67,8 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
     let steps = total / batch.max(1);
     let (n, per) = (batch * d, part_rows(batch));
     let (h, w1h_values) = (values(&h), values(&w1h));
-    let w1h_t = View::new(&w1h_values, d, d).t();
+    let w1h_t_values = transposed(&w1h_values, d, d);
+    let w1h_t = View::new(&w1h_t_values, d, d);
     // g first, then the recurrent term added and the slope applied in place, a step at a time.
     let mut d_a = values(&g).into_owned();
     for t in (0..steps).rev() {

@@ -21,7 +21,7 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
-use super::flex_products::{Steps, View, input_layer, product, product_shared};
+use super::flex_products::{Steps, View, input_layer, product, product_shared, transposed};
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values};
 
@@ -306,7 +306,8 @@ impl GatedWindows for Flex {
         let (n, w, per) = (batch * d, 4 * d, part_rows(batch));
         let w1_values = values(&w1);
         let (w1x, w1h) = w1_values.split_at(d_x * w);
-        let (w1x_t, w1h_t) = (View::new(w1x, d_x, w).t(), View::new(w1h, d, w).t());
+        let w1h_t_values = transposed(w1h, d, w);
+        let (w1x_t, w1h_t) = (View::new(w1x, d_x, w).t(), View::new(&w1h_t_values, w, d));
         let (upstream, memories, gates) =
             (values(&grad), values(&saved.memories), values(&saved.gates));
         let (inputs, states) = (values(&x), values(&out));
@@ -414,8 +415,10 @@ impl GatedWindows for Flex {
         let steps = total / batch.max(1);
         let (n, w, per) = (batch * d, 3 * d, part_rows(batch));
         let w1_values = values(&w1);
-        let w1h = View::new(&w1_values[d_x * w..], d, w);
-        let (w1h_zr_t, w1h_n_t) = (w1h.columns(0..2 * d).t(), w1h.columns(2 * d..3 * d).t());
+        // W1hᵀ's rows: `z, r`'s columns of W1h, then `n`'s.
+        let w1h_t_values = transposed(&w1_values[d_x * w..], d, w);
+        let (zr_t, n_t) = w1h_t_values.split_at(2 * d * d);
+        let (w1h_zr_t, w1h_n_t) = (View::new(zr_t, 2 * d, d), View::new(n_t, d, d));
         let (upstream, states, gate_values) = (values(&grad), values(&out), values(&gates));
         // dL/dh_t through the next step (none past the window's end).
         let mut through = vec![0.0f32; n];

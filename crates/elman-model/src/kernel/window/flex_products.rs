@@ -2,7 +2,8 @@
 //! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
 //! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
 //! copy of them, no allocation, and a block of `W1` read in place through its strides; a step's
-//! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]);
+//! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]),
+//! and `W1h`'s transpose for a backward step's product ([`transposed`]);
 //! and the products of a backward pass's steps outside the recurrence ([`Steps::outside`]).
 
 /// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
@@ -18,6 +19,19 @@ pub(super) fn input_layer(
         row[..d_x].copy_from_slice(&x_t[s * d_x..(s + 1) * d_x]);
         row[d_x..].copy_from_slice(&h_prev[s * d..(s + 1) * d]);
     }
+}
+
+/// A row-major `[rows, cols]` matrix's transpose, row-major: a step's product with `W1hᵀ`
+/// through it packs its operand from contiguous rows, where a transposed view of `W1h` is read
+/// a column at a time at every step.
+pub(super) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * cols];
+    for (i, row) in values.chunks_exact(cols).take(rows).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            out[j * rows + i] = v;
+        }
+    }
+    out
 }
 
 /// A matrix read through strides from a slice: element `(i, j)` is
@@ -289,6 +303,22 @@ mod tests {
         pool.install(|| product_shared(&mut shared, stride, true, a, b));
         assert_eq!(shared, alone);
         assert_ne!(shared, start);
+    }
+
+    /// `[[1, 2, 3], [4, 5, 6]]`'s transpose by hand, and read as a product's operand it gives
+    /// the transposed view's product.
+    #[test]
+    fn a_transpose_is_the_transposed_view() {
+        let m = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let t = transposed(&m, 2, 3);
+        assert_eq!(t, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let a = [1.0, -1.0, 0.5, 2.0, 0.0, 3.0];
+        let (mut through_view, mut through_copy) = ([0.0; 4], [0.0; 4]);
+        let a = View::new(&a, 2, 3);
+        product(&mut through_view, 2, false, a, View::new(&m, 2, 3).t());
+        product(&mut through_copy, 2, false, a, View::new(&t, 3, 2));
+        assert_eq!(through_view, through_copy);
+        assert_eq!(through_view, [0.5, 2.0, 11.0, 26.0]);
     }
 
     #[test]
