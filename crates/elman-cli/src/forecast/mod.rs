@@ -2,7 +2,8 @@
 //! the transformation and the window are chosen by rolling-origin validation over the last
 //! horizons of the series (`choose.rs`); then an ensemble of networks from consecutive seeds
 //! trains on the whole series for each chosen candidate, and their mean, with 80% and 95%
-//! intervals, is the forecast; `report.rs` makes the metrics of the choice and the
+//! intervals, is the forecast (or the last value repeated, where the networks do not validate
+//! clearly better than it); `report.rs` makes the metrics of the choice and the
 //! `config.toml` of the best candidate (which `elman train --config` trains again), and
 //! `results` writes them with `forecast.csv`, `members.csv` and `forecast.png`.
 //!
@@ -144,7 +145,24 @@ fn forecast(
         },
         chosen.combined.mase
     );
-    let members = choose::ensemble(recipe, table, &chosen, args.horizon, &seeds, device)?;
-    let report = report::report(recipe, table, season_from, args.horizon, &chosen, &members)?;
+    let members = if chosen.no_change_wins {
+        eprintln!(
+            "elman: the no-change forecast validates at MASE {:.3}, and the networks do not score below {:.0}% of it: forecasting no change",
+            chosen.no_change.mase,
+            100.0 * choose::NETWORKS_MUST_SCORE
+        );
+        Vec::new()
+    } else {
+        choose::ensemble(recipe, table, &chosen, args.horizon, &seeds, device)?
+    };
+    let report = report::report(
+        recipe,
+        table,
+        season_from,
+        args.horizon,
+        &chosen,
+        &members,
+        seeds[0],
+    )?;
     crate::results::ensemble_forecast(out, &report)
 }

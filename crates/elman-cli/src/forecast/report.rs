@@ -18,10 +18,10 @@ pub fn report<'a>(
     horizon: usize,
     chosen: &'a Chosen,
     members: &[Member],
+    seed: u64,
 ) -> Result<EnsembleForecast<'a>> {
     let best = chosen.best();
-    // The config that trains the best candidate's first network again.
-    let seed = members[0].seed;
+    // The config that trains the best candidate's network of the first seed again.
     let config = format!(
         "# Chosen by `elman forecast` ({}): `elman train --config` trains its network of seed {seed} again, `--seed N` another.\n{}",
         best.candidate.describe(),
@@ -72,16 +72,30 @@ pub fn report<'a>(
         "combined_validation_smape".into(),
         finite(chosen.combined.smape),
     );
+    metrics.insert(
+        "no_change_validation_mase".into(),
+        finite(chosen.no_change.mase),
+    );
+    metrics.insert(
+        "forecast".into(),
+        if chosen.no_change_wins {
+            "no change"
+        } else {
+            "networks"
+        }
+        .into(),
+    );
     metrics.insert("networks".into(), members.len().into());
     metrics.insert("seeds".into(), json!(seeds));
 
-    Ok(EnsembleForecast {
-        target: &recipe.target,
-        table,
-        season: recipe.season,
-        horizon,
-        // Each network's forecast, a column each: `log_d1_w24_seed3`.
-        members: members
+    // Each network's forecast, a column each (`log_d1_w24_seed3`), with the combination's
+    // validation errors; or the last value repeated, with the no-change forecast's.
+    let (columns, validation_errors) = if chosen.no_change_wins {
+        let last = table.columns[1].last().map_or(f64::NAN, |&v| f64::from(v));
+        let column = ("no_change".to_string(), vec![last; horizon]);
+        (vec![column], &chosen.no_change.errors)
+    } else {
+        let columns = members
             .iter()
             .map(|m| {
                 (
@@ -89,8 +103,16 @@ pub fn report<'a>(
                     m.forecast.clone(),
                 )
             })
-            .collect(),
-        validation_errors: &chosen.combined.errors,
+            .collect();
+        (columns, &chosen.combined.errors)
+    };
+    Ok(EnsembleForecast {
+        target: &recipe.target,
+        table,
+        season: recipe.season,
+        horizon,
+        members: columns,
+        validation_errors,
         config,
         metrics,
     })

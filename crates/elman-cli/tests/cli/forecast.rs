@@ -211,6 +211,8 @@ fn a_forecast_writes_its_files_and_a_config_that_trains() {
     assert!((mean - mid[0]).abs() < 1e-3, "{mean} vs {}", mid[0]);
     assert!(out.join("forecast.png").is_file());
     assert_eq!(metrics["horizon"], 8);
+    // A trend and a season: the networks forecast, far below the no-change forecast's score.
+    assert_eq!(metrics["forecast"], "networks");
     assert!(
         metrics["combined_validation_mase"]
             .as_f64()
@@ -242,6 +244,55 @@ fn a_forecast_writes_its_files_and_a_config_that_trains() {
     );
     assert!(trained.status.success(), "{}", stderr(&trained));
     assert!(dir.path().join("again/weights.safetensors").is_file());
+}
+
+/// A random walk that stops: its last 40 values are its value at step 120 (a price held, a
+/// stuck sensor). The last value repeated forecasts every validation origin exactly, so no
+/// network validates 10% below it, and the forecast is no change: the last value at every
+/// step, its intervals from the no-change forecast's validation errors, and one `no_change`
+/// column in `members.csv` in place of the networks.
+#[test]
+fn a_series_that_stopped_is_forecast_as_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut level = 100.0;
+    let values: Vec<f64> = normals(5, 160)
+        .iter()
+        .enumerate()
+        .map(|(t, e)| {
+            if t < 120 {
+                level += e;
+            }
+            level
+        })
+        .collect();
+    let csv = numbered_csv(dir.path(), "held.csv", &values);
+    let metrics = forecast(dir.path(), &csv, "step", 6);
+    let out = dir.path().join("fc");
+    assert_eq!(metrics["forecast"], "no change", "{metrics}");
+    assert_eq!(metrics["networks"], 0);
+    let (combined, no_change) = (
+        metrics["combined_validation_mase"].as_f64().unwrap(),
+        metrics["no_change_validation_mase"].as_f64().unwrap(),
+    );
+    assert_eq!(no_change, 0.0);
+    assert!(combined > 0.0, "{combined}");
+    let column = |name| csv_column(&out.join("forecast.csv"), name);
+    let last = *values.last().unwrap();
+    for (h, (mid, (lo, hi))) in column("predicted")
+        .iter()
+        .zip(column("lo80").iter().zip(column("hi80")))
+        .enumerate()
+    {
+        assert!((mid - last).abs() < 1e-3, "step {h}: {mid} vs {last}");
+        // No validation error: an interval of no width.
+        assert!(
+            (lo - mid).abs() < 1e-3 && (hi - mid).abs() < 1e-3,
+            "step {h}: {lo} {hi}"
+        );
+    }
+    let members = std::fs::read_to_string(out.join("members.csv")).unwrap();
+    assert_eq!(members.lines().next(), Some("step,no_change"));
+    assert!(out.join("forecast.png").is_file());
 }
 
 /// Bad input: one `error:` line naming it, exit 2, and no folder left behind.
