@@ -140,12 +140,30 @@ impl ElmanLayer {
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
+        let [batch, time, _] = input.dims();
+        let (contexts, state) = self.forward_time_major(input, state)?;
+        let contexts = contexts
+            .reshape([time, batch, self.d_hidden()])
+            .swap_dims(0, 1);
+        Ok((contexts, state))
+    }
+
+    /// [`ElmanLayer::forward`] with the contexts time-major, `[time · batch, d_hidden]` (step
+    /// `t`'s rows `t·B .. (t+1)·B`), as the one operation gives them: a read-out of every step
+    /// (`Elman::forward`'s) multiplies them as they are, and only its outputs change order.
+    pub(crate) fn forward_time_major(
+        &self,
+        input: Tensor<3>,
+        state: Option<ElmanState>,
+    ) -> Result<(Tensor<2>, ElmanState), LayerError> {
         let state = self.checked(&input, state)?;
-        if !kernel::recurrence_differentiable(&input.device()) {
-            return Ok(self.steps(input, state));
-        }
         let [batch, time, d_input] = input.dims();
         let d_hidden = self.d_hidden();
+        if !kernel::recurrence_differentiable(&input.device()) {
+            let (contexts, state) = self.steps(input, state);
+            let contexts = contexts.swap_dims(0, 1).reshape([time * batch, d_hidden]);
+            return Ok((contexts, state));
+        }
         // Time-major, with the bias's constant after the inputs: [x ; 1], W1's rows before h's.
         let x = with_bias_column(
             input.swap_dims(0, 1).reshape([time * batch, d_input]),
@@ -173,7 +191,6 @@ impl ElmanLayer {
             Cell::Gru => with_last(kernel::gru_recurrence(x, self.w1.val(), state.context)),
             Cell::Elman => with_last(kernel::recurrence(x, self.w1.val(), state.context)),
         };
-        let contexts = contexts.reshape([time, batch, d_hidden]).swap_dims(0, 1);
         Ok((contexts, ElmanState { context, memory }))
     }
 

@@ -207,12 +207,24 @@ impl Elman {
         inputs: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
-        let (contexts, state) = self.layer().forward(inputs, state)?;
-        let [batch, steps, d_hidden] = contexts.dims();
-        let h = cells::with_bias_column(contexts.reshape([batch * steps, d_hidden]), self.bias);
-        let outputs = h
-            .matmul(self.w2.val())
-            .reshape([batch, steps, self.d_output()]);
+        let [batch, steps, _] = inputs.dims();
+        let d_hidden = self.d_hidden();
+        // Time-major contexts, read out as they are; the outputs, `d_output` wide, are what
+        // changes order (the contexts batch-major would be a transposed copy of all of them,
+        // and another of their gradient).
+        let (h, state) = self.layer().forward_time_major(inputs, state)?;
+        // `[h ; 1] · W2` as `h · W2h` plus the bias's row: no copy of every context beside a
+        // column of ones.
+        let w2 = self.w2.val();
+        let outputs = if self.bias {
+            let bias = w2.clone().slice(s![d_hidden.., ..]);
+            h.matmul(w2.slice(s![..d_hidden, ..])) + bias
+        } else {
+            h.matmul(w2)
+        };
+        let outputs = outputs
+            .reshape([steps, batch, self.d_output()])
+            .swap_dims(0, 1);
         Ok((outputs, state))
     }
 
