@@ -31,7 +31,8 @@ vectorized_loop!(Slope, slope, 'a, (&'a [f32], &'a mut [f32]));
 
 /// `[h0 ; h_1 … h_T]`, `h_t = tanh([x_t ; h_{t-1}] · W1)`: each step's input layer built in a
 /// part's rows and multiplied by `W1` in one product (an input projection of every step up
-/// front was a zeroed `[T·B, d]` array, written, then read back: a sixth of the inference).
+/// front, a zeroed `[T·B, d]` array written and then read back, left the Elman layer's
+/// inference at hidden 64 9% slower).
 pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
     let (batch, d) = dims(&h0);
     let (total, d_x) = dims(&x);

