@@ -101,57 +101,60 @@ fn model(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> Model {
     }
 }
 
-/// Training sequences per second of `cell`'s layer, elman's or `burn::nn`'s (see [`model`]),
-/// on `device` under autodiff.
-pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
-    let device = device.clone().autodiff();
-    let (waves, batches) = batches(&device);
-    let mut model = model(&device, cell, d_hidden, burn_nn);
-    let mut optim = AdamConfig::new().init();
-    let mse = MseLoss::new();
-    let all = Instant::now();
-    let (mut best, mut epochs) = (f64::MAX, 0);
-    // The first epoch warms up; each later one is a repetition, ended by reading its loss.
-    while epochs == 0 || super::another(epochs - 1, all) {
-        let started = Instant::now();
-        let mut total = Tensor::<1>::zeros([1], &device);
-        for (x, y) in &batches {
-            let loss = mse.forward(model.forward(x.clone()), y.clone(), Reduction::Mean);
-            total = total + loss.clone().detach();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(1e-3, model, grads);
-        }
-        let total: f32 = total.into_scalar();
-        assert!(total.is_finite(), "the loss diverged");
-        if epochs > 0 {
-            best = best.min(started.elapsed().as_secs_f64());
-        }
-        epochs += 1;
-    }
-    waves as f64 / best
-}
-
-/// Inference sequences per second of the same model on `device` without autodiff: the forward
-/// and the MSE of every batch, summed and read once at the end (as the PyTorch and JAX scripts
-/// read theirs), the best of at least five passes over the waves after one to warm up.
-pub fn infer(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
-    let (waves, batches) = batches(device);
-    let model = model(device, cell, d_hidden, burn_nn);
-    let mse = MseLoss::new();
+/// The shortest time of `pass` (a pass over the waves, giving its summed loss, read here: the
+/// end of the pass's work), the best of at least five after one to warm up.
+fn best_seconds(mut pass: impl FnMut() -> Tensor<1>) -> f64 {
     let all = Instant::now();
     let (mut best, mut passes) = (f64::MAX, 0);
     while passes == 0 || super::another(passes - 1, all) {
         let started = Instant::now();
-        let mut total = Tensor::<1>::zeros([1], device);
-        for (x, y) in &batches {
-            total = total + mse.forward(model.forward(x.clone()), y.clone(), Reduction::Mean);
-        }
-        let total: f32 = total.into_scalar();
+        let total: f32 = pass().into_scalar();
         assert!(total.is_finite(), "the loss is not finite");
         if passes > 0 {
             best = best.min(started.elapsed().as_secs_f64());
         }
         passes += 1;
     }
+    best
+}
+
+/// Training sequences per second of `cell`'s layer, elman's or `burn::nn`'s (see [`model`]),
+/// on `device` under autodiff: epochs timed by [`best_seconds`].
+pub fn train(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
+    let device = device.clone().autodiff();
+    let (waves, batches) = batches(&device);
+    // Held in an `Option` so that each step takes the model whole: a clone would share its
+    // tensors, and Adam would copy them where it updates them in place.
+    let mut model = Some(model(&device, cell, d_hidden, burn_nn));
+    let mut optim = AdamConfig::new().init();
+    let mse = MseLoss::new();
+    let best = best_seconds(|| {
+        let mut total = Tensor::<1>::zeros([1], &device);
+        for (x, y) in &batches {
+            let current = model.take().expect("each step puts the model back");
+            let loss = mse.forward(current.forward(x.clone()), y.clone(), Reduction::Mean);
+            total = total + loss.clone().detach();
+            let grads = GradientsParams::from_grads(loss.backward(), &current);
+            model = Some(optim.step(1e-3, current, grads));
+        }
+        total
+    });
+    waves as f64 / best
+}
+
+/// Inference sequences per second of the same model on `device` without autodiff: the forward
+/// and the MSE of every batch, summed and read once at the end of a pass (as the PyTorch and JAX
+/// scripts read theirs), passes timed by [`best_seconds`].
+pub fn infer(device: &Device, cell: Cell, d_hidden: usize, burn_nn: bool) -> f64 {
+    let (waves, batches) = batches(device);
+    let model = model(device, cell, d_hidden, burn_nn);
+    let mse = MseLoss::new();
+    let best = best_seconds(|| {
+        let mut total = Tensor::<1>::zeros([1], device);
+        for (x, y) in &batches {
+            total = total + mse.forward(model.forward(x.clone()), y.clone(), Reduction::Mean);
+        }
+        total
+    });
     waves as f64 / best
 }
