@@ -21,7 +21,9 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
-use super::flex_products::{Steps, View, input_layer, product, product_shared, transposed};
+use super::flex_products::{
+    GruProducts, Steps, View, input_layer, product, product_shared, transposed,
+};
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values};
 
@@ -367,9 +369,7 @@ impl GatedWindows for Flex {
         let steps = total / batch.max(1);
         let (n, w, per, d_xh) = (batch * d, 3 * d, part_rows(batch), d_x + d);
         let w1_values = values(&w1);
-        let w1 = View::new(&w1_values, d_xh, w);
-        let (w1_zr, w1_n) = (w1.columns(0..2 * d), w1.columns(2 * d..w));
-        let (w1x_n, w1h_n) = (w1_n.row_block(0..d_x), w1_n.row_block(d_x..d_xh));
+        let products = GruProducts::new(&w1_values, d_x, d);
         let inputs = values(&x);
         // Each step's `[x_t ; h_{t-1}] · W1` for `z, r` and `x_t · W1x` for `n` into its rows,
         // then `(r ⊙ h_{t-1}) · W1h` added to `n` and the gates activated in place.
@@ -389,15 +389,16 @@ impl GatedWindows for Flex {
                 .zip(next[..n].par_chunks_mut(per * d))
                 .enumerate()
                 .for_each(|(k, (((gates, xh), rh), h_next))| {
-                    let size = h_next.len() / d;
                     let h_part = &h_prev[k * per * d..k * per * d + h_next.len()];
                     input_layer(xh, read, k * per, [d_x, d]);
-                    let xh = View::new(xh, size, d_xh);
-                    product(gates, w, false, xh, w1_zr);
-                    product(&mut gates[2 * d..], w, false, xh.columns(0..d_x), w1x_n);
-                    vectorized(GruUpdateReset((&mut *gates, h_part, rh, d)));
-                    product(&mut gates[2 * d..], w, true, View::new(rh, size, d), w1h_n);
-                    vectorized(GruCandidates((gates, h_part, h_next, d)));
+                    let xh = View::new(xh, h_next.len() / d, d_xh);
+                    products.step(
+                        gates,
+                        xh,
+                        rh,
+                        |gates, rh| vectorized(GruUpdateReset((gates, h_part, rh, d))),
+                        |gates| vectorized(GruCandidates((gates, h_part, h_next, d))),
+                    );
                 });
         }
         let gates = tensor(gate_values, total, w);

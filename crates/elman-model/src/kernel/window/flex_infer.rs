@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
-use super::flex_products::{View, input_layer, product};
+use super::flex_products::{GruProducts, View, input_layer, product};
 use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_ratio;
 
@@ -117,10 +117,7 @@ pub(super) fn gru(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
     let steps = total / batch.max(1);
     let (n, w, per, d_xh) = (batch * d, 3 * d, part_rows(batch), d_x + d);
     let w1_values = values(&w1);
-    let w1 = View::new(&w1_values, d_xh, w);
-    let w1_zr = w1.columns(0..2 * d);
-    let w1_n = w1.columns(2 * d..w);
-    let (w1x_n, w1h_n) = (w1_n.row_block(0..d_x), w1_n.row_block(d_x..d_xh));
+    let products = GruProducts::new(&w1_values, d_x, d);
     let inputs = values(&x);
     let mut out = vec![0.0f32; (steps + 1) * n];
     out[..n].copy_from_slice(&values(&h0));
@@ -137,15 +134,15 @@ pub(super) fn gru(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
             .zip(next[..n].par_chunks_mut(per * d))
             .enumerate()
             .for_each(|(k, (((gates, xh), rh), h_next))| {
-                let size = h_next.len() / d;
                 let h_part = &h_prev[k * per * d..k * per * d + h_next.len()];
                 input_layer(xh, read, k * per, [d_x, d]);
-                let xh = View::new(xh, size, d_xh);
-                product(gates, w, false, xh, w1_zr);
-                product(&mut gates[2 * d..], w, false, xh.columns(0..d_x), w1x_n);
-                vectorized(GruReset((gates, h_part, rh, d)));
-                product(&mut gates[2 * d..], w, true, View::new(rh, size, d), w1h_n);
-                vectorized(GruContexts((gates, h_part, h_next, d)));
+                products.step(
+                    gates,
+                    View::new(xh, h_next.len() / d, d_xh),
+                    rh,
+                    |gates, rh| vectorized(GruReset((gates, h_part, rh, d))),
+                    |gates| vectorized(GruContexts((gates, h_part, h_next, d))),
+                );
             });
     }
     tensor(out, (steps + 1) * batch, d)

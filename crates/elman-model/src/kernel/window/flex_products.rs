@@ -2,9 +2,10 @@
 //! kernels (the ones Flex's `float_matmul` calls, AVX-512 where the CPU has it) on the calling
 //! thread, straight into the rows a loop writes: no tensor built around a step's operands, no
 //! copy of them, no allocation, and a block of `W1` read in place through its strides; a step's
-//! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]),
-//! and `W1h`'s transpose for a backward step's product ([`transposed`]);
-//! and the products of a backward pass's steps outside the recurrence ([`Steps::outside`]).
+//! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]);
+//! `W1h`'s transpose for a backward step's product ([`transposed`]); a GRU step's products
+//! ([`GruProducts`]); and the products of a backward pass's steps outside the recurrence
+//! ([`Steps::outside`]).
 
 /// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
 /// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
@@ -32,6 +33,61 @@ pub(super) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// A GRU step's products by blocks of `W1` (`[d_x + d, 3d]`, the columns `z, r, n`): `a_z, a_r`
+/// from the input layer `[x_t ; h_{t-1}]`, `a_n` from `x_t` and `r ⊙ h_{t-1}`. The training
+/// forward (`flex_gated.rs`) and the inference pass (`flex_infer.rs`) share them and differ in the activations.
+pub(super) struct GruProducts<'a> {
+    zr: View<'a>,
+    x_n: View<'a>,
+    h_n: View<'a>,
+}
+
+impl<'a> GruProducts<'a> {
+    /// The blocks of `w1`'s values for inputs of `d_x` and `d` neurons.
+    pub(super) fn new(w1: &'a [f32], d_x: usize, d: usize) -> Self {
+        let (w, d_xh) = (3 * d, d_x + d);
+        let w1 = View::new(w1, d_xh, w);
+        let n = w1.columns(2 * d..w);
+        Self {
+            zr: w1.columns(0..2 * d),
+            x_n: n.row_block(0..d_x),
+            h_n: n.row_block(d_x..d_xh),
+        }
+    }
+
+    /// One part's step: `gates` (`[rows, 3d]`) gets `a_z`, `a_r` and `x_t`'s part of `a_n`
+    /// from `xh`; `reset` writes `r ⊙ h_{t-1}` into `rh` from them; its product is added to
+    /// `a_n`, and `contexts` activates the candidates.
+    pub(super) fn step(
+        &self,
+        gates: &mut [f32],
+        xh: View,
+        rh: &mut [f32],
+        reset: impl FnOnce(&mut [f32], &mut [f32]),
+        contexts: impl FnOnce(&mut [f32]),
+    ) {
+        let (d, d_x) = (self.h_n.rows(), self.x_n.rows());
+        product(gates, 3 * d, false, xh, self.zr);
+        product(
+            &mut gates[2 * d..],
+            3 * d,
+            false,
+            xh.columns(0..d_x),
+            self.x_n,
+        );
+        reset(gates, rh);
+        let size = rh.len() / d;
+        product(
+            &mut gates[2 * d..],
+            3 * d,
+            true,
+            View::new(rh, size, d),
+            self.h_n,
+        );
+        contexts(gates);
+    }
 }
 
 /// A matrix read through strides from a slice: element `(i, j)` is
