@@ -60,9 +60,6 @@ pub struct Chosen {
     pub combined: Validation,
     /// The no-change forecast's validation.
     pub no_change: Validation,
-    /// Whether the forecast is no change, the networks' combination not validating below
-    /// [`NETWORKS_MUST_SCORE`] times the no-change forecast's score.
-    pub no_change_wins: bool,
 }
 
 /// A forecast's validation scores and errors.
@@ -87,6 +84,12 @@ impl Chosen {
     /// The candidates the forecast combines, best first.
     pub fn picked(&self) -> impl Iterator<Item = &Candidate> {
         self.picked.iter().map(|&i| &self.tried[i].candidate)
+    }
+
+    /// Whether the forecast is no change, the networks' combination not validating below
+    /// [`NETWORKS_MUST_SCORE`] times the no-change forecast's score.
+    pub fn no_change_wins(&self) -> bool {
+        !networks_win(&self.combined, &self.no_change)
     }
 }
 
@@ -196,7 +199,6 @@ pub fn choose(
         .map(|&origin| vec![levels[origin - 1]; horizon])
         .collect();
     let no_change = validate(recipe, table, &origins, horizon, &[&last_values], mean);
-    let no_change_wins = !networks_win(&combined, &no_change);
     Ok(Chosen {
         origins,
         seeds: seeds.len(),
@@ -204,7 +206,6 @@ pub fn choose(
         picked,
         combined,
         no_change,
-        no_change_wins,
     })
 }
 

@@ -145,7 +145,7 @@ fn forecast(
         },
         chosen.combined.mase
     );
-    let members = if chosen.no_change_wins {
+    let members = if chosen.no_change_wins() {
         eprintln!(
             "elman: the no-change forecast validates at MASE {:.3}, and the networks do not score below {:.0}% of it: forecasting no change",
             chosen.no_change.mase,

@@ -78,7 +78,7 @@ pub fn report<'a>(
     );
     metrics.insert(
         "forecast".into(),
-        if chosen.no_change_wins {
+        if chosen.no_change_wins() {
             "no change"
         } else {
             "networks"
@@ -90,7 +90,7 @@ pub fn report<'a>(
 
     // Each network's forecast, a column each (`log_d1_w24_seed3`), with the combination's
     // validation errors; or the last value repeated, with the no-change forecast's.
-    let (columns, validation_errors) = if chosen.no_change_wins {
+    let (columns, validation_errors) = if chosen.no_change_wins() {
         let last = table.columns[1].last().map_or(f64::NAN, |&v| f64::from(v));
         let column = ("no_change".to_string(), vec![last; horizon]);
         (vec![column], &chosen.no_change.errors)
