@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
 use super::flex_products::{View, input_layer, product, product_shared, transposed};
-use crate::kernel::flex::{tensor, values};
+use crate::kernel::flex::{tensor, values, writable};
 
 /// `h = tanh(a)` over a part's rows.
 #[inline(always)]
@@ -70,8 +70,10 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
     let (h, w1h_values) = (values(&h), values(&w1h));
     let w1h_t_values = transposed(&w1h_values, d, d);
     let w1h_t = View::new(&w1h_t_values, d, d);
-    // g first, then the recurrent term added and the slope applied in place, a step at a time.
-    let mut d_a = values(&g).into_owned();
+    // g first (its own memory where nothing else holds it), then the recurrent term added and
+    // the slope applied in place, a step at a time.
+    let mut g = writable(g);
+    let d_a = &mut g.storage_mut::<f32>()[..total * d];
     for t in (0..steps).rev() {
         let (current, later) = d_a.split_at_mut((t + 1) * n);
         let next = &later[..later.len().min(n)];
@@ -88,7 +90,7 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
                 vectorized(Slope((&h_t[cells], da)));
             });
     }
-    tensor(d_a, total, d)
+    g
 }
 
 /// `dW1 = [x ; h_0…T-1]ᵀ · da` (see [`super::RecurrenceBackward::elman_weight_gradient`]) in

@@ -22,10 +22,10 @@ use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
 use super::flex_products::{
-    GruProducts, Steps, View, input_layer, product, product_shared, transposed,
+    GruProducts, View, input_layer, outside, product, product_shared, transposed,
 };
 use super::{GatedWindows, flex_infer, lstm};
-use crate::kernel::flex::{tensor, values};
+use crate::kernel::flex::{tensor, values, writable};
 
 /// The fewest sequences a thread's part of a batch holds.
 const MIN_PART: usize = 4;
@@ -81,31 +81,25 @@ type LstmCellsArgs<'a> = (
     usize,
 );
 
-/// One part's LSTM cells at a step, backward: from the step's activated gates, memories `c` and
-/// `c_prev`, the gradient `g_up` reaching `h_t` from outside and `through` from the next step,
-/// and `dc` (`dL/dc_t` through the next step on entry, `dL/dc_{t-1}` on exit), the step's `da`.
+/// One part's LSTM cells at a step, backward: from the memories `c` and `c_prev`, the gradient
+/// `g_up` reaching `h_t` from outside and `through` from the next step, `dc` (`dL/dc_t` through
+/// the next step on entry, `dL/dc_{t-1}` on exit), and `gates`, the step's activated gates
+/// `[i, f, g, o]` on entry and its `da` on exit (the forward pass's gates are read once, so the
+/// backward pass writes over them in place of an array of its own).
 #[inline(always)]
-fn lstm_cells_back((read, dc, da, d): LstmBackArgs) {
-    let [gates, c, c_prev, g_up, through] = read;
+fn lstm_cells_back((read, dc, gates, d): LstmBackArgs) {
+    let [c, c_prev, g_up, through] = read;
     let rows = gates
-        .chunks_exact(4 * d)
-        .zip(da.chunks_exact_mut(4 * d))
+        .chunks_exact_mut(4 * d)
         .zip(c.chunks_exact(d).zip(c_prev.chunks_exact(d)))
         .zip(g_up.chunks_exact(d).zip(through.chunks_exact(d)))
         .zip(dc.chunks_exact_mut(d));
-    for ((((gt, da), (c, c_prev)), (g_up, through)), dc) in rows {
-        let (i, f, g, o) = (
-            &gt[..d],
-            &gt[d..2 * d],
-            &gt[2 * d..3 * d],
-            &gt[3 * d..4 * d],
-        );
-        let [da_i, da_f, da_g, da_o] = four(da, d);
-        let read = [i, f, g, o, c, c_prev, g_up, through];
+    for (((gates, (c, c_prev)), (g_up, through)), dc) in rows {
+        let [i, f, g, o] = four(gates, d);
         lanes(
-            read,
-            [dc, da_i, da_f, da_g, da_o],
-            |[i, f, g, o, c, c_prev, g_up, through], [dc, ..]| {
+            [c, c_prev, g_up, through],
+            [dc, i, f, g, o],
+            |[c, c_prev, g_up, through], [dc, i, f, g, o]| {
                 let tc = tanh(c);
                 let dh = g_up + through;
                 let dc = dh * o * (1.0 - tc * tc) + dc;
@@ -121,9 +115,9 @@ fn lstm_cells_back((read, dc, da, d): LstmBackArgs) {
     }
 }
 
-/// [`lstm_cells_back`]'s arguments: the gates, `c`, `c_prev`, `g_up` and `through` read, then
-/// `dc` and `da`, and `d`.
-type LstmBackArgs<'a> = ([&'a [f32]; 5], &'a mut [f32], &'a mut [f32], usize);
+/// [`lstm_cells_back`]'s arguments: `c`, `c_prev`, `g_up` and `through` read, then `dc` and
+/// the gates, and `d`.
+type LstmBackArgs<'a> = ([&'a [f32]; 4], &'a mut [f32], &'a mut [f32], usize);
 
 /// One part's GRU gates `z, r` at a step: `gates` (`[rows, 3d]`) holds their `a` on entry and
 /// `σ(a)` on exit; `rh` gets `r ⊙ h_{t-1}`, the input of the candidate's product.
@@ -233,13 +227,6 @@ vectorized_loop!(GruCandidates, gru_candidates, 'a, GruRowsArgs<'a>);
 vectorized_loop!(GruBackCandidateLoop, gru_back_candidate, 'a, GruBackCandidate<'a>);
 vectorized_loop!(GruBackGatesLoop, gru_back_gates, 'a, GruBackGates<'a>);
 
-/// Steps of a backward pass whose `da` are kept together before they are used outside the
-/// recurrence (a window's whole up to this length): `gemm` runs one product over many rows far
-/// faster than one a step (measured: the LSTM's `elman train` at hidden 64 and 64 steps, 11.9k
-/// sequences a second with one product against 8.6k with one every 8 steps), and a longer
-/// window keeps no more than this many steps' `da`.
-const CHUNK: usize = 64;
-
 impl GatedWindows for Flex {
     fn lstm_forward(
         x: FlexTensor,
@@ -310,47 +297,40 @@ impl GatedWindows for Flex {
         let (w1x, w1h) = w1_values.split_at(d_x * w);
         let w1h_t_values = transposed(w1h, d, w);
         let (w1x_t, w1h_t) = (View::new(w1x, d_x, w).t(), View::new(&w1h_t_values, w, d));
-        let (upstream, memories, gates) =
-            (values(&grad), values(&saved.memories), values(&saved.gates));
+        let (upstream, memories) = (values(&grad), values(&saved.memories));
         let (inputs, states) = (values(&x), values(&out));
+        // Each step's gates, then its `da` in their place.
+        let mut gates = writable(saved.gates);
+        let d_a = &mut gates.storage_mut::<f32>()[..total * w];
         let mut dc = upstream[(steps + 1) * n..(steps + 2) * n].to_vec();
         // dL/dh_t through the next step, `da_{t+1} · W1hᵀ` (none past the window's end).
         let mut through = vec![0.0f32; n];
-        let (mut dx, mut dw1) = (vec![0.0f32; total * d_x], vec![0.0f32; (d_x + d) * w]);
-        let mut da_chunk = vec![0.0f32; CHUNK.min(steps) * batch * w];
-        for t0 in (0..steps).step_by(CHUNK).rev() {
-            let len = CHUNK.min(steps - t0);
-            for t in (t0..t0 + len).rev() {
-                let g_up = &upstream[(t + 1) * n..(t + 2) * n];
-                let (c, c_prev) = (&memories[(t + 1) * n..], &memories[t * n..]);
-                let gates_t = &gates[t * batch * w..(t + 1) * batch * w];
-                let da_t = &mut da_chunk[(t - t0) * batch * w..(t - t0 + 1) * batch * w];
-                da_t.par_chunks_mut(per * w)
-                    .zip(dc.par_chunks_mut(per * d))
-                    .zip(through.par_chunks_mut(per * d))
-                    .enumerate()
-                    .for_each(|(k, ((da, dc), through))| {
-                        let (cells, size) = (k * per * d..k * per * d + dc.len(), dc.len() / d);
-                        let inputs = [
-                            &gates_t[k * per * w..k * per * w + da.len()],
-                            &c[cells.clone()],
-                            &c_prev[cells.clone()],
-                            &g_up[cells],
-                            through,
-                        ];
-                        vectorized(LstmCellsBack((inputs, dc, da, d)));
-                        product(through, d, false, View::new(da, size, w), w1h_t);
-                    });
-            }
-            let chunk = Steps {
-                t0,
-                len,
-                batch,
-                d_x,
-                d,
-            };
-            chunk.outside([&inputs, &states], &da_chunk, (&mut dx, &mut dw1), w1x_t);
+        for t in (0..steps).rev() {
+            let g_up = &upstream[(t + 1) * n..(t + 2) * n];
+            let (c, c_prev) = (&memories[(t + 1) * n..], &memories[t * n..]);
+            d_a[t * batch * w..(t + 1) * batch * w]
+                .par_chunks_mut(per * w)
+                .zip(dc.par_chunks_mut(per * d))
+                .zip(through.par_chunks_mut(per * d))
+                .enumerate()
+                .for_each(|(k, ((da, dc), through))| {
+                    let (cells, size) = (k * per * d..k * per * d + dc.len(), dc.len() / d);
+                    let read = [
+                        &c[cells.clone()],
+                        &c_prev[cells.clone()],
+                        &g_up[cells],
+                        through,
+                    ];
+                    vectorized(LstmCellsBack((read, dc, da, d)));
+                    product(through, d, false, View::new(da, size, w), w1h_t);
+                });
         }
+        let (dx, dw1) = outside(
+            View::new(&inputs, total, d_x),
+            View::new(&states[..total * d], total, d),
+            View::new(d_a, total, w),
+            w1x_t,
+        );
         let mut dh0 = upstream[..n].to_vec();
         if steps > 0 {
             dh0.iter_mut().zip(&through).for_each(|(g, r)| *g += r);

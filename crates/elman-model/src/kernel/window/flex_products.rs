@@ -5,7 +5,7 @@
 //! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]);
 //! `W1h`'s transpose for a backward step's product ([`transposed`]); a GRU step's products
 //! ([`GruProducts`]); and the products of a backward pass's steps outside the recurrence
-//! ([`Steps::outside`]).
+//! ([`outside`]).
 
 /// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
 /// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
@@ -257,52 +257,21 @@ fn product_on(
     }
 }
 
-/// Steps `t0 .. t0 + len` of a window in a backward pass, of a batch of `batch`, with the
-/// inputs' and the neurons' widths.
-pub(super) struct Steps {
-    pub(super) t0: usize,
-    pub(super) len: usize,
-    pub(super) batch: usize,
-    pub(super) d_x: usize,
-    pub(super) d: usize,
+/// What a backward pass's `da` (`[T·B, w]`, time-major) gives outside the recurrence, for the
+/// inputs `x` (`[T·B, d_x]`) and the contexts before each step `h_prev` (`[T·B, d]`):
+/// `(dx, dW1)`, `dx = da · W1xᵀ` and `dW1 = [x ; h_prev]ᵀ · da` (every column: the LSTM's),
+/// each one product over the window's rows (`gemm` runs one product over many rows far faster
+/// than one a step).
+pub(super) fn outside(x: View, h_prev: View, da: View, w1x_t: View) -> (Vec<f32>, Vec<f32>) {
+    let (rows, d_x, d, w) = (da.rows(), x.cols, h_prev.cols, da.cols);
+    let mut dw1 = vec![0.0f32; (d_x + d) * w];
+    let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
+    product_shared(dw1x, w, false, x.t(), da);
+    product_shared(dw1h, w, false, h_prev.t(), da);
+    let mut dx = vec![0.0f32; rows * d_x];
+    product_shared(&mut dx, d_x, false, da, w1x_t);
+    (dx, dw1)
 }
-
-impl Steps {
-    /// What the steps' `da` (`[len·B, w]`, time-major) adds outside the recurrence:
-    /// `dW1x += xᵀ · da`, `dW1h += h_prevᵀ · da` (every column: the LSTM's), and
-    /// `dx = da · W1xᵀ`.
-    pub(super) fn outside(
-        &self,
-        [inputs, states]: [&[f32]; 2],
-        da: &[f32],
-        grads: Outside,
-        w1x_t: View,
-    ) {
-        let (dx, dw1) = grads;
-        let Steps {
-            t0,
-            len,
-            batch,
-            d_x,
-            d,
-        } = *self;
-        let (rows, w) = (len * batch, w1x_t.rows());
-        let da = View::new(&da[..rows * w], rows, w);
-        let x = View::new(
-            &inputs[t0 * batch * d_x..(t0 * batch + rows) * d_x],
-            rows,
-            d_x,
-        );
-        let h_prev = View::new(&states[t0 * batch * d..(t0 * batch + rows) * d], rows, d);
-        let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
-        product_shared(dw1x, w, true, x.t(), da);
-        product_shared(dw1h, w, true, h_prev.t(), da);
-        product_shared(&mut dx[t0 * batch * d_x..], d_x, false, da, w1x_t);
-    }
-}
-
-/// The gradients outside the recurrence, `dx` and `dW1`, summed as the steps go.
-pub(super) type Outside<'a> = (&'a mut [f32], &'a mut [f32]);
 
 #[cfg(test)]
 mod tests {
