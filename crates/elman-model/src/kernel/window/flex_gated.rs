@@ -151,69 +151,68 @@ fn gru_candidates((gates, h, h_next, d): GruRowsArgs) {
 /// written beside the gates, and `d`.
 type GruRowsArgs<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32], usize);
 
-/// One part's GRU backward, first half at a step: `dh = g_up + through` and the candidate's
-/// `da_n` into `da`'s last block.
+/// One part's GRU backward, first half at a step, with `gates` (`[rows, 3d]`) holding the
+/// step's activated gates `[z, r, n]` on entry: `dh = g_up + through` (`through` on entry is
+/// `dL/dh_t` through the next step), then `da_z` over `z`, the candidate's `da_n` over `n`, and
+/// `dh ⊙ z` (the part of `dL/dh_{t-1}` through the update gate) in `through`.
 #[inline(always)]
-fn gru_back_candidate((gates, g_up, through, dh, da, d): GruBackCandidate) {
+fn gru_back_candidate((read, gates, through, d): GruBackCandidate) {
+    let [h_prev, g_up] = read;
     let rows = gates
-        .chunks_exact(3 * d)
-        .zip(da.chunks_exact_mut(3 * d))
-        .zip(g_up.chunks_exact(d).zip(through.chunks_exact(d)))
-        .zip(dh.chunks_exact_mut(d));
-    for (((g, da), (g_up, through)), dh) in rows {
-        let (z, nv, da_n) = (&g[..d], &g[2 * d..3 * d], &mut da[2 * d..3 * d]);
+        .chunks_exact_mut(3 * d)
+        .zip(h_prev.chunks_exact(d).zip(g_up.chunks_exact(d)))
+        .zip(through.chunks_exact_mut(d));
+    for ((g, (h_prev, g_up)), through) in rows {
+        let (z, rest) = g.split_at_mut(d);
+        let n = &mut rest[d..2 * d];
         lanes(
-            [z, nv, g_up, through],
-            [dh, da_n],
-            |[z, n, g_up, through], _| {
+            [h_prev, g_up],
+            [z, n, through],
+            |[h_prev, g_up], [z, n, through]| {
                 let dh = g_up + through;
-                [dh, dh * (1.0 - z) * (1.0 - n * n)]
+                [
+                    dh * (h_prev - n) * (z * (1.0 - z)),
+                    dh * (1.0 - z) * (1.0 - n * n),
+                    dh * z,
+                ]
             },
         );
     }
 }
 
-/// [`gru_back_candidate`]'s arguments: gates, `g_up`, `through`, then `dh` and `da` written.
-type GruBackCandidate<'a> = (
-    &'a [f32],
-    &'a [f32],
-    &'a [f32],
-    &'a mut [f32],
-    &'a mut [f32],
-    usize,
-);
+/// [`gru_back_candidate`]'s arguments: `h_{t-1}` and `g_up` read, then the gates and `through`,
+/// and `d`.
+type GruBackCandidate<'a> = ([&'a [f32]; 2], &'a mut [f32], &'a mut [f32], usize);
 
-/// One part's GRU backward, second half at a step: from `dh` and `drh = da_n · W1h_nᵀ`, the
-/// gates' `da_z`, `da_r` into `da`'s first blocks, `r ⊙ h_{t-1}` into `rh`, and the part of
-/// `dL/dh_{t-1}` outside the product with `[da_z, da_r]`, `dh ⊙ z + drh ⊙ r`, into `through`.
+/// One part's GRU backward, second half at a step: from `drh = da_n · W1h_nᵀ`, the reset gate's
+/// `da_r` over `r` in `gates`, `r ⊙ h_{t-1}` into `rh`, and `drh ⊙ r` added to `through`.
 #[inline(always)]
-fn gru_back_gates((read, da, rh, through, d): GruBackGates) {
-    let [gates, h_prev, dh, drh] = read;
+fn gru_back_gates((read, gates, rh, through, d): GruBackGates) {
+    let [h_prev, drh] = read;
     let rows = gates
-        .chunks_exact(3 * d)
-        .zip(da.chunks_exact_mut(3 * d))
-        .zip(h_prev.chunks_exact(d).zip(dh.chunks_exact(d)))
-        .zip(drh.chunks_exact(d).zip(rh.chunks_exact_mut(d)))
-        .zip(through.chunks_exact_mut(d));
-    for ((((g, da), (h_prev, dh)), (drh, rh)), through) in rows {
-        let (z, r, n) = (&g[..d], &g[d..2 * d], &g[2 * d..3 * d]);
-        let (da_z, rest) = da.split_at_mut(d);
-        let read = [z, r, n, h_prev, dh, drh];
-        let written = [da_z, &mut rest[..d], rh, through];
-        lanes(read, written, |[z, r, n, h_prev, dh, drh], _| {
-            [
-                dh * (h_prev - n) * (z * (1.0 - z)),
-                drh * h_prev * (r * (1.0 - r)),
-                r * h_prev,
-                dh * z + drh * r,
-            ]
-        });
+        .chunks_exact_mut(3 * d)
+        .zip(h_prev.chunks_exact(d).zip(drh.chunks_exact(d)))
+        .zip(rh.chunks_exact_mut(d).zip(through.chunks_exact_mut(d)));
+    for ((g, (h_prev, drh)), (rh, through)) in rows {
+        let r = &mut g[d..2 * d];
+        lanes(
+            [h_prev, drh],
+            [r, rh, through],
+            |[h_prev, drh], [r, _, through]| {
+                [
+                    drh * h_prev * (r * (1.0 - r)),
+                    r * h_prev,
+                    through + drh * r,
+                ]
+            },
+        );
     }
 }
 
-/// [`gru_back_gates`]'s arguments: gates, `h_{t-1}`, `dh`, `drh`, then `da`, `rh`, `through`.
+/// [`gru_back_gates`]'s arguments: `h_{t-1}` and `drh` read, then the gates, `rh` and
+/// `through`, and `d`.
 type GruBackGates<'a> = (
-    [&'a [f32]; 4],
+    [&'a [f32]; 2],
     &'a mut [f32],
     &'a mut [f32],
     &'a mut [f32],
@@ -400,31 +399,42 @@ impl GatedWindows for Flex {
         let w1h_t_values = transposed(&w1_values[d_x * w..], d, w);
         let (zr_t, n_t) = w1h_t_values.split_at(2 * d * d);
         let (w1h_zr_t, w1h_n_t) = (View::new(zr_t, 2 * d, d), View::new(n_t, d, d));
-        let (upstream, states, gate_values) = (values(&grad), values(&out), values(&gates));
+        let (upstream, states) = (values(&grad), values(&out));
+        // Each step's gates, then its `da` in their place.
+        let mut gates = writable(gates);
+        let d_a = &mut gates.storage_mut::<f32>()[..total * w];
         // dL/dh_t through the next step (none past the window's end).
         let mut through = vec![0.0f32; n];
-        let mut d_a = vec![0.0f32; steps * batch * w];
         let mut rh = vec![0.0f32; steps * n];
+        // One step's `drh = da_n · W1h_nᵀ`, reused.
+        let mut drh = vec![0.0f32; n];
         for t in (0..steps).rev() {
             let g_up = &upstream[t * n..(t + 1) * n];
             let h_prev = &states[t * n..(t + 1) * n];
-            let gates_t = &gate_values[t * batch * w..(t + 1) * batch * w];
             d_a[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
                 .zip(rh[t * n..(t + 1) * n].par_chunks_mut(per * d))
                 .zip(through.par_chunks_mut(per * d))
+                .zip(drh.par_chunks_mut(per * d))
                 .enumerate()
-                .for_each(|(k, ((da, rh), through))| {
+                .for_each(|(k, (((da, rh), through), drh))| {
                     let (cells, size) = (k * per * d..k * per * d + through.len(), rh.len() / d);
                     let (g_up, h_prev) = (&g_up[cells.clone()], &h_prev[cells]);
-                    let gates = &gates_t[k * per * w..k * per * w + da.len()];
-                    let (mut dh, mut drh) = (vec![0.0f32; size * d], vec![0.0f32; size * d]);
-                    let args = (gates, g_up, &*through, &mut dh[..], &mut *da, d);
-                    vectorized(GruBackCandidateLoop(args));
+                    vectorized(GruBackCandidateLoop((
+                        [h_prev, g_up],
+                        &mut *da,
+                        &mut *through,
+                        d,
+                    )));
                     let da_n = View::strided(&da[2 * d..], size, d, w);
-                    product(&mut drh, d, false, da_n, w1h_n_t);
-                    let read = [gates, h_prev, &dh[..], &drh[..]];
-                    vectorized(GruBackGatesLoop((read, &mut *da, rh, &mut *through, d)));
+                    product(drh, d, false, da_n, w1h_n_t);
+                    vectorized(GruBackGatesLoop((
+                        [h_prev, &*drh],
+                        &mut *da,
+                        rh,
+                        &mut *through,
+                        d,
+                    )));
                     let da_zr = View::strided(da, size, 2 * d, w);
                     product(through, d, true, da_zr, w1h_zr_t);
                 });
@@ -432,7 +442,7 @@ impl GatedWindows for Flex {
         // gru::tail's products.
         let inputs = values(&x);
         let (w1x, _) = w1_values.split_at(d_x * w);
-        let da = View::new(&d_a, total, w);
+        let da = View::new(d_a, total, w);
         let mut dw1 = vec![0.0f32; (d_x + d) * w];
         let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
         product_shared(dw1x, w, false, View::new(&inputs, total, d_x).t(), da);
