@@ -5,7 +5,9 @@
 //! (`lstm.rs`, `gru.rs`) takes a dozen tensor operations a step, each a pass over memory and an
 //! allocation. The arithmetic and the layout of what the backward pass reads are the generic
 //! form's; the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s) are on slices
-//! too, split between the pool's threads by rows (`product_shared`); the activations are
+//! too, split between the pool's threads by rows (`product_shared`); a backward pass writes each
+//! step's `da` over the forward pass's gates, which it reads once (a copy first where another
+//! tensor holds them), in place of an array of its own; the activations are
 //! `flex_lanes`' [`tanh`] (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact. Outside
 //! autodiff a window keeps nothing for a backward pass (`lstm_infer`, `gru_infer`).
 //!
