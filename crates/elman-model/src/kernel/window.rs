@@ -38,6 +38,8 @@ mod flex_products;
 pub(super) mod gru;
 pub(super) mod lstm;
 pub(super) mod steps;
+#[cfg(test)]
+mod tests;
 
 /// The window's recurrence, forward, as a differentiable operation (see the module's notes).
 #[backend_extension(
