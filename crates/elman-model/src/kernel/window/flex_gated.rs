@@ -4,8 +4,9 @@
 //! batch's rows compiled for the CPU's widest vectors ([`vectorized`]), where the generic form
 //! (`lstm.rs`, `gru.rs`) takes a dozen tensor operations a step, each a pass over memory and an
 //! allocation. The arithmetic and the layout of what the backward pass reads are the generic
-//! form's; the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s) are on slices
-//! too, split between the pool's threads by rows (`product_shared`); a backward pass writes each
+//! form's; of the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s), those of
+//! `x` run each step in its parts while `da` is in cache, `dW1h`'s after the loop, split between
+//! the pool's threads by rows (`product_shared`); a backward pass writes each
 //! step's `da` over the forward pass's gates, which it reads once (a copy first where another
 //! tensor holds them), in place of an array of its own; the activations are
 //! `flex_lanes`' [`tanh`] (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact. Outside
@@ -24,7 +25,8 @@ use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
 use super::flex_products::{
-    GruProducts, View, input_layer, outside, product, product_shared, transposed,
+    GruProducts, View, input_gradients, input_layer, pieces, product, product_shared, summed,
+    transposed,
 };
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values, writable};
@@ -306,15 +308,27 @@ impl GatedWindows for Flex {
         let mut dc = upstream[(steps + 1) * n..(steps + 2) * n].to_vec();
         // dL/dh_t through the next step, `da_{t+1} · W1hᵀ` (none past the window's end).
         let mut through = vec![0.0f32; n];
+        // `dx`, and each part's sum of `dW1x`, a step at a time.
+        let parts = batch.div_ceil(per);
+        let mut dx = vec![0.0f32; total * d_x];
+        let mut dw1x_parts = vec![0.0f32; parts * d_x * w];
         for t in (0..steps).rev() {
             let g_up = &upstream[(t + 1) * n..(t + 2) * n];
             let (c, c_prev) = (&memories[(t + 1) * n..], &memories[t * n..]);
+            let x_t = &inputs[t * batch * d_x..(t + 1) * batch * d_x];
+            let dx_t = pieces(
+                &mut dx[t * batch * d_x..(t + 1) * batch * d_x],
+                per * d_x,
+                parts,
+            );
+            let sums = pieces(&mut dw1x_parts, d_x * w, parts);
             d_a[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
                 .zip(dc.par_chunks_mut(per * d))
                 .zip(through.par_chunks_mut(per * d))
+                .zip(dx_t.into_par_iter().zip(sums))
                 .enumerate()
-                .for_each(|(k, ((da, dc), through))| {
+                .for_each(|(k, (((da, dc), through), x_grads))| {
                     let (cells, size) = (k * per * d..k * per * d + dc.len(), dc.len() / d);
                     let read = [
                         &c[cells.clone()],
@@ -323,14 +337,21 @@ impl GatedWindows for Flex {
                         through,
                     ];
                     vectorized(LstmCellsBack((read, dc, da, d)));
-                    product(through, d, false, View::new(da, size, w), w1h_t);
+                    let da = View::new(da, size, w);
+                    product(through, d, false, da, w1h_t);
+                    let x = View::new(&x_t[k * per * d_x..(k * per + size) * d_x], size, d_x);
+                    input_gradients(x_grads, x, da, w1x_t);
                 });
         }
-        let (dx, dw1) = outside(
-            View::new(&inputs, total, d_x),
-            View::new(&states[..total * d], total, d),
+        let mut dw1 = summed(&dw1x_parts, d_x * w);
+        dw1.resize((d_x + d) * w, 0.0);
+        let h_prev = View::new(&states[..total * d], total, d);
+        product_shared(
+            &mut dw1[d_x * w..],
+            w,
+            false,
+            h_prev.t(),
             View::new(d_a, total, w),
-            w1x_t,
         );
         let mut dh0 = upstream[..n].to_vec();
         if steps > 0 {
@@ -410,16 +431,30 @@ impl GatedWindows for Flex {
         let mut rh = vec![0.0f32; steps * n];
         // One step's `drh = da_n · W1h_nᵀ`, reused.
         let mut drh = vec![0.0f32; n];
+        // `dx`, and each part's sum of `dW1x`, a step at a time.
+        let inputs = values(&x);
+        let w1x_t = View::new(&w1_values[..d_x * w], d_x, w).t();
+        let parts = batch.div_ceil(per);
+        let mut dx = vec![0.0f32; total * d_x];
+        let mut dw1x_parts = vec![0.0f32; parts * d_x * w];
         for t in (0..steps).rev() {
             let g_up = &upstream[t * n..(t + 1) * n];
             let h_prev = &states[t * n..(t + 1) * n];
+            let x_t = &inputs[t * batch * d_x..(t + 1) * batch * d_x];
+            let dx_t = pieces(
+                &mut dx[t * batch * d_x..(t + 1) * batch * d_x],
+                per * d_x,
+                parts,
+            );
+            let sums = pieces(&mut dw1x_parts, d_x * w, parts);
             d_a[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
                 .zip(rh[t * n..(t + 1) * n].par_chunks_mut(per * d))
                 .zip(through.par_chunks_mut(per * d))
                 .zip(drh.par_chunks_mut(per * d))
+                .zip(dx_t.into_par_iter().zip(sums))
                 .enumerate()
-                .for_each(|(k, (((da, rh), through), drh))| {
+                .for_each(|(k, ((((da, rh), through), drh), x_grads))| {
                     let (cells, size) = (k * per * d..k * per * d + through.len(), rh.len() / d);
                     let (g_up, h_prev) = (&g_up[cells.clone()], &h_prev[cells]);
                     vectorized(GruBackCandidateLoop((
@@ -439,21 +474,19 @@ impl GatedWindows for Flex {
                     )));
                     let da_zr = View::strided(da, size, 2 * d, w);
                     product(through, d, true, da_zr, w1h_zr_t);
+                    let x = View::new(&x_t[k * per * d_x..(k * per + size) * d_x], size, d_x);
+                    input_gradients(x_grads, x, View::new(da, size, w), w1x_t);
                 });
         }
-        // gru::tail's products.
-        let inputs = values(&x);
-        let (w1x, _) = w1_values.split_at(d_x * w);
+        // gru::tail's products for `W1h`.
         let da = View::new(d_a, total, w);
-        let mut dw1 = vec![0.0f32; (d_x + d) * w];
-        let (dw1x, dw1h) = dw1.split_at_mut(d_x * w);
-        product_shared(dw1x, w, false, View::new(&inputs, total, d_x).t(), da);
+        let mut dw1 = summed(&dw1x_parts, d_x * w);
+        dw1.resize((d_x + d) * w, 0.0);
+        let dw1h = &mut dw1[d_x * w..];
         let previous = View::new(&states[..total * d], total, d).t();
         product_shared(dw1h, w, false, previous, da.columns(0..2 * d));
         let rh = View::new(&rh, total, d).t();
         product_shared(&mut dw1h[2 * d..], w, false, rh, da.columns(2 * d..w));
-        let mut dx = vec![0.0f32; total * d_x];
-        product_shared(&mut dx, d_x, false, da, View::new(w1x, d_x, w).t());
         // `through` is `dh_{1→0}`, zeros for an empty window.
         [
             tensor(dx, total, d_x),
