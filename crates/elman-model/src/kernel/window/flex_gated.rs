@@ -25,8 +25,7 @@ use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
 use super::flex_products::{
-    GruProducts, View, input_gradients, input_layer, pieces, product, product_shared, summed,
-    transposed,
+    GruProducts, InputGradients, View, input_layer, product, product_shared, transposed,
 };
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values, writable};
@@ -308,27 +307,17 @@ impl GatedWindows for Flex {
         let mut dc = upstream[(steps + 1) * n..(steps + 2) * n].to_vec();
         // dL/dh_t through the next step, `da_{t+1} · W1hᵀ` (none past the window's end).
         let mut through = vec![0.0f32; n];
-        // `dx`, and each part's sum of `dW1x`, a step at a time.
-        let parts = batch.div_ceil(per);
-        let mut dx = vec![0.0f32; total * d_x];
-        let mut dw1x_parts = vec![0.0f32; parts * d_x * w];
+        let mut x_grads = InputGradients::new(&inputs, w1x_t, batch, per);
         for t in (0..steps).rev() {
             let g_up = &upstream[(t + 1) * n..(t + 2) * n];
             let (c, c_prev) = (&memories[(t + 1) * n..], &memories[t * n..]);
-            let x_t = &inputs[t * batch * d_x..(t + 1) * batch * d_x];
-            let dx_t = pieces(
-                &mut dx[t * batch * d_x..(t + 1) * batch * d_x],
-                per * d_x,
-                parts,
-            );
-            let sums = pieces(&mut dw1x_parts, d_x * w, parts);
             d_a[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
                 .zip(dc.par_chunks_mut(per * d))
                 .zip(through.par_chunks_mut(per * d))
-                .zip(dx_t.into_par_iter().zip(sums))
+                .zip(x_grads.step(t))
                 .enumerate()
-                .for_each(|(k, (((da, dc), through), x_grads))| {
+                .for_each(|(k, (((da, dc), through), part_inputs))| {
                     let (cells, size) = (k * per * d..k * per * d + dc.len(), dc.len() / d);
                     let read = [
                         &c[cells.clone()],
@@ -339,12 +328,10 @@ impl GatedWindows for Flex {
                     vectorized(LstmCellsBack((read, dc, da, d)));
                     let da = View::new(da, size, w);
                     product(through, d, false, da, w1h_t);
-                    let x = View::new(&x_t[k * per * d_x..(k * per + size) * d_x], size, d_x);
-                    input_gradients(x_grads, x, da, w1x_t);
+                    part_inputs.add(da);
                 });
         }
-        let mut dw1 = summed(&dw1x_parts, d_x * w);
-        dw1.resize((d_x + d) * w, 0.0);
+        let (dx, mut dw1) = x_grads.finish(d);
         let h_prev = View::new(&states[..total * d], total, d);
         product_shared(
             &mut dw1[d_x * w..],
@@ -431,30 +418,20 @@ impl GatedWindows for Flex {
         let mut rh = vec![0.0f32; steps * n];
         // One step's `drh = da_n · W1h_nᵀ`, reused.
         let mut drh = vec![0.0f32; n];
-        // `dx`, and each part's sum of `dW1x`, a step at a time.
         let inputs = values(&x);
         let w1x_t = View::new(&w1_values[..d_x * w], d_x, w).t();
-        let parts = batch.div_ceil(per);
-        let mut dx = vec![0.0f32; total * d_x];
-        let mut dw1x_parts = vec![0.0f32; parts * d_x * w];
+        let mut x_grads = InputGradients::new(&inputs, w1x_t, batch, per);
         for t in (0..steps).rev() {
             let g_up = &upstream[t * n..(t + 1) * n];
             let h_prev = &states[t * n..(t + 1) * n];
-            let x_t = &inputs[t * batch * d_x..(t + 1) * batch * d_x];
-            let dx_t = pieces(
-                &mut dx[t * batch * d_x..(t + 1) * batch * d_x],
-                per * d_x,
-                parts,
-            );
-            let sums = pieces(&mut dw1x_parts, d_x * w, parts);
             d_a[t * batch * w..(t + 1) * batch * w]
                 .par_chunks_mut(per * w)
                 .zip(rh[t * n..(t + 1) * n].par_chunks_mut(per * d))
                 .zip(through.par_chunks_mut(per * d))
                 .zip(drh.par_chunks_mut(per * d))
-                .zip(dx_t.into_par_iter().zip(sums))
+                .zip(x_grads.step(t))
                 .enumerate()
-                .for_each(|(k, ((((da, rh), through), drh), x_grads))| {
+                .for_each(|(k, ((((da, rh), through), drh), part_inputs))| {
                     let (cells, size) = (k * per * d..k * per * d + through.len(), rh.len() / d);
                     let (g_up, h_prev) = (&g_up[cells.clone()], &h_prev[cells]);
                     vectorized(GruBackCandidateLoop((
@@ -474,14 +451,12 @@ impl GatedWindows for Flex {
                     )));
                     let da_zr = View::strided(da, size, 2 * d, w);
                     product(through, d, true, da_zr, w1h_zr_t);
-                    let x = View::new(&x_t[k * per * d_x..(k * per + size) * d_x], size, d_x);
-                    input_gradients(x_grads, x, View::new(da, size, w), w1x_t);
+                    part_inputs.add(View::new(da, size, w));
                 });
         }
         // gru::tail's products for `W1h`.
         let da = View::new(d_a, total, w);
-        let mut dw1 = summed(&dw1x_parts, d_x * w);
-        dw1.resize((d_x + d) * w, 0.0);
+        let (dx, mut dw1) = x_grads.finish(d);
         let dw1h = &mut dw1[d_x * w..];
         let previous = View::new(&states[..total * d], total, d).t();
         product_shared(dw1h, w, false, previous, da.columns(0..2 * d));

@@ -5,7 +5,7 @@
 //! input layer `[x_t ; h_{t-1}]`, the left operand of its product with `W1` ([`input_layer`]);
 //! `W1h`'s transpose for a backward step's product ([`transposed`]); a GRU step's products
 //! ([`GruProducts`]); and a backward step's products for the input layer's `x` block
-//! ([`input_gradients`]).
+//! ([`InputGradients`]).
 
 /// A part's input layer at a step: `[x_t ; h_{t-1}]` of each of its sequences, from sequence
 /// `first` of the batch on, into the rows of `xh` (`d_x + d` wide).
@@ -257,24 +257,89 @@ fn product_on(
     }
 }
 
-/// What a backward step's `da` gives the input layer's `x` block, computed while the step's
-/// `da` is in cache: `dx = da · W1xᵀ` into the part's rows of `dx`, and `xᵀ · da` added to the
-/// part's own sum of `dW1x` (two products over the window's whole `da` after the loop, each a
-/// pass over it from memory, were about 4% of the LSTM's training at 256).
-pub(super) fn input_gradients(
-    (dx, dw1x): (&mut [f32], &mut [f32]),
-    x: View,
-    da: View,
-    w1x_t: View,
-) {
-    product(dx, w1x_t.cols, false, da, w1x_t);
-    product(dw1x, da.cols, true, x.t(), da);
+/// What a gated backward pass's steps give the input layer's `x` block, computed at each step
+/// in its parts while the step's `da` is in cache (two products over the window's whole `da`
+/// after the loop, each a pass over it from memory, were about 4% of the LSTM's training at
+/// 256): `dx = da · W1xᵀ` into the part's rows, and `xᵀ · da` added to the part's own sum of
+/// `dW1x`.
+pub(super) struct InputGradients<'a> {
+    inputs: &'a [f32],
+    w1x_t: View<'a>,
+    dx: Vec<f32>,
+    /// One sum of `dW1x` per part, end to end.
+    sums: Vec<f32>,
+    batch: usize,
+    per: usize,
+    parts: usize,
+}
+
+/// A part's share of a step in [`InputGradients`]: its rows of `x` and `dx`, and its sum.
+pub(super) struct PartInputs<'a> {
+    x: &'a [f32],
+    dx: &'a mut [f32],
+    dw1x: &'a mut [f32],
+    w1x_t: View<'a>,
+}
+
+impl<'a> InputGradients<'a> {
+    /// For the inputs `x` (`[T·B, d_x]`) of a batch of `batch` in parts of `per` sequences,
+    /// and `W1xᵀ` (`[w, d_x]`).
+    pub(super) fn new(inputs: &'a [f32], w1x_t: View<'a>, batch: usize, per: usize) -> Self {
+        let (w, d_x) = (w1x_t.rows, w1x_t.cols);
+        let parts = batch.div_ceil(per);
+        Self {
+            inputs,
+            w1x_t,
+            dx: vec![0.0f32; inputs.len()],
+            sums: vec![0.0f32; parts * d_x * w],
+            batch,
+            per,
+            parts,
+        }
+    }
+
+    /// Step `t`'s share for each part, in the order of the parts.
+    pub(super) fn step(&mut self, t: usize) -> Vec<PartInputs<'_>> {
+        let (d_x, w) = (self.w1x_t.cols, self.w1x_t.rows);
+        let rows = t * self.batch * d_x..(t + 1) * self.batch * d_x;
+        let (size, w1x_t) = (self.per * d_x, self.w1x_t);
+        let x_t = &self.inputs[rows.clone()];
+        let dx = pieces(&mut self.dx[rows], size, self.parts);
+        let sums = pieces(&mut self.sums, d_x * w, self.parts);
+        dx.into_iter()
+            .zip(sums)
+            .enumerate()
+            .map(|(k, (dx, dw1x))| {
+                let start = (k * size).min(x_t.len());
+                let x = &x_t[start..(start + size).min(x_t.len())];
+                PartInputs { x, dx, dw1x, w1x_t }
+            })
+            .collect()
+    }
+
+    /// `dx`, and `dW1` (`[d_x + d, w]`) with its `x` block summed over the parts and the rest
+    /// zero, for `d` neurons.
+    pub(super) fn finish(self, d: usize) -> (Vec<f32>, Vec<f32>) {
+        let (d_x, w) = (self.w1x_t.cols, self.w1x_t.rows);
+        let mut dw1 = summed(&self.sums, d_x * w);
+        dw1.resize((d_x + d) * w, 0.0);
+        (self.dx, dw1)
+    }
+}
+
+impl PartInputs<'_> {
+    /// Adds the part's `da` (`[rows, w]`) at its step.
+    pub(super) fn add(self, da: View) {
+        let x = View::new(self.x, da.rows(), self.w1x_t.cols);
+        product(self.dx, self.w1x_t.cols, false, da, self.w1x_t);
+        product(self.dw1x, da.cols, true, x.t(), da);
+    }
 }
 
 /// `values` cut into one piece of `size` for each of `parts` parts (the last ones shorter, or
 /// empty): a part's rows of an array that may have none, where `par_chunks_mut` needs a
 /// positive size.
-pub(super) fn pieces(values: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
+fn pieces(values: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
     let mut rest = values;
     (0..parts)
         .map(|_| {
@@ -287,7 +352,7 @@ pub(super) fn pieces(values: &mut [f32], size: usize, parts: usize) -> Vec<&mut 
 }
 
 /// The sum of `parts` arrays of `len` laid end to end.
-pub(super) fn summed(parts: &[f32], len: usize) -> Vec<f32> {
+fn summed(parts: &[f32], len: usize) -> Vec<f32> {
     let mut sum = vec![0.0f32; len];
     for part in parts.chunks_exact(len.max(1)) {
         sum.iter_mut().zip(part).for_each(|(s, v)| *s += v);
