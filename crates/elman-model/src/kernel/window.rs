@@ -34,6 +34,7 @@ mod flex_elman;
 mod flex_gated;
 mod flex_infer;
 mod flex_lanes;
+mod flex_output;
 mod flex_products;
 pub(super) mod gru;
 pub(super) mod lstm;

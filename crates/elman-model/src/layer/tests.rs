@@ -124,28 +124,28 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
             kernel::recurrence_differentiable(&device.clone().autodiff()),
             "{name}"
         );
-        let cases = [(6, false), (6, true), (40, false), (40, true)];
-        for (cell, (d_hidden, bias)) in [Cell::Elman, Cell::Lstm, Cell::Gru]
+        // Width, bias, inputs: Flex's Elman loop adds 1 or 2 inputs' products itself, not 3.
+        let cases = [(6, 0, 2), (6, 1, 2), (40, 0, 1), (40, 1, 1), (40, 1, 2)];
+        for (cell, (d_hidden, bias, d_input)) in [Cell::Elman, Cell::Lstm, Cell::Gru]
             .into_iter()
             .flat_map(|cell| cases.map(|case| (cell, case)))
         {
-            let (batch, d_input) = (3, 2);
             // W1h's spectral radius below 1 at either width (about 0.4·√6 and 0.1·√40), so
             // that the two paths' rounding is not amplified step after step.
             let w1_std = if d_hidden > 6 { 0.1 } else { 0.4 };
             let layer = ElmanLayerConfig {
                 w1_std,
                 ..ElmanLayerConfig::new(d_input, d_hidden)
-                    .with_bias(bias)
+                    .with_bias(bias == 1)
                     .with_cell(cell)
             }
             .init(7, &device);
             let lengths = [5, 1, 4];
-            let windows = normal(&lengths, batch, d_input, &device);
-            let coef = normal(&lengths, batch, d_hidden, &device);
-            let h0 = Tensor::random([batch, d_hidden], Distribution::Normal(0.0, 0.5), &device);
+            let windows = normal(&lengths, 3, d_input, &device);
+            let coef = normal(&lengths, 3, d_hidden, &device);
+            let h0 = Tensor::random([3, d_hidden], Distribution::Normal(0.0, 0.5), &device);
             for detach in [false, true] {
-                let what = format!("{name} {cell:?} hidden {d_hidden} bias {bias} detach {detach}");
+                let what = format!("{name} {cell:?} {d_hidden} {bias} {d_input} detach {detach}");
                 let fused = pass(&layer, &windows, &coef, &h0, detach, true);
                 let steps = pass(&layer, &windows, &coef, &h0, detach, false);
                 close(

@@ -10,15 +10,10 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_gated::{dims, part_rows};
-use super::flex_lanes::{lanes, tanh, vectorized, vectorized_loop};
-use super::flex_products::{View, input_layer, product, product_shared, transposed};
+use super::flex_lanes::{Vectorized, lanes, tanh, vectorized, vectorized_loop};
+use super::flex_output::{Fresh, StepRows};
+use super::flex_products::{View, product, product_shared, transposed};
 use crate::kernel::flex::{tensor, values, writable};
-
-/// `h = tanh(a)` over a part's rows.
-#[inline(always)]
-fn activate((a, h): (&[f32], &mut [f32])) {
-    lanes([a], [h], |[a], _| [tanh(a)]);
-}
 
 /// `da = s ⊙ (1 - h²)` in place of `s`, the gradient reaching the step's contexts.
 #[inline(always)]
@@ -26,39 +21,87 @@ fn slope((h, da): (&[f32], &mut [f32])) {
     lanes([h], [da], |[h], [s]| [s * (1.0 - h * h)]);
 }
 
-vectorized_loop!(Activate, activate, 'a, (&'a [f32], &'a mut [f32]));
 vectorized_loop!(Slope, slope, 'a, (&'a [f32], &'a mut [f32]));
 
-/// `[h0 ; h_1 … h_T]`, `h_t = tanh([x_t ; h_{t-1}] · W1)`: each step's input layer built in a
-/// part's rows and multiplied by `W1` in one product (an input projection of every step up
-/// front, a zeroed `[T·B, d]` array written and then read back, left the Elman layer's
-/// inference at hidden 64 9% slower).
+/// `[h0 ; h_1 … h_T]`, `h_t = tanh(x_t · W1x + h_{t-1} · W1h)`: in each part, `h_{t-1} · W1h`
+/// into the part's `a` (reused), read in place from the contexts; then `x_t · W1x` added, the
+/// `tanh` taken and `h_t` written once into the output. With one or two inputs (one, and the
+/// bias's constant) the loop over the part's rows adds `x_t · W1x` itself; else it is a second
+/// product. (Each step's input layer `[x_t ; h_{t-1}]` copied into rows of its own for one
+/// product was 4% of the inference at hidden 256; an input projection of every step up front,
+/// a `[T·B, d]` array written and then read back, left the inference at hidden 64 9% slower.)
 pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTensor {
     let (batch, d) = dims(&h0);
     let (total, d_x) = dims(&x);
     let steps = total / batch.max(1);
-    let (n, per, d_xh) = (batch * d, part_rows(batch), d_x + d);
+    let (n, per) = (batch * d, part_rows(batch));
     let w1_values = values(&w1);
-    let w1 = View::new(&w1_values, d_xh, d);
+    let (w1x, w1h) = w1_values.split_at(d_x * d);
+    let w1h = View::new(w1h, d, d);
     let inputs = values(&x);
-    let mut out = vec![0.0f32; (steps + 1) * n];
-    out[..n].copy_from_slice(&values(&h0));
-    // One step's input layers and `a`, reused.
-    let (mut xh, mut a) = (vec![0.0f32; batch * d_xh], vec![0.0f32; n]);
+    let mut out = StepRows::new((steps + 1) * n);
+    out.push(&values(&h0));
+    let mut a = vec![0.0f32; n];
     for t in 0..steps {
-        let (done, next) = out.split_at_mut((t + 1) * n);
-        let read = [&inputs[t * batch * d_x..], &done[t * n..]];
-        a.par_chunks_mut(per * d)
-            .zip(xh.par_chunks_mut(per * d_xh))
-            .zip(next[..n].par_chunks_mut(per * d))
-            .enumerate()
-            .for_each(|(k, ((a, xh), h_next))| {
-                input_layer(xh, read, k * per, [d_x, d]);
-                product(a, d, false, View::new(xh, a.len() / d, d_xh), w1);
-                vectorized(Activate((a, h_next)));
-            });
+        let x_t = &inputs[t * batch * d_x..(t + 1) * batch * d_x];
+        out.step(n, per * d, |done, parts| {
+            let h_prev = &done[t * n..];
+            a.par_chunks_mut(per * d)
+                .zip(parts)
+                .enumerate()
+                .for_each(|(k, (a, mut h))| {
+                    let rows = k * per..k * per + a.len() / d;
+                    let h_rows = View::new(&h_prev[rows.start * d..rows.end * d], rows.len(), d);
+                    product(a, d, false, h_rows, w1h);
+                    let x = &x_t[rows.start * d_x..rows.end * d_x];
+                    let h = &mut h;
+                    match d_x {
+                        1 => vectorized(Activate::<1> { a, x, w1x, h, d }),
+                        2 => vectorized(Activate::<2> { a, x, w1x, h, d }),
+                        _ => {
+                            let inputs = View::new(x, rows.len(), d_x);
+                            product(a, d, true, inputs, View::new(w1x, d_x, d));
+                            vectorized(Activate::<0> { a, x, w1x, h, d });
+                        }
+                    }
+                });
+        });
     }
-    tensor(out, (steps + 1) * batch, d)
+    tensor(out.into_vec(), (steps + 1) * batch, d)
+}
+
+/// A part's `h_t = tanh(a + x_t · W1x)` from `a = h_{t-1} · W1h` (`[rows, d]`), the products
+/// of `K` inputs (at most 2) added in the loop; `K = 0` when they were added before.
+struct Activate<'a, 'p, const K: usize> {
+    a: &'a [f32],
+    x: &'a [f32],
+    w1x: &'a [f32],
+    h: &'a mut Fresh<'p>,
+    d: usize,
+}
+
+impl<const K: usize> Vectorized for Activate<'_, '_, K> {
+    #[inline(always)]
+    fn run(self) {
+        let d = self.d;
+        // `lanes` takes a fixed count of rows: `a`'s and two of `W1x` (`a`'s again where unused).
+        let mut ins = [self.a; 3];
+        for (k, w) in self.w1x.chunks_exact(d).take(K).enumerate() {
+            ins[1 + k] = w;
+        }
+        for (r, a) in self.a.chunks_exact(d).enumerate() {
+            let x: [f32; K] = std::array::from_fn(|k| self.x[r * K + k]);
+            ins[0] = a;
+            lanes(ins, [self.h.row(d)], |[a, w0, w1], _| {
+                let s = match K {
+                    1 => a + x[0] * w0,
+                    2 => a + x[0] * w0 + x[1] * w1,
+                    _ => a,
+                };
+                [tanh(s)]
+            });
+        }
+    }
 }
 
 /// `dL/da_t = (g_t + dL/da_{t+1} · W1hᵀ) ⊙ (1 - h_t²)` from the last step down, for the

@@ -24,6 +24,7 @@ use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
+use super::flex_output::{Fresh, StepRows};
 use super::flex_products::{
     GruProducts, InputGradients, View, input_layer, product, product_shared, transposed,
 };
@@ -54,19 +55,18 @@ fn four(g: &mut [f32], d: usize) -> [&mut [f32]; 4] {
     [i, f, gg, &mut o[..d]]
 }
 
-/// One part's LSTM cells at a step: `gates` holds `a` (`[rows, 4d]`) on entry and the activated
-/// gates `[i, f, g, o]` on exit; `c_next` and `h_next` get the step's memory and context.
+/// One part's LSTM cells at a step: from the products `a` (`[rows, 4d]`) and `c_{t-1}`, the
+/// activated gates `[i, f, g, o]`, the step's memory and context written into the window's
+/// rows (each row written once, never zeroed first).
 #[inline(always)]
-fn lstm_cells((gates, c_prev, c_next, h_next, d): LstmCellsArgs) {
-    let rows = gates.chunks_exact_mut(4 * d).zip(c_prev.chunks_exact(d));
-    for ((g, c_prev), (c_next, h_next)) in
-        rows.zip(c_next.chunks_exact_mut(d).zip(h_next.chunks_exact_mut(d)))
-    {
-        let [i, f, gg, o] = four(g, d);
+fn lstm_cells((a, c_prev, gates, c_next, h_next, d): LstmCellsArgs) {
+    for (a, c_prev) in a.chunks_exact(4 * d).zip(c_prev.chunks_exact(d)) {
+        let (ai, af, ag, ao) = (&a[..d], &a[d..2 * d], &a[2 * d..3 * d], &a[3 * d..]);
+        let [i, f, g, o] = gates.rows(d);
         lanes(
-            [c_prev],
-            [i, f, gg, o, c_next, h_next],
-            |[c_prev], [i, f, g, o, _, _]| {
+            [ai, af, ag, ao, c_prev],
+            [i, f, g, o, c_next.row(d), h_next.row(d)],
+            |[i, f, g, o, c_prev], _| {
                 let (i, f, g, o) = (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o));
                 let c = f * c_prev + i * g;
                 [i, f, g, o, c, o * tanh(c)]
@@ -75,12 +75,14 @@ fn lstm_cells((gates, c_prev, c_next, h_next, d): LstmCellsArgs) {
     }
 }
 
-/// [`lstm_cells`]' arguments: the gates, `c_{t-1}`, then `c_t` and `h_t` written, and `d`.
-type LstmCellsArgs<'a> = (
-    &'a mut [f32],
+/// [`lstm_cells`]' arguments: the products, `c_{t-1}`, then the gates, `c_t` and `h_t`
+/// written, and `d`.
+type LstmCellsArgs<'a, 'p> = (
     &'a [f32],
-    &'a mut [f32],
-    &'a mut [f32],
+    &'a [f32],
+    &'a mut Fresh<'p>,
+    &'a mut Fresh<'p>,
+    &'a mut Fresh<'p>,
     usize,
 );
 
@@ -139,20 +141,23 @@ fn gru_update_reset((gates, h, rh, d): GruRowsArgs) {
 /// One part's GRU candidates and contexts at a step: `n = tanh(a_n)` in place of `a_n`,
 /// `h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}`.
 #[inline(always)]
-fn gru_candidates((gates, h, h_next, d): GruRowsArgs) {
-    let rows = gates.chunks_exact_mut(3 * d).zip(h.chunks_exact(d));
-    for ((g, h), h_next) in rows.zip(h_next.chunks_exact_mut(d)) {
+fn gru_candidates((gates, h, h_next, d): GruCandidatesArgs) {
+    for (g, h) in gates.chunks_exact_mut(3 * d).zip(h.chunks_exact(d)) {
         let (z, nv) = g.split_at_mut(2 * d);
-        lanes([&z[..d], h], [&mut nv[..d], h_next], |[z, h], [a, _]| {
+        let outs = (&mut nv[..d], h_next.row(d));
+        lanes([&z[..d], h], outs, |[z, h], [a, _]| {
             let n = tanh(a);
             [n, (1.0 - z) * n + z * h]
         });
     }
 }
 
-/// [`gru_update_reset`]'s and [`gru_candidates`]' arguments: the gates, `h_{t-1}`, the rows
-/// written beside the gates, and `d`.
+/// [`gru_update_reset`]'s arguments: the gates, `h_{t-1}`, the rows written beside the gates,
+/// and `d`.
 type GruRowsArgs<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32], usize);
+
+/// [`gru_candidates`]' arguments: the gates, `h_{t-1}`, `h_t` written, and `d`.
+type GruCandidatesArgs<'a, 'p> = (&'a mut [f32], &'a [f32], &'a mut Fresh<'p>, usize);
 
 /// One part's GRU backward, first half at a step, with `gates` (`[rows, 3d]`) holding the
 /// step's activated gates `[z, r, n]` on entry: `dh = g_up + through` (`through` on entry is
@@ -222,10 +227,10 @@ type GruBackGates<'a> = (
     usize,
 );
 
-vectorized_loop!(LstmCells, lstm_cells, 'a, LstmCellsArgs<'a>);
+vectorized_loop!(LstmCells, lstm_cells, ['a, 'p], LstmCellsArgs<'a, 'p>);
 vectorized_loop!(LstmCellsBack, lstm_cells_back, 'a, LstmBackArgs<'a>);
 vectorized_loop!(GruUpdateReset, gru_update_reset, 'a, GruRowsArgs<'a>);
-vectorized_loop!(GruCandidates, gru_candidates, 'a, GruRowsArgs<'a>);
+vectorized_loop!(GruCandidates, gru_candidates, ['a, 'p], GruCandidatesArgs<'a, 'p>);
 vectorized_loop!(GruBackCandidateLoop, gru_back_candidate, 'a, GruBackCandidate<'a>);
 vectorized_loop!(GruBackGatesLoop, gru_back_gates, 'a, GruBackGates<'a>);
 
@@ -243,38 +248,43 @@ impl GatedWindows for Flex {
         let w1_values = values(&w1);
         let w1 = View::new(&w1_values, d_xh, w);
         let inputs = values(&x);
-        // Each step's `[x_t ; h_{t-1}] · W1` into its rows, the gates activated in place.
-        let mut gate_values = vec![0.0f32; total * w];
-        let mut xh = vec![0.0f32; batch * d_xh];
+        // Each step's `[x_t ; h_{t-1}] · W1` into `a` (reused), the gates activated from it.
+        let (mut a, mut xh) = (vec![0.0f32; batch * w], vec![0.0f32; batch * d_xh]);
+        let mut gates = StepRows::new(total * w);
         // [h0 ; h_1 … h_T ; c_T] and [c0 ; c_1 … c_T].
-        let mut out = vec![0.0f32; (steps + 2) * n];
-        out[..n].copy_from_slice(&values(&h0));
-        let mut memories = vec![0.0f32; (steps + 1) * n];
-        memories[..n].copy_from_slice(&values(&c0));
+        let mut out = StepRows::new((steps + 2) * n);
+        out.push(&values(&h0));
+        let mut memories = StepRows::new((steps + 1) * n);
+        memories.push(&values(&c0));
         for t in 0..steps {
-            let (h_done, h_rest) = out.split_at_mut((t + 1) * n);
-            let (c_done, c_rest) = memories.split_at_mut((t + 1) * n);
-            let c_prev = &c_done[t * n..];
-            let read = [&inputs[t * batch * d_x..], &h_done[t * n..]];
-            gate_values[t * batch * w..(t + 1) * batch * w]
-                .par_chunks_mut(per * w)
-                .zip(xh.par_chunks_mut(per * d_xh))
-                .zip(c_rest[..n].par_chunks_mut(per * d))
-                .zip(h_rest[..n].par_chunks_mut(per * d))
-                .enumerate()
-                .for_each(|(k, (((gates, xh), c_next), h_next))| {
-                    let cells = k * per * d..k * per * d + h_next.len();
-                    input_layer(xh, read, k * per, [d_x, d]);
-                    product(gates, w, false, View::new(xh, h_next.len() / d, d_xh), w1);
-                    vectorized(LstmCells((gates, &c_prev[cells], c_next, h_next, d)));
+            gates.step(batch * w, per * w, |_, gate_parts| {
+                memories.step(n, per * d, |c_done, c_parts| {
+                    out.step(n, per * d, |h_done, h_parts| {
+                        let c_prev = &c_done[t * n..];
+                        let read = [&inputs[t * batch * d_x..], &h_done[t * n..]];
+                        let parts = gate_parts.into_par_iter().zip(c_parts).zip(h_parts);
+                        a.par_chunks_mut(per * w)
+                            .zip(xh.par_chunks_mut(per * d_xh))
+                            .zip(parts)
+                            .enumerate()
+                            .for_each(|(k, ((a, xh), ((mut g, mut c), mut h)))| {
+                                let rows = a.len() / w;
+                                let cells = &c_prev[k * per * d..(k * per + rows) * d];
+                                input_layer(xh, read, k * per, [d_x, d]);
+                                product(a, w, false, View::new(xh, rows, d_xh), w1);
+                                vectorized(LstmCells((a, cells, &mut g, &mut c, &mut h, d)));
+                            });
+                    });
                 });
+            });
         }
-        out[(steps + 1) * n..].copy_from_slice(&memories[steps * n..]);
+        let memories = memories.into_vec();
+        out.push(&memories[steps * n..]);
         let saved = lstm::Saved {
             memories: tensor(memories, (steps + 1) * batch, d),
-            gates: tensor(gate_values, total, w),
+            gates: tensor(gates.into_vec(), total, w),
         };
-        (tensor(out, (steps + 2) * batch, d), saved)
+        (tensor(out.into_vec(), (steps + 2) * batch, d), saved)
     }
 
     fn lstm_infer(x: FlexTensor, w1: FlexTensor, h0: FlexTensor, c0: FlexTensor) -> FlexTensor {
@@ -365,33 +375,34 @@ impl GatedWindows for Flex {
         let mut gate_values = vec![0.0f32; total * w];
         let (mut xh, mut rh) = (vec![0.0f32; batch * d_xh], vec![0.0f32; n]);
         // [h0 ; h_1 … h_T].
-        let mut out = vec![0.0f32; (steps + 1) * n];
-        out[..n].copy_from_slice(&values(&h0));
+        let mut out = StepRows::new((steps + 1) * n);
+        out.push(&values(&h0));
         for t in 0..steps {
-            let (done, next) = out.split_at_mut((t + 1) * n);
-            let h_prev = &done[t * n..];
-            let read = [&inputs[t * batch * d_x..], h_prev];
-            gate_values[t * batch * w..(t + 1) * batch * w]
-                .par_chunks_mut(per * w)
-                .zip(xh.par_chunks_mut(per * d_xh))
-                .zip(rh.par_chunks_mut(per * d))
-                .zip(next[..n].par_chunks_mut(per * d))
-                .enumerate()
-                .for_each(|(k, (((gates, xh), rh), h_next))| {
-                    let h_part = &h_prev[k * per * d..k * per * d + h_next.len()];
-                    input_layer(xh, read, k * per, [d_x, d]);
-                    let xh = View::new(xh, h_next.len() / d, d_xh);
-                    products.step(
-                        gates,
-                        xh,
-                        rh,
-                        |gates, rh| vectorized(GruUpdateReset((gates, h_part, rh, d))),
-                        |gates| vectorized(GruCandidates((gates, h_part, h_next, d))),
-                    );
-                });
+            out.step(n, per * d, |done, parts| {
+                let h_prev = &done[t * n..];
+                let read = [&inputs[t * batch * d_x..], h_prev];
+                gate_values[t * batch * w..(t + 1) * batch * w]
+                    .par_chunks_mut(per * w)
+                    .zip(xh.par_chunks_mut(per * d_xh))
+                    .zip(rh.par_chunks_mut(per * d))
+                    .zip(parts)
+                    .enumerate()
+                    .for_each(|(k, (((gates, xh), rh), mut h_next))| {
+                        let h_part = &h_prev[k * per * d..k * per * d + rh.len()];
+                        input_layer(xh, read, k * per, [d_x, d]);
+                        let xh = View::new(xh, rh.len() / d, d_xh);
+                        products.step(
+                            gates,
+                            xh,
+                            rh,
+                            |gates, rh| vectorized(GruUpdateReset((gates, h_part, rh, d))),
+                            |gates| vectorized(GruCandidates((gates, h_part, &mut h_next, d))),
+                        );
+                    });
+            });
         }
         let gates = tensor(gate_values, total, w);
-        (tensor(out, (steps + 1) * batch, d), gates)
+        (tensor(out.into_vec(), (steps + 1) * batch, d), gates)
     }
 
     fn gru_backward(

@@ -46,13 +46,16 @@ pub(super) fn vectorized(the_loop: impl Vectorized) {
     pulp::Arch::new().dispatch(Dispatched(the_loop));
 }
 
-/// `vectorized_loop!(Type, function, 'a, Args)`: `Type(args)` runs `function(args)` through
+/// `vectorized_loop!(Type, function, 'a, Args)` (or `['a, 'b]`): `Type(args)` runs `function(args)` through
 /// [`vectorized`].
 macro_rules! vectorized_loop {
     ($kind:ident, $f:ident, $lt:lifetime, $args:ty) => {
-        struct $kind<$lt>($args);
+        vectorized_loop!($kind, $f, [$lt], $args);
+    };
+    ($kind:ident, $f:ident, [$($lt:lifetime),+], $args:ty) => {
+        struct $kind<$($lt),+>($args);
 
-        impl super::flex_lanes::Vectorized for $kind<'_> {
+        impl<$($lt),+> super::flex_lanes::Vectorized for $kind<$($lt),+> {
             #[inline(always)]
             fn run(self) {
                 $f(self.0);
@@ -63,24 +66,68 @@ macro_rules! vectorized_loop {
 pub(super) use vectorized_loop;
 
 /// Positions of a row handled together: one AVX-512 register of `f32`.
-const LANES: usize = 16;
+pub(super) const LANES: usize = 16;
 
-/// `outs[·][j] = cell(ins[·][j], outs[·][j])` at every position `j` of a row, the outputs read
-/// before they are written (so a slice may be updated in place). A block of [`LANES`]
+/// A row a [`lanes`] loop writes: `&mut [f32]`, updated in place (each position read, then
+/// written), or a [`FreshRow`](super::flex_output::FreshRow), memory not yet written (never
+/// read: the cell is handed zeros for it).
+pub(super) trait LaneRow {
+    /// Its positions.
+    fn len(&self) -> usize;
+    /// The [`LANES`] values from `j` on, zeros for a fresh row.
+    fn load(&self, j: usize) -> [f32; LANES];
+    /// The value at `j`, zero for a fresh row.
+    fn get(&self, j: usize) -> f32;
+    /// Writes `values` from `j` on.
+    fn store(&mut self, j: usize, values: &[f32; LANES]);
+    /// Writes `value` at `j`.
+    fn set(&mut self, j: usize, value: f32);
+}
+
+impl LaneRow for &mut [f32] {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        <[f32]>::len(self)
+    }
+
+    #[inline(always)]
+    fn load(&self, j: usize) -> [f32; LANES] {
+        block(&self[j..j + LANES])
+    }
+
+    #[inline(always)]
+    fn get(&self, j: usize) -> f32 {
+        self[j]
+    }
+
+    #[inline(always)]
+    fn store(&mut self, j: usize, values: &[f32; LANES]) {
+        self[j..j + LANES].copy_from_slice(values);
+    }
+
+    #[inline(always)]
+    fn set(&mut self, j: usize, value: f32) {
+        self[j] = value;
+    }
+}
+
+/// `outs[·][j] = cell(ins[·][j], outs[·][j])` at every position `j` of a row, each output
+/// written once (a fresh one handed to the cell as zero, an updated one read before it is
+/// written, so a slice may be updated in place). A block of [`LANES`]
 /// positions is loaded whole, computed, then stored whole: with every load of a block before
 /// its stores the compiler vectorizes the cell without asking whether the slices overlap
 /// (written as one loop over `j`, it checks at run time, and ran the scalar loop here).
 #[inline(always)]
 pub(super) fn lanes<const I: usize, const O: usize>(
     ins: [&[f32]; I],
-    mut outs: [&mut [f32]; O],
+    mut outs: impl LaneRows<O>,
     cell: impl Fn([f32; I], [f32; O]) -> [f32; O],
 ) {
-    let d = outs.first().map_or(0, |o| o.len());
+    let d = outs.len();
     let whole = d / LANES * LANES;
     for j in (0..whole).step_by(LANES) {
         let a: [[f32; LANES]; I] = std::array::from_fn(|k| block(&ins[k][j..j + LANES]));
-        let b: [[f32; LANES]; O] = std::array::from_fn(|k| block(&outs[k][j..j + LANES]));
+        let b = outs.load(j);
         let mut r = [[0.0f32; LANES]; O];
         for l in 0..LANES {
             let v = cell(
@@ -91,18 +138,86 @@ pub(super) fn lanes<const I: usize, const O: usize>(
                 r[k][l] = v[k];
             }
         }
-        for (out, r) in outs.iter_mut().zip(&r) {
-            out[j..j + LANES].copy_from_slice(r);
+        outs.store(j, &r);
+    }
+    (whole..d).for_each(|j| {
+        let v = cell(std::array::from_fn(|k| ins[k][j]), outs.get(j));
+        outs.set(j, v);
+    });
+}
+
+/// The `O` rows a [`lanes`] loop writes: an array of one kind of [`LaneRow`], or a pair of
+/// two kinds (a row updated in place beside a fresh one).
+pub(super) trait LaneRows<const O: usize> {
+    /// The positions of the first row (each row has at least as many).
+    fn len(&self) -> usize;
+    /// Each row's block from `j` on.
+    fn load(&self, j: usize) -> [[f32; LANES]; O];
+    /// Each row's value at `j`.
+    fn get(&self, j: usize) -> [f32; O];
+    /// Writes each row's block from `j` on.
+    fn store(&mut self, j: usize, blocks: &[[f32; LANES]; O]);
+    /// Writes each row's value at `j`.
+    fn set(&mut self, j: usize, values: [f32; O]);
+}
+
+impl<R: LaneRow, const O: usize> LaneRows<O> for [R; O] {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.first().map_or(0, |o| o.len())
+    }
+
+    #[inline(always)]
+    fn load(&self, j: usize) -> [[f32; LANES]; O] {
+        std::array::from_fn(|k| self[k].load(j))
+    }
+
+    #[inline(always)]
+    fn get(&self, j: usize) -> [f32; O] {
+        std::array::from_fn(|k| self[k].get(j))
+    }
+
+    #[inline(always)]
+    fn store(&mut self, j: usize, blocks: &[[f32; LANES]; O]) {
+        for (out, block) in self.iter_mut().zip(blocks) {
+            out.store(j, block);
         }
     }
-    for j in whole..d {
-        let v = cell(
-            std::array::from_fn(|k| ins[k][j]),
-            std::array::from_fn(|k| outs[k][j]),
-        );
-        for (out, v) in outs.iter_mut().zip(v) {
-            out[j] = v;
+
+    #[inline(always)]
+    fn set(&mut self, j: usize, values: [f32; O]) {
+        for (out, v) in self.iter_mut().zip(values) {
+            out.set(j, v);
         }
+    }
+}
+
+impl<A: LaneRow, B: LaneRow> LaneRows<2> for (A, B) {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline(always)]
+    fn load(&self, j: usize) -> [[f32; LANES]; 2] {
+        [self.0.load(j), self.1.load(j)]
+    }
+
+    #[inline(always)]
+    fn get(&self, j: usize) -> [f32; 2] {
+        [self.0.get(j), self.1.get(j)]
+    }
+
+    #[inline(always)]
+    fn store(&mut self, j: usize, [a, b]: &[[f32; LANES]; 2]) {
+        self.0.store(j, a);
+        self.1.store(j, b);
+    }
+
+    #[inline(always)]
+    fn set(&mut self, j: usize, [a, b]: [f32; 2]) {
+        self.0.set(j, a);
+        self.1.set(j, b);
     }
 }
 
@@ -126,7 +241,9 @@ mod tests {
             let x: Vec<f32> = (0..d).map(|j| j as f32).collect();
             let mut y = vec![1.0; d];
             let mut twice = vec![0.0; d];
-            lanes([&x], [&mut y, &mut twice], |[x], [y, _]| [y + x, 2.0 * x]);
+            lanes([&x], [&mut y[..], &mut twice[..]], |[x], [y, _]| {
+                [y + x, 2.0 * x]
+            });
             let expected: Vec<f32> = x.iter().map(|x| x + 1.0).collect();
             assert_eq!(y, expected, "d = {d}");
             assert_eq!(twice, x.iter().map(|x| 2.0 * x).collect::<Vec<_>>());
