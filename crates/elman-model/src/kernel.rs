@@ -50,8 +50,9 @@ pub use placement::{
 pub use tanh_f32::tanh_f32;
 pub(crate) use tanh_f32::tanh_ratio;
 pub use types::{AdamStep, Epochs};
+pub(crate) use window::batch_major;
 pub use window::{
-    GruOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence, recurrence,
+    BatchMajorOps, GruOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence, recurrence,
     recurrence_differentiable,
 };
 

@@ -140,11 +140,15 @@ impl ElmanLayer {
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
-        let [batch, time, _] = input.dims();
+        let (batch, device) = (input.dims()[0], input.device());
         let (contexts, state) = self.forward_time_major(input, state)?;
-        let contexts = contexts
-            .reshape([time, batch, self.d_hidden()])
-            .swap_dims(0, 1);
+        let contexts = if kernel::recurrence_differentiable(&device) {
+            // A view whose gradient's rows go back to time-major order in one operation.
+            kernel::batch_major(contexts, batch)
+        } else {
+            let [rows, d] = contexts.dims();
+            contexts.reshape([rows / batch, batch, d]).swap_dims(0, 1)
+        };
         Ok((contexts, state))
     }
 

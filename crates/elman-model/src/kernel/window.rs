@@ -28,6 +28,9 @@ use burn::prelude::*;
 
 use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
+pub use order::BatchMajorOps;
+pub(crate) use order::batch_major;
+
 #[cfg(feature = "autodiff")]
 mod autodiff;
 mod flex_elman;
@@ -38,6 +41,7 @@ mod flex_output;
 mod flex_products;
 pub(super) mod gru;
 pub(super) mod lstm;
+mod order;
 pub(super) mod steps;
 #[cfg(test)]
 mod tests;

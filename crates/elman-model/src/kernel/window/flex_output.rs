@@ -118,9 +118,8 @@ impl Fresh<'_> {
     /// Writes `values` next.
     pub(super) fn append(&mut self, values: &[f32]) {
         let mut row = self.row(values.len());
-        for &v in values {
-            row.set(0, v);
-        }
+        row.values.write_copy_of_slice(values);
+        row.next = values.len();
     }
 }
 
