@@ -141,6 +141,11 @@ pub fn lstm_recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>, _c0: Tenso
     unreachable!("the kernels are not compiled in")
 }
 
+/// Not compiled in: callers check [`recurrence_differentiable`] first.
+pub(crate) fn batch_major(_contexts: Tensor<2>, _batch: usize) -> Tensor<3> {
+    unreachable!("the kernels are not compiled in")
+}
+
 /// Not compiled in: callers check [`recurrence_available`] first.
 pub fn recurrence_forward(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>) -> Tensor<2> {
     unreachable!("the kernels are not compiled in")
