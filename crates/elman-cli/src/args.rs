@@ -140,8 +140,8 @@ pub enum Command {
     },
     /// A forecast past a CSV file's end with no config: the season, the transformation and the
     /// window chosen by rolling-origin validation, then an ensemble of networks from several
-    /// seeds, its mean and its 80% and 95% intervals (no change, where the networks do not
-    /// validate clearly better than the last value).
+    /// seeds, its mean and its 80% and 95% intervals (no change or drift, where the networks do
+    /// not validate clearly better than the better of the two).
     Forecast(ForecastArgs),
     /// A local web page to train networks and watch them learn, live.
     Serve(ServeArgs),

@@ -2,8 +2,8 @@
 //! the transformation and the window are chosen by rolling-origin validation over the last
 //! horizons of the series (`choose.rs`); then an ensemble of networks from consecutive seeds
 //! trains on the whole series for each chosen candidate, and their mean, with 80% and 95%
-//! intervals, is the forecast (or the last value repeated, where the networks do not validate
-//! clearly better than it); `report.rs` makes the metrics of the choice and the
+//! intervals, is the forecast (or the simple forecast, the last value repeated or the drift
+//! line continued, where the networks do not validate clearly better than it); `report.rs` makes the metrics of the choice and the
 //! `config.toml` of the best candidate (which `elman train --config` trains again), and
 //! `results` writes them with `forecast.csv`, `members.csv` and `forecast.png`.
 //!
@@ -145,10 +145,15 @@ fn forecast(
         },
         chosen.combined.mase
     );
-    let members = if chosen.no_change_wins() {
+    let members = if chosen.simple_wins() {
+        let (simple, validation) = chosen.simple();
+        let name = match simple {
+            choose::Simple::NoChange => "no change",
+            choose::Simple::Drift => "drift",
+        };
         eprintln!(
-            "elman: the no-change forecast validates at MASE {:.3}, and the networks do not score below {:.0}% of it: forecasting no change",
-            chosen.no_change.mase,
+            "elman: the {name} forecast validates at MASE {:.3}, and the networks do not score below {:.0}% of it: forecasting {name}",
+            validation.mase,
             100.0 * choose::NETWORKS_MUST_SCORE
         );
         Vec::new()

@@ -6,7 +6,7 @@ use anyhow::Result;
 use elman_data::Table;
 use serde_json::{Map, Value, json};
 
-use super::choose::{Chosen, Member};
+use super::choose::{Chosen, Member, Simple, drift};
 use super::recipe::{Candidate, Recipe};
 use crate::results::EnsembleForecast;
 
@@ -76,12 +76,14 @@ pub fn report<'a>(
         "no_change_validation_mase".into(),
         finite(chosen.no_change.mase),
     );
+    metrics.insert("drift_validation_mase".into(), finite(chosen.drift.mase));
+    let (simple, simple_validation) = chosen.simple();
     metrics.insert(
         "forecast".into(),
-        if chosen.no_change_wins() {
-            "no change"
-        } else {
-            "networks"
+        match (chosen.simple_wins(), simple) {
+            (false, _) => "networks",
+            (true, Simple::NoChange) => "no change",
+            (true, Simple::Drift) => "drift",
         }
         .into(),
     );
@@ -90,10 +92,19 @@ pub fn report<'a>(
 
     // Each network's forecast, a column each (`log_d1_w24_seed3`), with the combination's
     // validation errors; or the last value repeated, with the no-change forecast's.
-    let (columns, validation_errors) = if chosen.no_change_wins() {
-        let last = table.columns[1].last().map_or(f64::NAN, |&v| f64::from(v));
-        let column = ("no_change".to_string(), vec![last; horizon]);
-        (vec![column], &chosen.no_change.errors)
+    let (columns, validation_errors) = if chosen.simple_wins() {
+        let levels = &table.columns[1];
+        let column = match simple {
+            Simple::NoChange => {
+                let last = levels.last().map_or(f64::NAN, |&v| f64::from(v));
+                ("no_change".to_string(), vec![last; horizon])
+            }
+            Simple::Drift => (
+                "drift".to_string(),
+                drift(levels, horizon).into_iter().map(f64::from).collect(),
+            ),
+        };
+        (vec![column], &simple_validation.errors)
     } else {
         let columns = members
             .iter()

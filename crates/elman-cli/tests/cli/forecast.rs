@@ -295,6 +295,32 @@ fn a_series_that_stopped_is_forecast_as_no_change() {
     assert!(out.join("forecast.png").is_file());
 }
 
+/// A series on a straight line: the drift forecast (the line through the first and the last
+/// value, continued) forecasts every validation origin exactly, better than no change, so the
+/// forecast is the line continued, with one `drift` column in `members.csv`.
+#[test]
+fn a_series_on_a_line_is_forecast_as_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<f64> = (0..60).map(|t| 50.0 + 0.5 * t as f64).collect();
+    let csv = numbered_csv(dir.path(), "line.csv", &values);
+    let metrics = forecast(dir.path(), &csv, "step", 6);
+    let out = dir.path().join("fc");
+    assert_eq!(metrics["forecast"], "drift", "{metrics}");
+    assert_eq!(metrics["networks"], 0);
+    assert_eq!(metrics["drift_validation_mase"].as_f64(), Some(0.0));
+    assert!(metrics["no_change_validation_mase"].as_f64().unwrap() > 0.0);
+    let last = *values.last().unwrap();
+    for (h, mid) in csv_column(&out.join("forecast.csv"), "predicted")
+        .iter()
+        .enumerate()
+    {
+        let line = last + 0.5 * (h + 1) as f64;
+        assert!((mid - line).abs() < 1e-3, "step {h}: {mid} vs {line}");
+    }
+    let members = std::fs::read_to_string(out.join("members.csv")).unwrap();
+    assert_eq!(members.lines().next(), Some("step,drift"));
+}
+
 /// Bad input: one `error:` line naming it, exit 2, and no folder left behind.
 #[test]
 fn bad_input_is_one_error_and_nothing_written() {
