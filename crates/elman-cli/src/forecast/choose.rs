@@ -8,11 +8,9 @@
 //! the networks of the best `k` candidates, `k` the count whose mean validates best: one
 //! candidate's validation score is a noisy guide on a short series, and on the suite of
 //! `bench/forecast` a combination sized by its own validation forecast better than the best
-//! candidate alone and than a fixed rule. Where even that combination does not validate below
-//! [`NETWORKS_MUST_SCORE`] times the simple forecast, the forecast is the simple one: the
-//! no-change forecast (the last known value, repeated) or, where it validates lower, the drift
-//! forecast (the line through the first and the last known value, continued). Candidates and
-//! seeds train at once over the cores (rayon).
+//! candidate alone and than a fixed rule. Where even that combination does not validate clearly
+//! better than the better simple forecast (`simple.rs`), the forecast is that one. Candidates
+//! and seeds train at once over the cores (rayon).
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
@@ -20,18 +18,10 @@ use elman_data::{Forecast, Table, Transform, mase, mean, median, smape, validati
 use rayon::prelude::*;
 
 use super::recipe::{Candidate, Recipe};
+use super::simple::{Simple, networks_win};
 
 /// Seeds a candidate is validated with (at most; fewer for a smaller ensemble).
 const VALIDATION_SEEDS: usize = 3;
-
-/// The networks forecast only where their combination's validation MASE is below this share
-/// of the simple forecast's (see the module); elsewhere the forecast is the simple one.
-/// Measured, with no change alone as the simple forecast, on `bench/forecast`'s suite over four seed bases (results in
-/// `bench/results/`): at 0.9 it chose no change on the noisy yearly series where the networks
-/// had validated level with it, and lowered the suite's mean and median MASE and its count
-/// worse than seasonal-naive; at 1.0 it changed nothing there, at 0.8 the mean rose. The drift
-/// forecast, added at the same share, changed no forecast of the suite at four seed bases.
-pub const NETWORKS_MUST_SCORE: f64 = 0.9;
 
 /// One candidate's validation.
 #[derive(Debug, Clone)]
@@ -101,7 +91,7 @@ impl Chosen {
     }
 
     /// Whether the forecast is the simple one, the networks' combination not validating below
-    /// [`NETWORKS_MUST_SCORE`] times its score.
+    /// [`super::simple::NETWORKS_MUST_SCORE`] times its score.
     pub fn simple_wins(&self) -> bool {
         !networks_win(&self.combined, self.simple().1)
     }
@@ -208,16 +198,13 @@ pub fn choose(
         tried[picked[0]].candidate.describe(),
         best
     );
-    let last_values: Vec<Vec<f32>> = origins
-        .iter()
-        .map(|&origin| vec![levels[origin - 1]; horizon])
-        .collect();
-    let no_change = validate(recipe, table, &origins, horizon, &[&last_values], mean);
-    let drifts: Vec<Vec<f32>> = origins
-        .iter()
-        .map(|&origin| drift(&levels[..origin], horizon))
-        .collect();
-    let drift = validate(recipe, table, &origins, horizon, &[&drifts], mean);
+    let [no_change, drift] = [Simple::NoChange, Simple::Drift].map(|simple| {
+        let forecasts: Vec<Vec<f32>> = origins
+            .iter()
+            .map(|&origin| simple.forecast(&levels[..origin], horizon))
+            .collect();
+        validate(recipe, table, &origins, horizon, &[&forecasts], mean)
+    });
     Ok(Chosen {
         origins,
         seeds: seeds.len(),
@@ -227,33 +214,6 @@ pub fn choose(
         no_change,
         drift,
     })
-}
-
-/// A simple forecast.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Simple {
-    /// The last value repeated.
-    NoChange,
-    /// The line through the first and the last value, continued.
-    Drift,
-}
-
-/// The drift forecast of `horizon` steps past `history`: the last value plus the mean step.
-pub fn drift(history: &[f32], horizon: usize) -> Vec<f32> {
-    let (first, last) = (history[0], history[history.len() - 1]);
-    let slope = if history.len() > 1 {
-        (last - first) / (history.len() - 1) as f32
-    } else {
-        0.0
-    };
-    (1..=horizon).map(|h| last + h as f32 * slope).collect()
-}
-
-/// Whether the networks' combination validates below [`NETWORKS_MUST_SCORE`] times the
-/// simple forecast's MASE (a simple score that is not finite, as on a constant series with no
-/// scale, leaves the networks).
-fn networks_win(combined: &Validation, simple: &Validation) -> bool {
-    !simple.mase.is_finite() || combined.mase < NETWORKS_MUST_SCORE * simple.mase
 }
 
 /// The best `k` of the candidates `ranked` (indices into `tried`, best first) for every `k`,
@@ -498,28 +458,5 @@ mod tests {
         assert!((combined.mase - expected).abs() < 1e-6, "{}", combined.mase);
         let alike = vec![scored(1.0, &[&[1.0]]), scored(1.0, &[&[1.0]])];
         assert_eq!(best_combination(&[0, 1], &alike, error).0, [0]);
-    }
-
-    /// The networks forecast only where they validate below 0.9 times the simple forecast; a
-    /// simple score with no scale leaves them.
-    #[test]
-    fn the_networks_must_beat_no_change() {
-        let scored = |mase: f64| Validation {
-            mase,
-            mase_by_origin: vec![mase],
-            smape: 0.0,
-            errors: vec![],
-        };
-        assert!(networks_win(&scored(0.85), &scored(1.0)));
-        assert!(!networks_win(&scored(0.95), &scored(1.0)));
-        assert!(!networks_win(&scored(1.2), &scored(1.0)));
-        assert!(networks_win(&scored(3.0), &scored(f64::INFINITY)));
-    }
-
-    /// Drift continues the line through the first and the last value; one value has none.
-    #[test]
-    fn drift_continues_the_line_through_the_ends() {
-        assert_eq!(drift(&[1.0, 5.0, 2.0, 4.0], 3), [5.0, 6.0, 7.0]);
-        assert_eq!(drift(&[3.0], 2), [3.0, 3.0]);
     }
 }

@@ -14,6 +14,7 @@ mod choose;
 mod defaults;
 mod recipe;
 mod report;
+mod simple;
 
 use anyhow::{Context, Result, bail};
 use elman_data::{MissingValues, Table, TimeColumn, parse_csv_with_time};
@@ -147,14 +148,11 @@ fn forecast(
     );
     let members = if chosen.simple_wins() {
         let (simple, validation) = chosen.simple();
-        let name = match simple {
-            choose::Simple::NoChange => "no change",
-            choose::Simple::Drift => "drift",
-        };
+        let name = simple.name();
         eprintln!(
             "elman: the {name} forecast validates at MASE {:.3}, and the networks do not score below {:.0}% of it: forecasting {name}",
             validation.mase,
-            100.0 * choose::NETWORKS_MUST_SCORE
+            100.0 * simple::NETWORKS_MUST_SCORE
         );
         Vec::new()
     } else {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use elman_data::Table;
 use serde_json::{Map, Value, json};
 
-use super::choose::{Chosen, Member, Simple, drift};
+use super::choose::{Chosen, Member};
 use super::recipe::{Candidate, Recipe};
 use crate::results::EnsembleForecast;
 
@@ -80,10 +80,10 @@ pub fn report<'a>(
     let (simple, simple_validation) = chosen.simple();
     metrics.insert(
         "forecast".into(),
-        match (chosen.simple_wins(), simple) {
-            (false, _) => "networks",
-            (true, Simple::NoChange) => "no change",
-            (true, Simple::Drift) => "drift",
+        if chosen.simple_wins() {
+            simple.name()
+        } else {
+            "networks"
         }
         .into(),
     );
@@ -91,19 +91,13 @@ pub fn report<'a>(
     metrics.insert("seeds".into(), json!(seeds));
 
     // Each network's forecast, a column each (`log_d1_w24_seed3`), with the combination's
-    // validation errors; or the last value repeated, with the no-change forecast's.
+    // validation errors; or the simple forecast, with its own.
     let (columns, validation_errors) = if chosen.simple_wins() {
-        let levels = &table.columns[1];
-        let column = match simple {
-            Simple::NoChange => {
-                let last = levels.last().map_or(f64::NAN, |&v| f64::from(v));
-                ("no_change".to_string(), vec![last; horizon])
-            }
-            Simple::Drift => (
-                "drift".to_string(),
-                drift(levels, horizon).into_iter().map(f64::from).collect(),
-            ),
-        };
+        let forecast = simple.forecast(&table.columns[1], horizon);
+        let column = (
+            simple.column().to_string(),
+            forecast.into_iter().map(f64::from).collect(),
+        );
         (vec![column], &simple_validation.errors)
     } else {
         let columns = members
