@@ -142,7 +142,12 @@ pub fn lstm_recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>, _c0: Tenso
 }
 
 /// Not compiled in: callers check [`recurrence_differentiable`] first.
-pub(crate) fn batch_major(_contexts: Tensor<2>, _batch: usize) -> Tensor<3> {
+pub(crate) fn batch_major(
+    _rows: Tensor<2>,
+    _batch: usize,
+    _first: usize,
+    _steps: usize,
+) -> Tensor<3> {
     unreachable!("the kernels are not compiled in")
 }
 

@@ -140,14 +140,16 @@ impl ElmanLayer {
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<3>, ElmanState), LayerError> {
-        let (batch, device) = (input.dims()[0], input.device());
-        let (contexts, state) = self.forward_time_major(input, state)?;
+        let [batch, time, _] = input.dims();
+        let device = input.device();
+        let (rows, first, state) = self.window(input, state)?;
         let contexts = if kernel::recurrence_differentiable(&device) {
             // A view whose gradient's rows go back to time-major order in one operation.
-            kernel::batch_major(contexts, batch)
+            kernel::batch_major(rows, batch, first, time)
         } else {
-            let [rows, d] = contexts.dims();
-            contexts.reshape([rows / batch, batch, d]).swap_dims(0, 1)
+            let d = rows.dims()[1];
+            let contexts = rows.slice(s![first..first + time * batch, ..]);
+            contexts.reshape([time, batch, d]).swap_dims(0, 1)
         };
         Ok((contexts, state))
     }
@@ -160,28 +162,43 @@ impl ElmanLayer {
         input: Tensor<3>,
         state: Option<ElmanState>,
     ) -> Result<(Tensor<2>, ElmanState), LayerError> {
+        let [batch, time, _] = input.dims();
+        let (rows, first, state) = self.window(input, state)?;
+        let contexts = match first {
+            0 => rows,
+            _ => rows.slice(s![first..first + time * batch, ..]),
+        };
+        Ok((contexts, state))
+    }
+
+    /// The window's rows, the first of its contexts among them (time-major from there: the
+    /// Elman cell's and the GRU's operations give the contexts alone, the LSTM's `[h0 ; h_1 …
+    /// h_T ; c_T]`, whose contexts a view of the whole takes without a slice, whose backward
+    /// pass writes a zero array of all it was cut from), and the state after the last step.
+    fn window(
+        &self,
+        input: Tensor<3>,
+        state: Option<ElmanState>,
+    ) -> Result<(Tensor<2>, usize, ElmanState), LayerError> {
         let state = self.checked(&input, state)?;
         let [batch, time, d_input] = input.dims();
         let d_hidden = self.d_hidden();
         if !kernel::recurrence_differentiable(&input.device()) {
             let (contexts, state) = self.steps(input, state);
             let contexts = contexts.swap_dims(0, 1).reshape([time * batch, d_hidden]);
-            return Ok((contexts, state));
+            return Ok((contexts, 0, state));
         }
         // Time-major, with the bias's constant after the inputs: [x ; 1], W1's rows before h's.
         let x = with_bias_column(
             input.swap_dims(0, 1).reshape([time * batch, d_input]),
             self.bias,
         );
-        // Every step's contexts `[h_1 … h_T]` (`[T·B, d]`), the last and the LSTM's memory. The
-        // Elman cell's and the GRU's operations give the contexts alone; the LSTM's gives
-        // `[h0 ; h_1 … h_T ; c_T]`, sliced once for each use (each slice's backward pass writes
-        // a zero array of the whole output).
+        // The rows, the first context's, the last context and the LSTM's memory (each a slice).
         let with_last = |contexts: Tensor<2>| {
             let context = contexts.clone().slice(s![(time - 1) * batch.., ..]);
-            (contexts, context, None)
+            (contexts, 0, context, None)
         };
-        let (contexts, context, memory) = match self.cell {
+        let (rows, first, context, memory) = match self.cell {
             Cell::Lstm => {
                 let c0 = state
                     .memory
@@ -190,12 +207,12 @@ impl ElmanLayer {
                 let rows = (time + 1) * batch;
                 let memory = out.clone().slice(s![rows.., ..]);
                 let context = out.clone().slice(s![time * batch..rows, ..]);
-                (out.slice(s![batch..rows, ..]), context, Some(memory))
+                (out, batch, context, Some(memory))
             }
             Cell::Gru => with_last(kernel::gru_recurrence(x, self.w1.val(), state.context)),
             Cell::Elman => with_last(kernel::recurrence(x, self.w1.val(), state.context)),
         };
-        Ok((contexts, ElmanState { context, memory }))
+        Ok((rows, first, ElmanState { context, memory }))
     }
 
     /// [`ElmanLayer::forward`] one step at a time, each the arithmetic of
