@@ -120,6 +120,16 @@ pub enum LayerError {
     },
 }
 
+/// The `count` context rows of a window's `rows` from row `first` on: the rows themselves
+/// where they are only the contexts, else a slice.
+fn contexts_of(rows: Tensor<2>, first: usize, count: usize) -> Tensor<2> {
+    if first == 0 && rows.dims()[0] == count {
+        rows
+    } else {
+        rows.slice(s![first..first + count, ..])
+    }
+}
+
 impl ElmanLayer {
     /// Input features.
     pub fn d_input(&self) -> usize {
@@ -147,8 +157,8 @@ impl ElmanLayer {
             // A view whose gradient's rows go back to time-major order in one operation.
             kernel::batch_major(rows, batch, first, time)
         } else {
-            let d = rows.dims()[1];
-            let contexts = rows.slice(s![first..first + time * batch, ..]);
+            let contexts = contexts_of(rows, first, time * batch);
+            let d = contexts.dims()[1];
             contexts.reshape([time, batch, d]).swap_dims(0, 1)
         };
         Ok((contexts, state))
@@ -164,11 +174,7 @@ impl ElmanLayer {
     ) -> Result<(Tensor<2>, ElmanState), LayerError> {
         let [batch, time, _] = input.dims();
         let (rows, first, state) = self.window(input, state)?;
-        let contexts = match first {
-            0 => rows,
-            _ => rows.slice(s![first..first + time * batch, ..]),
-        };
-        Ok((contexts, state))
+        Ok((contexts_of(rows, first, time * batch), state))
     }
 
     /// The window's rows, the first of its contexts among them (time-major from there: the

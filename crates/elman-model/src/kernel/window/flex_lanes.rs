@@ -46,8 +46,8 @@ pub(super) fn vectorized(the_loop: impl Vectorized) {
     pulp::Arch::new().dispatch(Dispatched(the_loop));
 }
 
-/// `vectorized_loop!(Type, function, 'a, Args)` (or `['a, 'b]`): `Type(args)` runs `function(args)` through
-/// [`vectorized`].
+/// `vectorized_loop!(Type, function, 'a, Args)` (or `['a, 'b]` for two lifetimes):
+/// `Type(args)` runs `function(args)` through [`vectorized`].
 macro_rules! vectorized_loop {
     ($kind:ident, $f:ident, $lt:lifetime, $args:ty) => {
         vectorized_loop!($kind, $f, [$lt], $args);

@@ -59,10 +59,14 @@ pub(crate) trait TimeMajorRows: Backend {
             return contexts;
         }
         let zeros = |rows: usize| Self::float_zeros(Shape::new([rows, d]), &device, dtype);
-        let parts = [(first, None), (0, Some(contexts)), (after, None)]
-            .into_iter()
-            .filter_map(|(rows, part)| part.or_else(|| (rows > 0).then(|| zeros(rows))))
-            .collect();
+        let mut parts = Vec::with_capacity(3);
+        if first > 0 {
+            parts.push(zeros(first));
+        }
+        parts.push(contexts);
+        if after > 0 {
+            parts.push(zeros(after));
+        }
         Self::float_cat(parts, 0)
     }
 }
