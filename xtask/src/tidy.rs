@@ -120,8 +120,9 @@ fn unsafe_code_stays_in_one_place() {
 }
 
 /// Only `elman-cli` knows backend names; `elman-model`'s kernels (`kernel.rs`, where they run,
-/// `kernel/placement.rs`, and the layer's operations, `kernel/window.rs` and
-/// `kernel/window/order.rs`), written for the backends they name, name them.
+/// `kernel/placement.rs`, and the layer's operations, `kernel/window.rs`,
+/// `kernel/window/order.rs` and `kernel/window/input_rows.rs`), written for the backends they
+/// name, name them.
 #[test]
 fn only_the_cli_names_backends() {
     let found = find(
@@ -140,6 +141,7 @@ fn only_the_cli_names_backends() {
             "crates/elman-model/src/kernel/placement.rs",
             "crates/elman-model/src/kernel/window.rs",
             "crates/elman-model/src/kernel/window/order.rs",
+            "crates/elman-model/src/kernel/window/input_rows.rs",
         ],
     );
     assert!(

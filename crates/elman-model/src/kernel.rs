@@ -50,11 +50,11 @@ pub use placement::{
 pub use tanh_f32::tanh_f32;
 pub(crate) use tanh_f32::tanh_ratio;
 pub use types::{AdamStep, Epochs};
-pub(crate) use window::batch_major;
 pub use window::{
-    BatchMajorOps, GruOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence, recurrence,
-    recurrence_differentiable,
+    BatchMajorOps, GruOps, InputRowsOps, LstmOps, RecurrenceOps, gru_recurrence, lstm_recurrence,
+    recurrence, recurrence_differentiable,
 };
+pub(crate) use window::{batch_major, input_rows};
 
 /// Custom operations of the Elman network, implemented for the Flex backend and, with the
 /// `wgpu` feature, for the CubeCL backend.

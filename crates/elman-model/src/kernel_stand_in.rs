@@ -142,6 +142,11 @@ pub fn lstm_recurrence(_x: Tensor<2>, _w1: Tensor<2>, _h0: Tensor<2>, _c0: Tenso
 }
 
 /// Not compiled in: callers check [`recurrence_differentiable`] first.
+pub(crate) fn input_rows(_input: Tensor<3>, _bias: bool) -> Tensor<2> {
+    unreachable!("the kernels are not compiled in")
+}
+
+/// Not compiled in: callers check [`recurrence_differentiable`] first.
 pub(crate) fn batch_major(
     _rows: Tensor<2>,
     _batch: usize,

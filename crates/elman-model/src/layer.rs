@@ -17,7 +17,7 @@
 use burn::module::Param;
 use burn::prelude::*;
 
-use crate::cells::{recurrent_step, with_bias_column};
+use crate::cells::recurrent_step;
 use crate::{Cell, ElmanConfig, ElmanState, ElmanWeights, kernel};
 
 /// The sizes, the cell and the initial weight scale of an [`ElmanLayer`].
@@ -187,7 +187,7 @@ impl ElmanLayer {
         state: Option<ElmanState>,
     ) -> Result<(Tensor<2>, usize, ElmanState), LayerError> {
         let state = self.checked(&input, state)?;
-        let [batch, time, d_input] = input.dims();
+        let [batch, time, _] = input.dims();
         let d_hidden = self.d_hidden();
         if !kernel::recurrence_differentiable(&input.device()) {
             let (contexts, state) = self.steps(input, state);
@@ -195,10 +195,7 @@ impl ElmanLayer {
             return Ok((contexts, 0, state));
         }
         // Time-major, with the bias's constant after the inputs: [x ; 1], W1's rows before h's.
-        let x = with_bias_column(
-            input.swap_dims(0, 1).reshape([time * batch, d_input]),
-            self.bias,
-        );
+        let x = kernel::input_rows(input, self.bias);
         // The rows, the first context's, the last context and the LSTM's memory (each a slice).
         let with_last = |contexts: Tensor<2>| {
             let context = contexts.clone().slice(s![(time - 1) * batch.., ..]);

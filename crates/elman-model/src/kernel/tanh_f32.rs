@@ -43,7 +43,13 @@ fn ratio<const FUSED: bool>(x: f32) -> (f32, f32) {
             acc * x2 + c
         }
     };
-    let p = ALPHA.iter().rev().fold(0.0, |p, &a| step(p, a)) * x;
-    let q = BETA.iter().rev().fold(0.0, |q, &b| step(q, b));
-    (p, q)
+    // Horner's rule from the leading coefficient (a fold from 0 would spend a multiply-add on
+    // `0·x² + c`, which the compiler may not drop, since `0·x²` is not 0 for every `x²`).
+    let horner = |c: &[f32]| {
+        c.iter()
+            .rev()
+            .skip(1)
+            .fold(c[c.len() - 1], |acc, &c| step(acc, c))
+    };
+    (horner(&ALPHA) * x, horner(&BETA))
 }

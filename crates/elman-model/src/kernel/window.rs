@@ -28,6 +28,8 @@ use burn::prelude::*;
 
 use super::{ElmanKernels, FLEX_RECURRENCE_MAX};
 
+pub use input_rows::InputRowsOps;
+pub(crate) use input_rows::input_rows;
 pub use order::BatchMajorOps;
 pub(crate) use order::batch_major;
 
@@ -40,6 +42,7 @@ mod flex_lanes;
 mod flex_output;
 mod flex_products;
 pub(super) mod gru;
+mod input_rows;
 pub(super) mod lstm;
 mod order;
 pub(super) mod steps;
