@@ -174,9 +174,11 @@ pub(super) fn product(dst: &mut [f32], dst_stride: usize, accumulate: bool, a: V
     product_on(dst, dst_stride, accumulate, a, b, gemm::Parallelism::None);
 }
 
-/// [`product`] split between the threads of the current rayon pool by blocks of `dst`'s rows,
-/// each block one [`product`] on its thread. (`gemm`'s own split left most of a weight
-/// gradient's product, few rows and columns over a long sum, to one thread.)
+/// [`product`] split between the threads of the current rayon pool: a long sum (a weight
+/// gradient's, over every step of a batch) by blocks of the sum, each thread's part summed into
+/// rows of its own and the parts added; else by blocks of `dst`'s rows. (`gemm`'s own split left
+/// most of a weight gradient's product to one thread; split by rows, each thread packed all of
+/// `b`: the layers' training at hidden 64 on two cores ran 10-16% faster split by the sum.)
 pub(super) fn product_shared(
     dst: &mut [f32],
     dst_stride: usize,
@@ -185,8 +187,14 @@ pub(super) fn product_shared(
     b: View,
 ) {
     use rayon::prelude::*;
-    let (threads, m) = (rayon::current_num_threads(), a.rows);
-    if threads <= 1 || m < 2 * MIN_SHARED_ROWS || dst_stride == 0 {
+    let (threads, m, k) = (rayon::current_num_threads(), a.rows, a.cols);
+    if threads <= 1 || dst_stride == 0 {
+        return product(dst, dst_stride, accumulate, a, b);
+    }
+    if k >= LONG_SUM * m.max(b.cols) {
+        return sum_shared(dst, dst_stride, accumulate, a, b, threads);
+    }
+    if m < 2 * MIN_SHARED_ROWS {
         return product(dst, dst_stride, accumulate, a, b);
     }
     let per = m.div_ceil(threads).max(MIN_SHARED_ROWS);
@@ -198,6 +206,46 @@ pub(super) fn product_shared(
                 product(block, dst_stride, accumulate, a.row_block(rows), b);
             }
         });
+}
+
+/// How many times longer than `dst`'s sides a sum [`product_shared`] splits between threads.
+const LONG_SUM: usize = 8;
+
+/// [`product_shared`] by blocks of the sum: the first thread's part into `dst`, each other's
+/// into rows of its own, then added to `dst`.
+fn sum_shared(
+    dst: &mut [f32],
+    dst_stride: usize,
+    accumulate: bool,
+    a: View,
+    b: View,
+    threads: usize,
+) {
+    use rayon::prelude::*;
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    let per = k.div_ceil(threads);
+    let mut partials = vec![0.0f32; (threads - 1) * m * n];
+    let targets: Vec<_> = std::iter::once((&mut *dst, dst_stride, accumulate))
+        .chain(partials.chunks_mut(m * n).map(|p| (p, n, false)))
+        .enumerate()
+        .collect();
+    targets
+        .into_par_iter()
+        .for_each(|(p, (target, stride, accumulate))| {
+            let sum = (p * per).min(k)..((p + 1) * per).min(k);
+            product(
+                target,
+                stride,
+                accumulate,
+                a.columns(sum.clone()),
+                b.row_block(sum),
+            );
+        });
+    for partial in partials.chunks_exact(m * n) {
+        for (row, part) in dst.chunks_mut(dst_stride).zip(partial.chunks_exact(n)) {
+            row[..n].iter_mut().zip(part).for_each(|(d, p)| *d += p);
+        }
+    }
 }
 
 /// The fewest rows of a block [`product_shared`] hands a thread.
@@ -361,96 +409,4 @@ fn summed(parts: &[f32], len: usize) -> Vec<f32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `[[1, 2], [3, 4], [5, 6]] · [[1, 0, 2], [0, 1, 3]]` by hand, written, accumulated, through
-    /// a transpose and into a block of wider rows.
-    #[test]
-    fn products_by_hand() {
-        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let b = [1.0, 0.0, 2.0, 0.0, 1.0, 3.0];
-        let expected = [1.0, 2.0, 8.0, 3.0, 4.0, 18.0, 5.0, 6.0, 28.0];
-        let mut dst = [7.0; 9];
-        product(&mut dst, 3, false, View::new(&a, 3, 2), View::new(&b, 2, 3));
-        assert_eq!(dst, expected);
-        product(&mut dst, 3, true, View::new(&a, 3, 2), View::new(&b, 2, 3));
-        assert_eq!(dst, expected.map(|v| 2.0 * v));
-        // bᵀ stored as its own rows, read back through the transpose.
-        let b_t = [1.0, 0.0, 0.0, 1.0, 2.0, 3.0];
-        product(
-            &mut dst,
-            3,
-            false,
-            View::new(&a, 3, 2),
-            View::new(&b_t, 3, 2).t(),
-        );
-        assert_eq!(dst, expected);
-        // The last column alone, into the middle column of rows four wide.
-        let mut wide = [0.0; 12];
-        let last = View::new(&b, 2, 3).columns(2..3);
-        product(&mut wide[1..], 4, false, View::new(&a, 3, 2), last);
-        assert_eq!(
-            wide,
-            [0.0, 8.0, 0.0, 0.0, 0.0, 18.0, 0.0, 0.0, 0.0, 28.0, 0.0, 0.0]
-        );
-    }
-
-    /// Split between three threads by blocks of rows, a transposed product into rows wider
-    /// than it, accumulated, equals the product on one thread.
-    #[test]
-    fn a_shared_product_is_the_product() {
-        let (m, k, n, stride) = (37, 50, 5, 7);
-        let a: Vec<f32> = (0..k * m).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
-        let start: Vec<f32> = (0..m * stride).map(|i| i as f32 * 0.01).collect();
-        let (a, b) = (View::new(&a, k, m).t(), View::new(&b, k, n));
-        let mut alone = start.clone();
-        product(&mut alone, stride, true, a, b);
-        let mut shared = start.clone();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        pool.install(|| product_shared(&mut shared, stride, true, a, b));
-        assert_eq!(shared, alone);
-        assert_ne!(shared, start);
-    }
-
-    /// `[[1, 2, 3], [4, 5, 6]]`'s transpose by hand, and read as a product's operand it gives
-    /// the transposed view's product.
-    #[test]
-    fn a_transpose_is_the_transposed_view() {
-        let m = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let t = transposed(&m, 2, 3);
-        assert_eq!(t, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
-        let a = [1.0, -1.0, 0.5, 2.0, 0.0, 3.0];
-        let (mut through_view, mut through_copy) = ([0.0; 4], [0.0; 4]);
-        let a = View::new(&a, 2, 3);
-        product(&mut through_view, 2, false, a, View::new(&m, 2, 3).t());
-        product(&mut through_copy, 2, false, a, View::new(&t, 3, 2));
-        assert_eq!(through_view, through_copy);
-        assert_eq!(through_view, [0.5, 2.0, 11.0, 26.0]);
-    }
-
-    /// One piece a part, the last ones shorter or empty, even where the rows have no width;
-    /// the parts' sums added up.
-    #[test]
-    fn pieces_and_sums() {
-        let mut values = [1.0, 2.0, 3.0, 4.0, 5.0];
-        let lens: Vec<usize> = pieces(&mut values, 2, 4).iter().map(|p| p.len()).collect();
-        assert_eq!(lens, [2, 2, 1, 0]);
-        assert_eq!(pieces(&mut [], 0, 2).len(), 2);
-        assert_eq!(
-            summed(&[1.0, 2.0, 10.0, 20.0, 100.0, 200.0], 2),
-            [111.0, 222.0]
-        );
-        assert!(summed(&[], 0).is_empty());
-    }
-
-    #[test]
-    #[should_panic(expected = "past its")]
-    fn a_view_past_its_slice_is_refused() {
-        View::strided(&[0.0; 5], 2, 3, 3);
-    }
-}
+mod tests;
