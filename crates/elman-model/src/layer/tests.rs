@@ -188,10 +188,10 @@ fn the_one_operation_window_gives_the_steps_values_and_gradients() {
 }
 
 /// On Flex the gated cells' windows, and the Elman cell's above the loops' width, split a batch
-/// between the threads of the pool: a batch of 10 on two threads (parts of 5 and 5) gives the
-/// one-thread values and gradients within float error (`gemm` may sum a part of 5 rows in
-/// another order than one of 10), and both give the steps' (so a part's rows are the right
-/// sequences, forward and back).
+/// between the pool's threads: a batch of 100 on two (parts of 50, a step's products in blocks
+/// of 48 rows and 2, the weight gradients' sums split) gives the one-thread values and gradients
+/// within float error (`gemm` may sum in another order), and both give the steps' (so a part's
+/// and a block's rows are the right sequences, forward and back).
 #[test]
 fn a_window_split_between_threads_is_the_whole_batch() {
     let device = Device::flex();
@@ -204,7 +204,7 @@ fn a_window_split_between_threads_is_the_whole_batch() {
     };
     let wide = kernel::FLEX_RECURRENCE_MAX + 8;
     for (cell, d_hidden) in [(Cell::Lstm, 5), (Cell::Gru, 5), (Cell::Elman, wide)] {
-        let (batch, d_input) = (10, 2);
+        let (batch, d_input) = (100, 2);
         // Weights scaled to the width (the tutorial's 0.4 at its 6 neurons), so that the
         // recurrence does not amplify float error past the tolerance over the seven steps: at
         // 40 neurons and 0.4 it grew by about 2.5 a step, and random data sometimes took the

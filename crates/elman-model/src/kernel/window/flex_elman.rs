@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{Vectorized, lanes, tanh, vectorized, vectorized_loop};
 use super::flex_output::{Fresh, StepRows};
-use super::flex_products::{View, product, product_shared, transposed};
+use super::flex_products::{View, product_shared, step_product, transposed};
 use crate::kernel::flex::{tensor, values, writable};
 
 /// `da = s ⊙ (1 - h²)` in place of `s`, the gradient reaching the step's contexts.
@@ -52,7 +52,7 @@ pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTens
                 .for_each(|(k, (a, mut h))| {
                     let rows = k * per..k * per + a.len() / d;
                     let h_rows = View::new(&h_prev[rows.start * d..rows.end * d], rows.len(), d);
-                    product(a, d, false, h_rows, w1h);
+                    step_product(a, d, false, h_rows, w1h);
                     let x = &x_t[rows.start * d_x..rows.end * d_x];
                     let h = &mut h;
                     match d_x {
@@ -60,7 +60,7 @@ pub(super) fn forward(x: FlexTensor, w1: FlexTensor, h0: FlexTensor) -> FlexTens
                         2 => vectorized(Activate::<2> { a, x, w1x, h, d }),
                         _ => {
                             let inputs = View::new(x, rows.len(), d_x);
-                            product(a, d, true, inputs, View::new(w1x, d_x, d));
+                            step_product(a, d, true, inputs, View::new(w1x, d_x, d));
                             vectorized(Activate::<0> { a, x, w1x, h, d });
                         }
                     }
@@ -128,7 +128,7 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
                 let cells = k * per * d..k * per * d + da.len();
                 if !next.is_empty() {
                     let size = da.len() / d;
-                    product(da, d, true, View::new(&next[cells.clone()], size, d), w1h_t);
+                    step_product(da, d, true, View::new(&next[cells.clone()], size, d), w1h_t);
                 }
                 vectorized(Slope((&h_t[cells], da)));
             });

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use super::flex_lanes::{lanes, sigmoid, tanh, vectorized, vectorized_loop};
 use super::flex_output::{Fresh, StepRows};
 use super::flex_products::{
-    GruProducts, InputGradients, View, input_layer, product, product_shared, transposed,
+    GruProducts, InputGradients, View, input_layer, product_shared, step_product, transposed,
 };
 use super::{GatedWindows, flex_infer, lstm};
 use crate::kernel::flex::{tensor, values, writable};
@@ -271,7 +271,7 @@ impl GatedWindows for Flex {
                                 let rows = a.len() / w;
                                 let cells = &c_prev[k * per * d..(k * per + rows) * d];
                                 input_layer(xh, read, k * per, [d_x, d]);
-                                product(a, w, false, View::new(xh, rows, d_xh), w1);
+                                step_product(a, w, false, View::new(xh, rows, d_xh), w1);
                                 vectorized(LstmCells((a, cells, &mut g, &mut c, &mut h, d)));
                             });
                     });
@@ -337,7 +337,7 @@ impl GatedWindows for Flex {
                     ];
                     vectorized(LstmCellsBack((read, dc, da, d)));
                     let da = View::new(da, size, w);
-                    product(through, d, false, da, w1h_t);
+                    step_product(through, d, false, da, w1h_t);
                     part_inputs.add(da);
                 });
         }
@@ -452,7 +452,7 @@ impl GatedWindows for Flex {
                         d,
                     )));
                     let da_n = View::strided(&da[2 * d..], size, d, w);
-                    product(drh, d, false, da_n, w1h_n_t);
+                    step_product(drh, d, false, da_n, w1h_n_t);
                     vectorized(GruBackGatesLoop((
                         [h_prev, &*drh],
                         &mut *da,
@@ -461,7 +461,7 @@ impl GatedWindows for Flex {
                         d,
                     )));
                     let da_zr = View::strided(da, size, 2 * d, w);
-                    product(through, d, true, da_zr, w1h_zr_t);
+                    step_product(through, d, true, da_zr, w1h_zr_t);
                     part_inputs.add(View::new(da, size, w));
                 });
         }

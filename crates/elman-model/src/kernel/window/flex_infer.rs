@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::flex_gated::{dims, part_rows};
 use super::flex_lanes::{lanes, sigmoid, vectorized, vectorized_loop};
 use super::flex_output::{Fresh, StepRows};
-use super::flex_products::{GruProducts, View, input_layer, product};
+use super::flex_products::{GruProducts, View, input_layer, step_product};
 use crate::kernel::flex::{tensor, values};
 use crate::kernel::tanh_ratio;
 
@@ -108,7 +108,7 @@ pub(super) fn lstm(x: FlexTensor, w1: FlexTensor, h0: FlexTensor, c0: FlexTensor
                 .enumerate()
                 .for_each(|(k, (((gates, xh), c), mut h_next))| {
                     input_layer(xh, read, k * per, [d_x, d]);
-                    product(gates, w, false, View::new(xh, c.len() / d, d_xh), w1);
+                    step_product(gates, w, false, View::new(xh, c.len() / d, d_xh), w1);
                     vectorized(LstmCells((gates, c, &mut h_next, d)));
                 });
         });
