@@ -92,12 +92,14 @@ pub(super) struct Fresh<'a> {
 
 impl Fresh<'_> {
     /// The next `len` values, as one row a [`lanes`](super::flex_lanes::lanes) loop writes.
+    #[inline(always)]
     pub(super) fn row(&mut self, len: usize) -> FreshRow<'_> {
         let [row] = self.rows(len);
         row
     }
 
     /// The next `N` rows of `len` values.
+    #[inline(always)]
     pub(super) fn rows<const N: usize>(&mut self, len: usize) -> [FreshRow<'_>; N] {
         let start = self.handed;
         assert!(start + N * len <= self.values.len(), "rows past the part");
@@ -142,6 +144,7 @@ pub(super) struct FreshRow<'p> {
 }
 
 impl Drop for FreshRow<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         if self.next == self.values.len() {
             self.filled.set(self.filled.get() + self.next);
