@@ -181,6 +181,37 @@ fn workloads(args: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A comparison's sittings, in order, each elman's side and then the peers': every `layer-*`
+/// workload alone, so that its sides run a minute or two apart rather than all of elman's
+/// before all of the peers' (this machine's speed drifts by up to 12% in an hour); the other
+/// workloads together, whose peers' scripts run together. Asked for none: one sitting of all.
+fn sittings(asked: &[String]) -> Vec<Vec<String>> {
+    let (layers, others): (Vec<String>, Vec<String>) =
+        asked.iter().cloned().partition(|w| w.starts_with("layer-"));
+    let mut sittings: Vec<Vec<String>> = layers.into_iter().map(|w| vec![w]).collect();
+    if !others.is_empty() || sittings.is_empty() {
+        sittings.push(others);
+    }
+    sittings
+}
+
+/// `args` with `--workloads` set to `asked` (left out where `asked` is empty: every workload).
+fn with_workloads(args: &[String], asked: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--workloads" {
+            args.next();
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    if !asked.is_empty() {
+        out.extend(["--workloads".to_string(), asked.join(",")]);
+    }
+    out
+}
+
 /// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here; for
 /// the `layer-*` workloads, their layers (`bench/pytorch/layers.py`, `bench/jax/layers.py`).
 fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
@@ -300,9 +331,26 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     bench_args.extend(["--threads".to_string(), options.threads.to_string()]);
     let ours = build(Path::new("."), "current")?;
 
+    let asked = workloads(&options.args);
+    let sittings = if options.compare {
+        sittings(&asked)
+    } else {
+        vec![asked]
+    };
+    let (mut results, mut theirs) = (Vec::new(), Vec::new());
+    for asked in &sittings {
+        results.extend(run(
+            &ours,
+            &with_workloads(&bench_args, asked),
+            options.threads,
+        )?);
+        if options.compare {
+            theirs.extend(peers(options.threads, asked)?);
+        }
+    }
+
     // Side by side with an earlier build: both binaries, alternately, best of two each.
     let mut baseline = Vec::new();
-    let mut results = run(&ours, &bench_args, options.threads)?;
     if let Some(rev) = &options.check {
         let src = target_dir().join("bench").join("baseline-src");
         let _ = Command::new("git")
@@ -331,9 +379,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         results = best_of(results, again);
         baseline = best_of(baseline, more);
     }
-    if options.compare {
-        results.extend(peers(options.threads, &workloads(&options.args))?);
-    }
+    results.extend(theirs);
 
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -391,57 +437,4 @@ fn best_of(a: Vec<Measurement>, b: Vec<Measurement>) -> Vec<Measurement> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LINE: &str = r#"{"workload":"tutorial","backend":"flex","path":"fused","threads":1,"figure":4.5,"unit":"us/step","peak_rss_mib":15.4}"#;
-
-    #[test]
-    fn the_workloads_asked_for_are_read_from_the_arguments() {
-        let args: Vec<String> = ["--backends", "flex", "--workloads", "layer-lstm,batched"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(super::workloads(&args), ["layer-lstm", "batched"]);
-        assert!(super::workloads(&args[..2]).is_empty());
-    }
-
-    #[test]
-    fn result_lines_round_trip() {
-        let r = Measurement::parse(LINE).unwrap();
-        assert_eq!(r.workload, "tutorial");
-        assert_eq!(r.figure, 4.5);
-        assert_eq!(Measurement::parse(&r.to_json()), Some(r));
-        assert_eq!(Measurement::parse("bench: tutorial on flex"), None);
-        // Python's json.dumps puts spaces after the colons.
-        let py = r#"{"workload": "tutorial", "backend": "pytorch", "path": "autograd", "threads": 1, "figure": 141.2, "unit": "us/step", "peak_rss_mib": 537.1}"#;
-        assert_eq!(Measurement::parse(py).unwrap().figure, 141.2);
-    }
-
-    /// 141 µs against 4.5 µs per step is 31.3 times faster; 8,000 against 16,000 sequences per
-    /// second is half as fast.
-    #[test]
-    fn speedups_by_hand() {
-        let ours = Measurement::parse(LINE).unwrap();
-        let theirs = Measurement {
-            backend: "pytorch".into(),
-            figure: 141.0,
-            ..ours.clone()
-        };
-        assert!((ours.speedup_over(&theirs) - 31.333).abs() < 1e-3);
-        let table = table(&[ours.clone(), theirs]);
-        assert!(
-            table.contains("| tutorial | flex | fused | 1 | 4.50 us/step | 15.4 MiB | 31.33x |"),
-            "{table}"
-        );
-        let fast = Measurement {
-            unit: "train seq/s".into(),
-            figure: 8000.0,
-            ..ours.clone()
-        };
-        let slow = Measurement {
-            figure: 16000.0,
-            ..fast.clone()
-        };
-        assert_eq!(fast.speedup_over(&slow), 0.5);
-    }
-}
+mod tests;
