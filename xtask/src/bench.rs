@@ -212,9 +212,30 @@ fn with_workloads(args: &[String], asked: &[String]) -> Vec<String> {
     out
 }
 
-/// The peers' side of the comparison: PyTorch and JAX, each when a Python with it is here; for
-/// the `layer-*` workloads, their layers (`bench/pytorch/layers.py`, `bench/jax/layers.py`).
-fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
+/// The peers here: the folders of PyTorch's and JAX's scripts, each where a Python with it is
+/// (asked once for a whole comparison; where one is missing, how to install it is said once).
+fn present_peers() -> Vec<&'static str> {
+    [("torch", "bench/pytorch"), ("jax", "bench/jax")]
+        .into_iter()
+        .filter(|(module, folder)| {
+            let present = Command::new("python3")
+                .args(["-c", &format!("import {module}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !present {
+                eprintln!(
+                    "bench: no python3 with {module} here: `pip install -r {folder}/requirements.txt` to compare"
+                );
+            }
+            present
+        })
+        .map(|(_, folder)| folder)
+        .collect()
+}
+
+/// The peers' side of the comparison, for each folder of [`present_peers`]: for the `layer-*`
+/// workloads, their layers (`layers.py`), and the default workloads' scripts.
+fn peers(cores: u64, asked: &[String], folders: &[&str]) -> Result<Vec<Measurement>, String> {
     let threads = cores.to_string();
     let mut results = Vec::new();
     let layers: Vec<&str> = asked
@@ -223,18 +244,7 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
         .collect();
     // The default workloads' scripts, unless only layer workloads were asked for.
     let defaults = asked.is_empty() || asked.iter().any(|w| !w.starts_with("layer-"));
-    for (module, folder, install) in [
-        (
-            "torch",
-            "bench/pytorch",
-            "pip install -r bench/pytorch/requirements.txt",
-        ),
-        (
-            "jax",
-            "bench/jax",
-            "pip install -r bench/jax/requirements.txt",
-        ),
-    ] {
+    for folder in folders {
         let mut scripts: Vec<Vec<String>> = Vec::new();
         for layer in &layers {
             // `lstm` at hidden 64, `lstm-256` at 256.
@@ -251,17 +261,6 @@ fn peers(cores: u64, asked: &[String]) -> Result<Vec<Measurement>, String> {
         }
         if defaults {
             scripts.extend(default_scripts(folder, &threads));
-        }
-        if scripts.is_empty() {
-            continue;
-        }
-        let present = Command::new("python3")
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !present {
-            eprintln!("bench: no python3 with {module} here: `{install}` to compare");
-            continue;
         }
         for script in scripts {
             results.extend(run(Path::new("python3"), &script, cores)?);
@@ -337,6 +336,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     } else {
         vec![asked]
     };
+    let folders = if options.compare {
+        present_peers()
+    } else {
+        Vec::new()
+    };
     let (mut results, mut theirs) = (Vec::new(), Vec::new());
     for asked in &sittings {
         results.extend(run(
@@ -344,9 +348,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             &with_workloads(&bench_args, asked),
             options.threads,
         )?);
-        if options.compare {
-            theirs.extend(peers(options.threads, asked)?);
-        }
+        theirs.extend(peers(options.threads, asked, &folders)?);
     }
 
     // Side by side with an earlier build: both binaries, alternately, best of two each.
