@@ -4,8 +4,9 @@
 //! trains on the whole series for each chosen candidate, and their mean, with 80% and 95%
 //! intervals, is the forecast (or the simple forecast, the last value repeated or the drift
 //! line continued, where the networks do not validate clearly better than it); `report.rs`
-//! makes the metrics of the choice and the `config.toml` of the best candidate (which `elman train --config` trains again), and
-//! `results` writes them with `forecast.csv`, `members.csv` and `forecast.png`.
+//! makes the metrics of the choice and the `config.toml` of the best candidate (which
+//! `elman train --config` trains again), and `results` writes them with `forecast.csv`,
+//! `members.csv` and `forecast.png`.
 //!
 //! Invariant: bad input is one error before any network trains; the output folder is taken
 //! (and checked empty) before the work and removed again if the work fails before writing.

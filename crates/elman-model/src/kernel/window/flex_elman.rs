@@ -137,7 +137,7 @@ pub(super) fn backward(h: FlexTensor, g: FlexTensor, w1h: FlexTensor, batch: usi
 }
 
 /// `dW1 = [x ; h_0…T-1]ᵀ · da` (see [`super::RecurrenceBackward::elman_weight_gradient`]) in
-/// products on slices split between the pool's threads by `dW1`'s rows: `xᵀ · da`, then
+/// products on slices split between the pool's threads ([`product_shared`]): `xᵀ · da`, then
 /// `h0ᵀ · da_1` and `h_1…T-1ᵀ · da_2…T` summed in place.
 pub(super) fn weight_gradient(
     x: FlexTensor,

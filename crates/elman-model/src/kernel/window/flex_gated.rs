@@ -6,7 +6,7 @@
 //! allocation. The arithmetic and the layout of what the backward pass reads are the generic
 //! form's; of the products outside the recurrence (`lstm::tail`'s, `gru::tail`'s), those of
 //! `x` run each step in its parts while `da` is in cache, `dW1h`'s after the loop, split between
-//! the pool's threads by rows (`product_shared`); a backward pass writes each
+//! the pool's threads (`product_shared`); a backward pass writes each
 //! step's `da` over the forward pass's gates, which it reads once (a copy first where another
 //! tensor holds them), in place of an array of its own; the activations are
 //! `flex_lanes`' [`tanh`] (`σ(x) = (1 + tanh(x / 2)) / 2`), within 1e-6 of the exact. Outside

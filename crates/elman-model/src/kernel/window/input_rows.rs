@@ -41,19 +41,16 @@ pub trait InputRowsOps: Backend {
     }
 }
 
-/// The backward half: the rows' gradient as the input's, `[B, T, d_x]`.
-trait InputGradient: Backend {
-    fn input_gradient(
-        grad: FloatTensor<Self>,
-        [batch, steps, d_x]: [usize; 3],
-    ) -> FloatTensor<Self> {
-        let inputs = columns::<Self>(grad, 0..d_x);
-        let steps_first = Self::float_reshape(inputs, Shape::new([steps, batch, d_x]));
-        Self::float_swap_dims(steps_first, 0, 1)
-    }
+/// The backward half: the rows' gradient as the input's, `[B, T, d_x]`, in the backend's own
+/// operations.
+fn input_gradient<B: Backend>(
+    grad: FloatTensor<B>,
+    [batch, steps, d_x]: [usize; 3],
+) -> FloatTensor<B> {
+    let inputs = columns::<B>(grad, 0..d_x);
+    let steps_first = B::float_reshape(inputs, Shape::new([steps, batch, d_x]));
+    B::float_swap_dims(steps_first, 0, 1)
 }
-
-impl<B: Backend> InputGradient for B {}
 
 impl InputRowsOps for Flex {
     fn elman_input_rows(input: FlexTensor, bias: bool) -> FlexTensor {
@@ -87,7 +84,7 @@ mod autodiff {
     use burn::backend::tensor::FloatTensor;
     use burn::backend::{Autodiff, Backend, TensorMetadata};
 
-    use super::{InputGradient, InputRowsOps};
+    use super::{InputRowsOps, input_gradient};
 
     /// The node of the rows; its parent is the input, its shape the state.
     #[derive(Debug)]
@@ -99,7 +96,7 @@ mod autodiff {
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let grad = grads.consume::<B>(&ops.node);
             if let [Some(node)] = ops.parents {
-                grads.register::<B>(node.id, B::input_gradient(grad, ops.state));
+                grads.register::<B>(node.id, input_gradient::<B>(grad, ops.state));
             }
         }
     }
